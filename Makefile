@@ -1,0 +1,42 @@
+# inferd build and test entry points. `make test` is what CI runs.
+GO        ?= go
+BIN       ?= bin/inferd
+# Packages whose tests stay affordable under the race detector on 2 cores.
+RACE_PKGS ?= ./keys/... ./codec/... ./cmd/... ./node/...
+# Everything else runs once without -race.
+PLAIN_PKGS = $(shell $(GO) list ./... | grep -v -E '/(keys|codec|cmd|node)(/|$$)')
+SEEDS     ?= 10000
+
+.PHONY: build test test-short fmt-check vet lint run bench sim clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/inferd
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+test: fmt-check vet
+	$(GO) test -count=1 -timeout 15m $(PLAIN_PKGS)
+	$(GO) test -count=1 -race -timeout 15m $(RACE_PKGS)
+
+test-short:
+	$(GO) test -short -count=1 ./...
+
+lint: fmt-check vet
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+
+run: build
+	$(BIN) devnet --home .devnet
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./keys/... ./ledger/...
+
+sim:
+	$(GO) test -run TestSimSeeds -timeout 0 ./consensus/sim/ -seeds $(SEEDS) -v
+
+clean:
+	rm -rf bin
