@@ -1,0 +1,230 @@
+// Package badgerstore implements store.Store on Badger v4 in managed mode:
+// Badger's own multi-version concurrency control keeps one version of every
+// key per committed height (commit timestamp = height+1), so reading the
+// state at any height is a read transaction at that timestamp.
+//
+// A height is committed in one Badger transaction together with the marker
+// that records it as the latest, with SyncWrites on: after a crash the store
+// holds exactly the heights whose commit returned (or, at most, also the one
+// in flight), never part of one. It is the only package under ledger/ that
+// imports Badger.
+package badgerstore
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/inferd/inferd/ledger/store"
+)
+
+// Key spaces inside Badger: state keys and the store's own metadata.
+const (
+	statePrefix = 's'
+	metaLatest  = "m/latest"
+)
+
+// Options tune the store. The zero value is the production default.
+type Options struct {
+	// NoSync skips fsync on commit (benchmarks and tests only).
+	NoSync bool
+	// SmallMemory lowers Badger's caches for tests that open many stores.
+	SmallMemory bool
+}
+
+// Store is a Badger-backed store.Store.
+type Store struct {
+	db     *badger.DB
+	mu     sync.Mutex
+	latest uint64
+	has    bool
+}
+
+// Open opens (creating if needed) the store in dir.
+func Open(dir string, o Options) (*Store, error) {
+	opts := badger.DefaultOptions(dir).
+		WithSyncWrites(!o.NoSync).
+		WithNumVersionsToKeep(math.MaxInt32).
+		WithLogger(nil).
+		WithMemTableSize(128 << 20)
+	if o.SmallMemory {
+		opts = opts.WithMemTableSize(16 << 20).WithBlockCacheSize(8 << 20).WithIndexCacheSize(4 << 20).WithNumMemtables(2).WithValueLogFileSize(64 << 20)
+	}
+	db, err := badger.OpenManaged(opts)
+	if err != nil {
+		return nil, fmt.Errorf("open state store in %s: %w", dir, err)
+	}
+	s := &Store{db: db}
+	txn := db.NewTransactionAt(math.MaxUint64, false)
+	defer txn.Discard()
+	item, err := txn.Get([]byte(metaLatest))
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound):
+	case err != nil:
+		db.Close()
+		return nil, fmt.Errorf("read latest height in %s: %w", dir, err)
+	default:
+		v, err := item.ValueCopy(nil)
+		if err != nil || len(v) != 8 {
+			db.Close()
+			return nil, fmt.Errorf("state store in %s: latest-height marker is corrupt (%d bytes, %v)", dir, len(v), err)
+		}
+		s.latest, s.has = binary.BigEndian.Uint64(v), true
+	}
+	return s, nil
+}
+
+// Latest implements store.Store.
+func (s *Store) Latest() (uint64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.latest, s.has
+}
+
+func ts(height uint64) uint64 { return height + 1 }
+
+func stateKey(k []byte) []byte {
+	out := make([]byte, 1+len(k))
+	out[0] = statePrefix
+	copy(out[1:], k)
+	return out
+}
+
+// Commit implements store.Store.
+func (s *Store) Commit(height uint64, changes []store.Change) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := store.CheckNext(s.latest, s.has, height); err != nil {
+		return err
+	}
+	marker := binary.BigEndian.AppendUint64(nil, height)
+	txn := s.db.NewTransactionAt(math.MaxUint64, true)
+	defer txn.Discard()
+	err := apply(txn, changes)
+	if err == nil {
+		err = txn.Set([]byte(metaLatest), marker)
+	}
+	if errors.Is(err, badger.ErrTxnTooBig) {
+		// Only a huge genesis gets here. A write batch is not atomic, but
+		// the latest-height marker is written after all of it, so a crash
+		// leaves a store that reports nothing committed at this height.
+		txn.Discard()
+		if err := s.commitBatch(height, changes, marker); err != nil {
+			return err
+		}
+		s.latest, s.has = height, true
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("commit height %d: %w", height, err)
+	}
+	if err := txn.CommitAt(ts(height), nil); err != nil {
+		return fmt.Errorf("commit height %d: %w", height, err)
+	}
+	s.latest, s.has = height, true
+	return nil
+}
+
+func apply(txn *badger.Txn, changes []store.Change) error {
+	for _, c := range changes {
+		var err error
+		if c.Delete {
+			err = txn.Delete(stateKey(c.Key))
+		} else {
+			err = txn.Set(stateKey(c.Key), c.Value)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) commitBatch(height uint64, changes []store.Change, marker []byte) error {
+	wb := s.db.NewWriteBatchAt(ts(height))
+	for _, c := range changes {
+		var err error
+		if c.Delete {
+			err = wb.Delete(stateKey(c.Key))
+		} else {
+			err = wb.Set(stateKey(c.Key), c.Value)
+		}
+		if err != nil {
+			wb.Cancel()
+			return fmt.Errorf("commit height %d: %w", height, err)
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return fmt.Errorf("commit height %d: %w", height, err)
+	}
+	txn := s.db.NewTransactionAt(math.MaxUint64, true)
+	defer txn.Discard()
+	if err := txn.Set([]byte(metaLatest), marker); err != nil {
+		return err
+	}
+	if err := txn.CommitAt(ts(height), nil); err != nil {
+		return fmt.Errorf("commit height %d: %w", height, err)
+	}
+	return s.db.Sync()
+}
+
+// At implements store.Store.
+func (s *Store) At(height uint64) (store.Reader, error) {
+	latest, has := s.Latest()
+	if !has || height > latest {
+		return nil, fmt.Errorf("%w: %d", store.ErrUnknownHeight, height)
+	}
+	return reader{db: s.db, ts: ts(height)}, nil
+}
+
+// Close implements store.Store.
+func (s *Store) Close() error { return s.db.Close() }
+
+// DB exposes the Badger handle for size reporting in benchmarks.
+func (s *Store) DB() *badger.DB { return s.db }
+
+type reader struct {
+	db *badger.DB
+	ts uint64
+}
+
+func (r reader) Get(key []byte) ([]byte, bool, error) {
+	txn := r.db.NewTransactionAt(r.ts, false)
+	defer txn.Discard()
+	item, err := txn.Get(stateKey(key))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	v, err := item.ValueCopy(nil)
+	if err != nil {
+		return nil, false, err
+	}
+	return v, true, nil
+}
+
+func (r reader) Iterate(prefix []byte, fn func(k, v []byte) bool) error {
+	txn := r.db.NewTransactionAt(r.ts, false)
+	defer txn.Discard()
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix = stateKey(prefix)
+	it := txn.NewIterator(opts)
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return err
+		}
+		if !fn(item.Key()[1:], v) {
+			return nil
+		}
+	}
+	return nil
+}
