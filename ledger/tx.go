@@ -112,3 +112,12 @@ func VerifyTx(chainID string, tx *Tx) error {
 	}
 	return nil
 }
+
+// DecodeMsg decodes a message's value into v, refusing non-canonical or
+// malformed input with ErrInvalidMsg.
+func DecodeMsg(m Msg, v any) error {
+	if err := codec.Unmarshal(m.Value, v); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrInvalidMsg, m.Type, err)
+	}
+	return nil
+}
