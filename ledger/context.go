@@ -223,3 +223,6 @@ func (c *cache) changes() []store.Change {
 	}
 	return out
 }
+
+// DecodeStored decodes a value this node wrote to its own store.
+func DecodeStored(raw []byte, v any) error { return codec.UnmarshalTrusted(raw, v) }
