@@ -130,7 +130,7 @@ func (s storeSource) iterate(prefix []byte, fn func(k, v []byte) bool) {
 // emptySource is the state before genesis.
 type emptySource struct{}
 
-func (emptySource) get([]byte) ([]byte, bool)                 { return nil, false }
+func (emptySource) get([]byte) ([]byte, bool)              { return nil, false }
 func (emptySource) iterate([]byte, func(k, v []byte) bool) {}
 
 // cache is a write overlay: a map of pending writes over a source.
