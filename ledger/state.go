@@ -254,6 +254,9 @@ func (s *State) deliverTx(ctx *Context, raw []byte) (res TxResult) {
 	if err != nil {
 		return fail(err)
 	}
+	if tx.Body.ChainID != s.chainID {
+		return fail(fmt.Errorf("%w: transaction is for chain %q, this is %q", ErrWrongChainID, tx.Body.ChainID, s.chainID))
+	}
 	if !s.opts.SkipSigVerify {
 		if err := VerifyTx(s.chainID, tx); err != nil {
 			return fail(err)

@@ -26,13 +26,14 @@ type Msg struct {
 
 // TxBody is what the sender signs.
 type TxBody struct {
-	_      struct{} `cbor:",toarray"`
-	Sender keys.Address
-	PubKey []byte // the sender's ed25519 key; its address must be Sender
-	Nonce  uint64 // must equal the account's nonce
-	Fee    uint64 // uinf, burned
-	Memo   string
-	Msgs   []Msg
+	_       struct{} `cbor:",toarray"`
+	ChainID string   // must equal the ledger's chain id
+	Sender  keys.Address
+	PubKey  []byte // the sender's ed25519 key; its address must be Sender
+	Nonce   uint64 // must equal the account's nonce
+	Fee     uint64 // uinf, burned
+	Memo    string
+	Msgs    []Msg
 }
 
 // Tx is a signed transaction. The signature covers
@@ -57,7 +58,7 @@ func NewMsg(typ string, v any) Msg {
 // SignTx builds and signs a transaction.
 func SignTx(chainID string, priv keys.PrivKey, nonce, fee uint64, memo string, msgs ...Msg) (*Tx, []byte) {
 	pub := priv.Public().(keys.PubKey)
-	body := TxBody{Sender: keys.AddressOf(pub), PubKey: pub, Nonce: nonce, Fee: fee, Memo: memo, Msgs: msgs}
+	body := TxBody{ChainID: chainID, Sender: keys.AddressOf(pub), PubKey: pub, Nonce: nonce, Fee: fee, Memo: memo, Msgs: msgs}
 	tx := &Tx{Body: body, Signature: keys.Sign(priv, chainID, keys.DomainTx, codec.MustMarshal(body))}
 	return tx, codec.MustMarshal(tx)
 }
@@ -103,10 +104,12 @@ func (tx *Tx) ValidateBasic() error {
 	return nil
 }
 
-// VerifyTx checks the signature for chainID. A signature made for another
-// chain fails here: it is reported as ErrBadSignature, since the chain id is
-// not carried in the transaction and cannot be told apart from a forgery.
+// VerifyTx checks that the transaction is for chainID and that its
+// signature (which also covers chainID) is valid.
 func VerifyTx(chainID string, tx *Tx) error {
+	if tx.Body.ChainID != chainID {
+		return fmt.Errorf("%w: transaction is for chain %q, this is %q", ErrWrongChainID, tx.Body.ChainID, chainID)
+	}
 	if !keys.Verify(tx.Body.PubKey, chainID, keys.DomainTx, codec.MustMarshal(tx.Body), tx.Signature) {
 		return fmt.Errorf("%w: signature does not verify for sender %s on chain %q (wrong key or wrong chain id)", ErrBadSignature, tx.Body.Sender, chainID)
 	}

@@ -19,8 +19,28 @@ import (
 // Name is the module name.
 const Name = "bank"
 
-// MsgTypeSend is the transfer message.
-const MsgTypeSend = "bank/send"
+// Message types.
+const (
+	MsgTypeSend      = "bank/send"
+	MsgTypeMultiSend = "bank/multi_send"
+)
+
+// MaxOutputs bounds a multi-send.
+const MaxOutputs = 256
+
+// Output is one recipient of a multi-send.
+type Output struct {
+	_      struct{} `cbor:",toarray"`
+	To     keys.Address
+	Amount uint64
+}
+
+// MsgMultiSend pays several recipients at once (payrolls, airdrops); the
+// total is checked for overflow before anything moves.
+type MsgMultiSend struct {
+	_       struct{} `cbor:",toarray"`
+	Outputs []Output
+}
 
 // MsgSend moves Amount uinf from the sender to To.
 type MsgSend struct {
@@ -61,7 +81,7 @@ func New() *Module { return &Module{} }
 func (*Module) Name() string { return Name }
 
 // MsgTypes implements ledger.Module.
-func (*Module) MsgTypes() []string { return []string{MsgTypeSend} }
+func (*Module) MsgTypes() []string { return []string{MsgTypeSend, MsgTypeMultiSend} }
 
 // ValidateGenesis implements ledger.Module.
 func (*Module) ValidateGenesis(g *ledger.Genesis) error {
@@ -110,6 +130,12 @@ func (m *Module) Handle(ctx *ledger.Context, sender keys.Address, msg ledger.Msg
 		}
 		ctx.Emit("transfer", "from", sender.String(), "to", s.To.String(), "amount", fmt.Sprint(s.Amount))
 		return nil
+	case MsgTypeMultiSend:
+		var s MsgMultiSend
+		if err := ledger.DecodeMsg(msg, &s); err != nil {
+			return err
+		}
+		return m.multiSend(ctx, sender, s)
 	}
 	return fmt.Errorf("%w: %s", ledger.ErrUnknownMsg, msg.Type)
 }
@@ -312,5 +338,31 @@ func (m *Module) SetParam(ctx *ledger.Context, key string, value json.RawMessage
 		return err
 	}
 	ctx.SetObj(keyParams, p)
+	return nil
+}
+
+func (m *Module) multiSend(ctx *ledger.Context, sender keys.Address, s MsgMultiSend) error {
+	if len(s.Outputs) == 0 || len(s.Outputs) > MaxOutputs {
+		return fmt.Errorf("%w: multi-send needs 1 to %d outputs, got %d", ledger.ErrInvalidMsg, MaxOutputs, len(s.Outputs))
+	}
+	var total uint64
+	for i, o := range s.Outputs {
+		if o.Amount == 0 || o.To.IsZero() {
+			return fmt.Errorf("%w: output %d has a zero amount or recipient", ledger.ErrInvalidMsg, i)
+		}
+		var err error
+		if total, err = ledger.Add(total, o.Amount); err != nil {
+			return fmt.Errorf("%w: outputs total more than 2^64-1 uinf", ledger.ErrOverflow)
+		}
+	}
+	if err := m.SubBalance(ctx, sender, total); err != nil {
+		return err
+	}
+	for _, o := range s.Outputs {
+		if err := m.AddBalance(ctx, o.To, o.Amount); err != nil {
+			return err
+		}
+	}
+	ctx.Emit("multi_transfer", "from", sender.String(), "outputs", fmt.Sprint(len(s.Outputs)), "total", fmt.Sprint(total))
 	return nil
 }
