@@ -114,7 +114,7 @@ type SigningInfo struct {
 	StartHeight uint64   `json:"start_height"`
 	Index       uint64   `json:"index"` // blocks counted since StartHeight
 	Missed      uint64   `json:"missed"`
-	Bitmap      []byte   `json:"-"`
+	Bitmap      []byte   `json:"bitmap,omitempty"`
 }
 
 // ValidatorPower is a member of the consensus validator set.
