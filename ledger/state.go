@@ -142,9 +142,16 @@ func (s *State) InitGenesis(g *Genesis) ([32]byte, error) {
 	if err := g.ValidateBasic(); err != nil {
 		return [32]byte{}, err
 	}
+	known := map[string]bool{}
 	for _, m := range s.modules {
+		known[m.Name()] = true
 		if err := m.ValidateGenesis(g); err != nil {
 			return [32]byte{}, err
+		}
+	}
+	for name := range g.Params {
+		if !known[name] {
+			return [32]byte{}, GenesisErr("params."+name, "no module named %q", name)
 		}
 	}
 	ctx := &Context{ChainID: g.ChainID, Height: 0, Time: g.GenesisTime.UnixNano(), kv: newCache(emptySource{})}

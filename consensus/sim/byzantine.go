@@ -68,6 +68,9 @@ func (n *node) equivocate(msg consensus.Message) {
 // checkCommit checks validity and agreement for an honest commit.
 func (s *sim) checkCommit(n *node, c consensus.Commit) {
 	s.res.Commits++
+	if s.res.FirstCommit < 0 {
+		s.res.FirstCommit = s.now
+	}
 	if valid, ok := s.blocks[c.BlockID]; !ok || !valid {
 		s.violate("validity: node %d committed %s at height %d, never proposed as a valid block", n.idx, c.BlockID, c.Height)
 	}

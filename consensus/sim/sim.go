@@ -21,6 +21,8 @@ const (
 	ExactlyThird
 	// OverThird: more than 1/3; safety may be lost.
 	OverThird
+	// NoByzantine: every validator is honest.
+	NoByzantine
 )
 
 // Params are the knobs of a family of runs; the seed fixes everything else.
@@ -79,6 +81,7 @@ type Result struct {
 	Evidence    int // equivocations reported by honest nodes
 	VirtualTime time.Duration
 	Heal        time.Duration
+	FirstCommit time.Duration // virtual time of the first honest commit (-1: none)
 	Note        string // the scenario, for failure reports
 }
 
@@ -137,6 +140,7 @@ func Run(seed uint64, p Params) (res Result) {
 		blocks: make(map[consensus.BlockID]bool), decided: make(map[uint64]consensus.BlockID), signed: make(map[signKey]consensus.SignedRecord)}
 	s.res = &res
 	res.Seed = seed
+	res.FirstCommit = -1
 	defer func() {
 		if r := recover(); r != nil {
 			res.Violations = append(res.Violations, fmt.Sprintf("panic: %v", r))

@@ -49,6 +49,9 @@ func (*Module) ValidateGenesis(g *ledger.Genesis) error {
 		return ledger.GenesisErr("params.staking", "%v", err)
 	}
 	for i, v := range g.Validators {
+		if v.SelfBond < PowerReduction {
+			return ledger.GenesisErr(fmt.Sprintf("validators[%d].self_bond", i), "%d uinf gives zero voting power; at least %d uinf (1 INF) is needed", v.SelfBond, uint64(PowerReduction))
+		}
 		if v.SelfBond < p.MinSelfBond {
 			return ledger.GenesisErr(fmt.Sprintf("validators[%d].self_bond", i), "%d uinf is below params.staking.min_self_bond %d", v.SelfBond, p.MinSelfBond)
 		}

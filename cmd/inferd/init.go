@@ -1,0 +1,153 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/inferd/inferd/keys"
+	"github.com/inferd/inferd/keys/keystore"
+	"github.com/inferd/inferd/ledger"
+	"github.com/inferd/inferd/ledger/chain"
+	"github.com/inferd/inferd/node"
+)
+
+func init() { register(newInitCmd) }
+
+type initArgs struct {
+	home, chainID, moniker string
+	keyName, backend       string
+	operator               string
+	balance, selfBond      string
+	commission             string
+}
+
+func newInitCmd() *cobra.Command {
+	a := &initArgs{}
+	c := &cobra.Command{
+		Use:   "init --chain-id ID --moniker NAME [--home DIR]",
+		Short: "Create a node home: config.toml, node and validator keys, a single-validator genesis",
+		Long: `Create a new node home directory with config/config.toml, config/node_key.json,
+config/priv_validator_key.json and config/genesis.json holding a network of
+one validator (this node). The validator's operator account is a new key in
+the keyring (--key, default "validator"), or an existing address (--operator).
+Refuses to touch a home that already holds a configuration or genesis.`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error { return runInit(a) },
+	}
+	f := c.Flags()
+	f.StringVar(&a.home, "home", "", "home directory (default $"+envHome+", else $HOME/.inferd)")
+	f.StringVar(&a.chainID, "chain-id", "", "chain id of the new network (required)")
+	f.StringVar(&a.moniker, "moniker", "", "human-readable name of this node (required)")
+	f.StringVar(&a.keyName, "key", "validator", "keyring name of the operator key to create")
+	f.StringVar(&a.backend, "keyring-backend", string(keystore.BackendFile), "keyring backend: file or test (unencrypted)")
+	f.StringVar(&a.operator, "operator", "", "use this existing inf1... address as operator instead of creating a key")
+	f.StringVar(&a.balance, "balance", "1000000inf", "genesis balance of the operator account")
+	f.StringVar(&a.selfBond, "self-bond", "10000inf", "genesis self-bond of the validator")
+	f.StringVar(&a.commission, "commission", "10%", "validator commission")
+	return c
+}
+
+func runInit(a *initArgs) error {
+	if a.chainID == "" || a.moniker == "" {
+		return usagef("--chain-id and --moniker are required (e.g. inferd init --chain-id inference-devnet-1 --moniker mynode)")
+	}
+	if err := ledger.ValidateChainID(a.chainID); err != nil {
+		return usageError{err}
+	}
+	balance, err := parseAmount(a.balance)
+	if err != nil {
+		return usagef("--balance: %v", err)
+	}
+	selfBond, err := parseAmount(a.selfBond)
+	if err != nil {
+		return usagef("--self-bond: %v", err)
+	}
+	commission, err := parsePPM(a.commission)
+	if err != nil {
+		return usagef("--commission: %v", err)
+	}
+	home, err := keysHome(a.home)
+	if err != nil {
+		return err
+	}
+	for _, f := range []string{node.ConfigFile, node.GenesisFile, node.ValidatorKeyFile} {
+		if _, err := os.Stat(filepath.Join(home, f)); err == nil {
+			return fmt.Errorf("%s already exists: %s is already initialised; choose another --home or remove it first", filepath.Join(home, f), home)
+		}
+	}
+	var op keys.Address
+	if a.operator != "" {
+		if op, err = keys.ParseAddress(a.operator); err != nil {
+			return usagef("--operator: %v", err)
+		}
+	}
+	for _, d := range []string{node.ConfigDir, node.DataDir} {
+		if err := os.MkdirAll(filepath.Join(home, d), 0o700); err != nil {
+			return fmt.Errorf("create %s: %v", filepath.Join(home, d), err)
+		}
+	}
+	if a.operator == "" {
+		info, err := createInitKey(home, a)
+		if err != nil {
+			return err
+		}
+		op = info.Address
+	}
+	if err := node.SaveConfig(home, node.DefaultConfig(a.moniker)); err != nil {
+		return err
+	}
+	if _, err := node.GenerateKeyFile(filepath.Join(home, node.NodeKeyFile)); err != nil {
+		return err
+	}
+	consPub, err := node.GenerateKeyFile(filepath.Join(home, node.ValidatorKeyFile))
+	if err != nil {
+		return err
+	}
+	g := &ledger.Genesis{
+		ChainID:     a.chainID,
+		GenesisTime: time.Now().UTC().Truncate(time.Second),
+		Accounts:    []ledger.GenesisAccount{{Address: op, Balance: balance}},
+		Validators: []ledger.GenesisValidator{{
+			Operator: op, ConsPubKey: ledger.HexBytes(consPub), Moniker: a.moniker,
+			SelfBond: selfBond, Commission: commission,
+		}},
+	}
+	if err := chain.ValidateGenesis(g); err != nil {
+		return fmt.Errorf("%v; adjust the flags", err)
+	}
+	if err := g.Save(filepath.Join(home, node.GenesisFile)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Initialised %s\n  chain id:   %s\n  moniker:    %s\n  operator:   %s\n  validator:  %s (consensus address)\n  genesis:    %s\n",
+		home, a.chainID, a.moniker, op, keys.AddressOf(consPub), filepath.Join(home, node.GenesisFile))
+	return nil
+}
+
+func createInitKey(home string, a *initArgs) (keystore.Info, error) {
+	ka := &keysArgs{home: home, backend: a.backend, output: "text"}
+	kr, err := ka.open(a.keyName)
+	if err != nil {
+		return keystore.Info{}, err
+	}
+	if info, err := kr.Get(a.keyName); err == nil {
+		return info, nil // reuse an existing key of that name
+	} else if !errors.Is(err, keystore.ErrNotFound) {
+		return keystore.Info{}, ka.explain(err, a.keyName)
+	}
+	pass := ""
+	if kr.Backend() == keystore.BackendFile {
+		if pass, err = newPassSource().get(envKeyringPassphrase, fmt.Sprintf("the passphrase for new key %q", a.keyName), true); err != nil {
+			return keystore.Info{}, err
+		}
+	}
+	info, err := kr.Add(a.keyName, pass)
+	if err != nil {
+		return keystore.Info{}, ka.explain(err, a.keyName)
+	}
+	return info, nil
+}

@@ -1,0 +1,154 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Home directory layout.
+const (
+	ConfigDir          = "config"
+	DataDir            = "data"
+	ConfigFile         = "config/config.toml"
+	GenesisFile        = "config/genesis.json"
+	NodeKeyFile        = "config/node_key.json"
+	ValidatorKeyFile   = "config/priv_validator_key.json"
+	ValidatorStateFile = "data/priv_validator_state.json"
+)
+
+// Config is config/config.toml. Every field has a default (DefaultConfig);
+// docs/operations.md describes each one.
+type Config struct {
+	Moniker   string          `toml:"moniker"`
+	LogLevel  string          `toml:"log_level"`
+	P2P       P2PConfig       `toml:"p2p"`
+	API       APIConfig       `toml:"api"`
+	Consensus ConsensusConfig `toml:"consensus"`
+	Mempool   MempoolConfig   `toml:"mempool"`
+}
+
+// P2PConfig configures the libp2p host.
+type P2PConfig struct {
+	ListenAddresses []string `toml:"listen_addresses"`
+	BootstrapPeers  []string `toml:"bootstrap_peers"`
+	MDNS            bool     `toml:"mdns"`
+	MaxPeers        int      `toml:"max_peers"`
+}
+
+// APIConfig configures the HTTP API.
+type APIConfig struct {
+	Address string `toml:"address"`
+}
+
+// ConsensusConfig holds the consensus timeouts.
+type ConsensusConfig struct {
+	TimeoutPropose   Duration `toml:"timeout_propose"`
+	TimeoutPrevote   Duration `toml:"timeout_prevote"`
+	TimeoutPrecommit Duration `toml:"timeout_precommit"`
+	TimeoutDelta     Duration `toml:"timeout_delta"`
+	CommitDelay      Duration `toml:"commit_delay"`
+}
+
+// MempoolConfig bounds the mempool.
+type MempoolConfig struct {
+	MaxTxs   int `toml:"max_txs"`
+	MaxBytes int `toml:"max_bytes"`
+}
+
+// Duration is a time.Duration written as "1s" in TOML.
+type Duration struct{ time.Duration }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (use e.g. 500ms, 1s)", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// DefaultConfig is the configuration `inferd init` writes.
+func DefaultConfig(moniker string) Config {
+	return Config{
+		Moniker:  moniker,
+		LogLevel: "info",
+		P2P: P2PConfig{
+			ListenAddresses: []string{"/ip4/0.0.0.0/tcp/26656", "/ip4/0.0.0.0/udp/26656/quic-v1"},
+			MaxPeers:        64,
+		},
+		API: APIConfig{Address: "127.0.0.1:26657"},
+		Consensus: ConsensusConfig{
+			TimeoutPropose:   Duration{1 * time.Second},
+			TimeoutPrevote:   Duration{500 * time.Millisecond},
+			TimeoutPrecommit: Duration{500 * time.Millisecond},
+			TimeoutDelta:     Duration{250 * time.Millisecond},
+			CommitDelay:      Duration{0},
+		},
+		Mempool: MempoolConfig{MaxTxs: 10_000, MaxBytes: 64 << 20},
+	}
+}
+
+// Validate checks the configuration and names the bad field.
+func (c *Config) Validate() error {
+	if strings.TrimSpace(c.Moniker) == "" {
+		return errors.New("config: moniker is empty")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("config: log_level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	if _, _, err := net.SplitHostPort(c.API.Address); err != nil {
+		return fmt.Errorf("config: api.address %q: %v (use host:port, e.g. 127.0.0.1:26657)", c.API.Address, err)
+	}
+	if c.P2P.MaxPeers < 1 {
+		return fmt.Errorf("config: p2p.max_peers must be at least 1")
+	}
+	for name, d := range map[string]Duration{"timeout_propose": c.Consensus.TimeoutPropose, "timeout_prevote": c.Consensus.TimeoutPrevote, "timeout_precommit": c.Consensus.TimeoutPrecommit} {
+		if d.Duration <= 0 {
+			return fmt.Errorf("config: consensus.%s must be positive", name)
+		}
+	}
+	if c.Mempool.MaxTxs < 1 || c.Mempool.MaxBytes < 1 {
+		return fmt.Errorf("config: mempool.max_txs and mempool.max_bytes must be positive")
+	}
+	return nil
+}
+
+// LoadConfig reads config.toml from home, refusing unknown keys.
+func LoadConfig(home string) (Config, error) {
+	path := filepath.Join(home, ConfigFile)
+	c := DefaultConfig("")
+	md, err := toml.DecodeFile(path, &c)
+	if err != nil {
+		return c, fmt.Errorf("read %s: %v", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return c, fmt.Errorf("%s: unknown setting %q (see docs/operations.md)", path, und[0].String())
+	}
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("%s: %v", path, err)
+	}
+	return c, nil
+}
+
+// SaveConfig writes config.toml under home.
+func SaveConfig(home string, c Config) error {
+	var b strings.Builder
+	b.WriteString("# inferd node configuration. See docs/operations.md for every setting.\n\n")
+	if err := toml.NewEncoder(&b).Encode(c); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(home, ConfigFile), []byte(b.String()), 0o644)
+}
