@@ -82,7 +82,7 @@ type Result struct {
 	VirtualTime time.Duration
 	Heal        time.Duration
 	FirstCommit time.Duration // virtual time of the first honest commit (-1: none)
-	Note        string // the scenario, for failure reports
+	Note        string        // the scenario, for failure reports
 }
 
 // Timeouts used by simulated validators.
