@@ -336,3 +336,36 @@ func TestGenesisParams(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDeterministic replays one scenario (deposits, delegation, votes, a
+// pass, a veto, an expiry and a param change) on two fresh ledgers and
+// compares the app hash after every block.
+func TestDeterministic(t *testing.T) {
+	var hashes [2][][32]byte
+	for run := range hashes {
+		h := newHarness(t, testParams())
+		record := func() { hashes[run] = append(hashes[run], h.st.AppHash()) }
+		h.ok(h.acc[3], staking.MsgTypeDelegate, staking.MsgDelegate{Validator: h.val[1].addr, Amount: 20 * inf})
+		a := h.submit(h.acc[0], NewText(), 1000)
+		b := h.submit(h.acc[1], NewParamChange(change(bank.Name, "min_fee", "100")), 700)
+		h.ok(h.acc[2], MsgTypeDeposit, MsgDeposit{ProposalID: b, Amount: 300})
+		h.submit(h.acc[2], NewText(), 10) // expires
+		record()
+		h.vote(h.val[0], a, OptionYes)
+		h.vote(h.val[1], a, OptionVeto)
+		h.vote(h.val[2], a, OptionVeto)
+		h.vote(h.acc[3], a, OptionYes)
+		h.vote(h.val[0], b, OptionYes)
+		record()
+		h.block(200 * time.Second)
+		record()
+		if h.proposal(a).Status != StatusVetoed || h.proposal(b).Status != StatusPassed || h.proposal(3).Status != StatusExpired {
+			t.Fatalf("statuses %s %s %s", h.proposal(a).Status, h.proposal(b).Status, h.proposal(3).Status)
+		}
+	}
+	for i := range hashes[0] {
+		if hashes[0][i] != hashes[1][i] {
+			t.Fatalf("app hash %d differs between runs", i)
+		}
+	}
+}
