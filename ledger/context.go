@@ -226,3 +226,12 @@ func (c *cache) changes() []store.Change {
 
 // DecodeStored decodes a value this node wrote to its own store.
 func DecodeStored(raw []byte, v any) error { return codec.UnmarshalTrusted(raw, v) }
+
+// Branch returns a context whose writes and events stay apart from c until
+// commit is called; a branch that is dropped leaves c untouched. Use it for
+// trial runs (checking that a governance proposal would apply) and for
+// groups of changes that must apply all or nothing.
+func (c *Context) Branch() (branch *Context, commit func()) {
+	b := c.child()
+	return b, func() { b.commitInto(c) }
+}

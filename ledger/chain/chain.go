@@ -11,6 +11,8 @@ import (
 
 	"github.com/inferd/inferd/ledger"
 	"github.com/inferd/inferd/ledger/bank"
+	"github.com/inferd/inferd/ledger/emission"
+	"github.com/inferd/inferd/ledger/gov"
 	"github.com/inferd/inferd/ledger/staking"
 	"github.com/inferd/inferd/ledger/store"
 )
@@ -18,9 +20,11 @@ import (
 // Chain is the composed ledger.
 type Chain struct {
 	*ledger.State
-	Bank    *bank.Module
-	Staking *staking.Module
-	modules []ledger.Module
+	Bank     *bank.Module
+	Staking  *staking.Module
+	Gov      *gov.Module
+	Emission *emission.Module
+	modules  []ledger.Module
 }
 
 // Options configure a Chain.
@@ -32,23 +36,35 @@ type Options struct {
 	Extra []ledger.Module
 }
 
-// Modules builds the module list without a store, for genesis validation.
-func modules(o Options) (*bank.Module, *staking.Module, []ledger.Module) {
+type moduleSet struct {
+	bank     *bank.Module
+	staking  *staking.Module
+	gov      *gov.Module
+	emission *emission.Module
+	all      []ledger.Module
+}
+
+// modules builds the module list. Order matters for begin- and end-block:
+// staking first (unbonding, jailing), then gov (tallies read the stake),
+// then emission (epoch rewards over the final stake of the block).
+func modules(o Options) moduleSet {
 	b := bank.New()
 	s := staking.New(b, o.Evidence)
-	mods := []ledger.Module{b, s}
-	mods = append(mods, o.Extra...)
-	return b, s, mods
+	e := emission.New(b, s)
+	g := gov.New(b, s, map[string]ledger.ParamModule{bank.Name: b, staking.Name: s, emission.Name: e})
+	all := []ledger.Module{b, s, g, e}
+	all = append(all, o.Extra...)
+	return moduleSet{bank: b, staking: s, gov: g, emission: e, all: all}
 }
 
 // New opens the chain over st.
 func New(st store.Store, o Options) (*Chain, error) {
-	b, s, mods := modules(o)
-	state, err := ledger.New(st, mods, b, o.Ledger)
+	ms := modules(o)
+	state, err := ledger.New(st, ms.all, ms.bank, o.Ledger)
 	if err != nil {
 		return nil, err
 	}
-	return &Chain{State: state, Bank: b, Staking: s, modules: mods}, nil
+	return &Chain{State: state, Bank: ms.bank, Staking: ms.staking, Gov: ms.gov, Emission: ms.emission, modules: ms.all}, nil
 }
 
 // ValidateGenesis checks a genesis document with every module, without
@@ -57,9 +73,8 @@ func ValidateGenesis(g *ledger.Genesis) error {
 	if err := g.ValidateBasic(); err != nil {
 		return err
 	}
-	_, _, mods := modules(Options{})
 	known := map[string]bool{}
-	for _, m := range mods {
+	for _, m := range modules(Options{}).all {
 		known[m.Name()] = true
 		if err := m.ValidateGenesis(g); err != nil {
 			return err

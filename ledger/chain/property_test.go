@@ -13,6 +13,8 @@ import (
 	"github.com/inferd/inferd/keys"
 	"github.com/inferd/inferd/ledger"
 	"github.com/inferd/inferd/ledger/bank"
+	"github.com/inferd/inferd/ledger/emission"
+	"github.com/inferd/inferd/ledger/gov"
 	"github.com/inferd/inferd/ledger/staking"
 	"github.com/inferd/inferd/ledger/store"
 	"github.com/inferd/inferd/ledger/store/badgerstore"
@@ -40,7 +42,9 @@ func (fakeEvidence) VerifyEvidence(_ string, ev ledger.Evidence, _ keys.PubKey) 
 func propGenesis(n *testNet) *ledger.Genesis {
 	g := n.genesis()
 	g.Params = map[string]json.RawMessage{
-		"staking": json.RawMessage(`{"unbonding_time_s":60,"signed_blocks_window":10,"min_signed_per_window_ppm":500000,"downtime_jail_s":30,"slash_fraction_downtime_ppm":10000,"max_validators":5}`),
+		"staking":  json.RawMessage(`{"unbonding_time_s":60,"signed_blocks_window":10,"min_signed_per_window_ppm":500000,"downtime_jail_s":30,"slash_fraction_downtime_ppm":10000,"max_validators":5}`),
+		"gov":      json.RawMessage(`{"min_deposit":20000000,"max_deposit_period_s":40,"voting_period_s":40,"quorum_ppm":100000}`),
+		"emission": json.RawMessage(`{"epoch_length_blocks":10,"live_modules":["compute","contest-a"]}`),
 	}
 	return g
 }
@@ -69,7 +73,7 @@ func TestPropertyRandomBlocks(t *testing.T) {
 	// The random blocks must reach every path worth checking; a generator
 	// that stopped producing them would make this test pass vacuously.
 	if *propSeed == 0 && !testing.Short() {
-		for _, k := range []string{"tx ok", "tx failed", "transfer", "multi_transfer", "delegate", "undelegate", "redelegate", "create_validator", "unjail", "slash/downtime", "slash/double_sign", "evidence_rejected/signatures do not verify", "unbonding_complete/"} {
+		for _, k := range []string{"tx ok", "tx failed", "transfer", "multi_transfer", "delegate", "undelegate", "redelegate", "create_validator", "unjail", "slash/downtime", "slash/double_sign", "evidence_rejected/signatures do not verify", "unbonding_complete/", "emission_epoch/", "gauge_vote", "proposal_submitted", "proposal_deposit", "proposal_rejected/", "proposal_expired/"} {
 			if cover[k] == 0 {
 				t.Errorf("no %q in %d seeds: the generator lost coverage", k, len(seeds))
 			}
@@ -197,7 +201,7 @@ func (n *testNet) randomBlock(everyone []*acct) *ledger.Block {
 		from := pick()
 		amt := uint64(r.Int63n(50 * ledger.UinfPerINF))
 		var msg ledger.Msg
-		switch r.Intn(11) {
+		switch r.Intn(15) {
 		case 0, 1, 2:
 			msg = send(pick().addr, amt)
 		case 3:
@@ -221,6 +225,18 @@ func (n *testNet) randomBlock(everyone []*acct) *ledger.Block {
 			msg = ledger.NewMsg(staking.MsgTypeUnjail, staking.MsgUnjail{})
 		case 10:
 			msg = ledger.NewMsg(staking.MsgTypeEditValidator, staking.MsgEditValidator{SetCommission: true, Commission: ledger.PPM(r.Intn(200_000))})
+		case 11:
+			content := gov.NewText()
+			if r.Intn(2) == 0 {
+				content = gov.NewParamChange(gov.ParamChange{Module: "bank", Key: "min_fee", Value: json.RawMessage(fmt.Sprint(100 + r.Intn(50)))})
+			}
+			msg = ledger.NewMsg(gov.MsgTypeSubmitProposal, gov.MsgSubmitProposal{Title: "t", Description: "d", Content: content, InitialDeposit: amt / 2})
+		case 12:
+			msg = ledger.NewMsg(gov.MsgTypeDeposit, gov.MsgDeposit{ProposalID: uint64(1 + r.Intn(5)), Amount: amt / 2})
+		case 13:
+			msg = ledger.NewMsg(gov.MsgTypeVote, gov.MsgVote{ProposalID: uint64(1 + r.Intn(5)), Option: gov.VoteOption(1 + r.Intn(4))})
+		case 14:
+			msg = ledger.NewMsg(emission.MsgTypeSetGauge, emission.MsgSetGauge{Weights: []emission.GaugeWeight{{Module: "compute", Weight: uint32(r.Intn(10))}, {Module: "contest-a", Weight: uint32(1 + r.Intn(10))}}})
 		}
 		nonce, fee := from.nonce, uint64(testFee+r.Intn(100))
 		switch r.Intn(20) {

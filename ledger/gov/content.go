@@ -1,7 +1,6 @@
 package gov
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -38,15 +37,10 @@ func NewText() Content { return Content{Kind: KindText} }
 // paramChangeContent applies ParamChangeContent through each module's
 // ledger.ParamModule.SetParam.
 //
-// Validation at submit time runs the changes for real and then restores
-// every changed parameter to its previous JSON value, newest first, and
-// checks that each touched module's ParamsJSON is byte-for-byte what it
-// was. SetParam is the only code that knows a module's rules (ranges,
-// relations between fields), so trying it is the one check that cannot
-// drift from execution; the restore is exact for modules that keep their
-// parameters in one record written from the parameter struct (bank,
-// staking, gov). The ledger offers modules no discardable sub-context; if
-// it gains one, ValidateContent should run the changes there instead.
+// Validation at submit time runs the changes on a branch of the state that
+// is then dropped (ledger.Context.Branch): SetParam is the only code that
+// knows a module's rules (ranges, relations between fields), so trying it
+// is the one check that cannot drift from execution.
 type paramChangeContent struct{ m *Module }
 
 // DecodeParamChange decodes the value of a param_change content (for the
@@ -95,27 +89,10 @@ func (c paramChangeContent) ValidateContent(ctx *ledger.Context, raw []byte) err
 	if err != nil {
 		return err
 	}
-	before := map[string][]byte{}
-	var order []string
-	for _, ch := range changes {
-		if _, ok := before[ch.Module]; !ok {
-			before[ch.Module] = c.m.params[ch.Module].ParamsJSON(ctx)
-			order = append(order, ch.Module)
-		}
-	}
-	rollback, err := c.m.applyChanges(ctx, changes)
-	if err != nil {
-		return err
-	}
-	if err := rollback(); err != nil {
-		return err
-	}
-	for _, name := range order {
-		if !bytes.Equal(before[name], c.m.params[name].ParamsJSON(ctx)) {
-			return fmt.Errorf("module %s's parameters cannot be restored exactly after a trial change, so the change cannot be checked", name)
-		}
-	}
-	return nil
+	// A trial run on a branch that is then dropped: the changes are
+	// checked by the modules themselves and nothing is written.
+	trial, _ := ctx.Branch()
+	return c.m.applyChanges(trial, changes)
 }
 
 func (c paramChangeContent) ExecuteContent(ctx *ledger.Context, raw []byte) error {
@@ -123,61 +100,34 @@ func (c paramChangeContent) ExecuteContent(ctx *ledger.Context, raw []byte) erro
 	if err != nil {
 		return err
 	}
-	_, err = c.m.applyChanges(ctx, changes)
-	return err
+	branch, commit := ctx.Branch()
+	if err := c.m.applyChanges(branch, changes); err != nil {
+		return err
+	}
+	commit()
+	return nil
 }
 
-// applyChanges sets each parameter in order. When one fails, the ones
-// already set are restored (newest first) and the error is returned, so
-// the parameters are left as they were. On success it returns the
-// function that restores them.
-func (m *Module) applyChanges(ctx *ledger.Context, changes []ParamChange) (rollback func() error, err error) {
-	type step struct {
-		pm          ledger.ParamModule
-		module, key string
-		old         json.RawMessage
-	}
-	var done []step
-	rollback = func() error {
-		for i := len(done) - 1; i >= 0; i-- {
-			s := done[i]
-			if err := s.pm.SetParam(ctx, s.key, s.old); err != nil {
-				return fmt.Errorf("restoring %s.%s to %s: %w", s.module, s.key, s.old, err)
-			}
-		}
-		return nil
-	}
+// applyChanges sets each parameter in order, stopping at the first
+// failure. Callers run it on a branch so a failure leaves nothing behind.
+func (m *Module) applyChanges(ctx *ledger.Context, changes []ParamChange) error {
 	for i, ch := range changes {
 		pm := m.params[ch.Module]
 		var cur map[string]json.RawMessage
 		if err := json.Unmarshal(pm.ParamsJSON(ctx), &cur); err != nil {
-			return nil, restoreThen(rollback, fmt.Errorf("change %d: module %s's parameters are not a JSON object: %v", i, ch.Module, err))
+			return fmt.Errorf("change %d: module %s's parameters are not a JSON object: %v", i, ch.Module, err)
 		}
-		old, ok := cur[ch.Key]
-		if !ok {
+		if _, ok := cur[ch.Key]; !ok {
 			known := make([]string, 0, len(cur))
 			for k := range cur {
 				known = append(known, k)
 			}
 			sort.Strings(known)
-			return nil, restoreThen(rollback, fmt.Errorf("change %d: module %s has no parameter %q (known: %s)", i, ch.Module, ch.Key, strings.Join(known, ", ")))
+			return fmt.Errorf("change %d: module %s has no parameter %q (known: %s)", i, ch.Module, ch.Key, strings.Join(known, ", "))
 		}
 		if err := pm.SetParam(ctx, ch.Key, ch.Value); err != nil {
-			return nil, restoreThen(rollback, fmt.Errorf("change %d (%s.%s = %s): %w", i, ch.Module, ch.Key, ch.Value, err))
+			return fmt.Errorf("change %d (%s.%s = %s): %w", i, ch.Module, ch.Key, ch.Value, err)
 		}
-		done = append(done, step{pm: pm, module: ch.Module, key: ch.Key, old: old})
 	}
-	return rollback, nil
-}
-
-// restoreThen rolls back and returns err. A value a module accepted a
-// moment ago that it now refuses breaks the ParamModule contract; state
-// would be left half-changed, so that panics (a message handler's panic
-// fails only its transaction; in end-block it stops the node on every
-// machine alike).
-func restoreThen(rollback func() error, err error) error {
-	if rerr := rollback(); rerr != nil {
-		panic(fmt.Sprintf("gov: cannot undo a parameter change: %v", rerr))
-	}
-	return err
+	return nil
 }

@@ -40,8 +40,8 @@
 //
 // A "param_change" proposal lists (module, key, JSON value) changes, applied
 // in order through the module's SetParam, all or nothing. At submit time
-// the changes are tried for real and undone (see paramChangeContent), so a
-// change the module would refuse is refused at submit with
+// the changes are tried on a throwaway branch of the state (Context.Branch),
+// so a change the module would refuse is refused at submit with
 // ErrInvalidContent. A change can still fail at execution if the
 // parameters changed meanwhile; the proposal is then "failed".
 //

@@ -29,7 +29,8 @@ type Change struct {
 	Delete bool
 }
 
-// Reader reads one version of the state.
+// Reader reads one version of the state. A Reader may be used by one
+// goroutine at a time; open one per goroutine.
 type Reader interface {
 	// Get returns the value of key, and false when it is absent.
 	Get(key []byte) ([]byte, bool, error)

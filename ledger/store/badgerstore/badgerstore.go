@@ -50,7 +50,7 @@ func Open(dir string, o Options) (*Store, error) {
 		WithSyncWrites(!o.NoSync).
 		WithNumVersionsToKeep(math.MaxInt32).
 		WithLogger(nil).
-		WithMemTableSize(128 << 20)
+		WithMemTableSize(64 << 20)
 	if o.SmallMemory {
 		opts = opts.WithMemTableSize(16 << 20).WithBlockCacheSize(8 << 20).WithIndexCacheSize(4 << 20).WithNumMemtables(2).WithValueLogFileSize(64 << 20)
 	}
@@ -178,7 +178,9 @@ func (s *Store) At(height uint64) (store.Reader, error) {
 	if !has || height > latest {
 		return nil, fmt.Errorf("%w: %d", store.ErrUnknownHeight, height)
 	}
-	return reader{db: s.db, ts: ts(height)}, nil
+	// In managed mode a read-only transaction holds no resources that
+	// Discard must release, so the reader keeps one for all its reads.
+	return reader{txn: s.db.NewTransactionAt(ts(height), false)}, nil
 }
 
 // Close implements store.Store.
@@ -187,15 +189,14 @@ func (s *Store) Close() error { return s.db.Close() }
 // DB exposes the Badger handle for size reporting in benchmarks.
 func (s *Store) DB() *badger.DB { return s.db }
 
+// reader reads one height. Like a Badger transaction, it is for one
+// goroutine at a time.
 type reader struct {
-	db *badger.DB
-	ts uint64
+	txn *badger.Txn
 }
 
 func (r reader) Get(key []byte) ([]byte, bool, error) {
-	txn := r.db.NewTransactionAt(r.ts, false)
-	defer txn.Discard()
-	item, err := txn.Get(stateKey(key))
+	item, err := r.txn.Get(stateKey(key))
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return nil, false, nil
 	}
@@ -210,8 +211,7 @@ func (r reader) Get(key []byte) ([]byte, bool, error) {
 }
 
 func (r reader) Iterate(prefix []byte, fn func(k, v []byte) bool) error {
-	txn := r.db.NewTransactionAt(r.ts, false)
-	defer txn.Discard()
+	txn := r.txn
 	opts := badger.DefaultIteratorOptions
 	opts.Prefix = stateKey(prefix)
 	it := txn.NewIterator(opts)
