@@ -77,3 +77,18 @@ func (e *DuplicateVoteEvidence) Verify(chainID string, pub keys.PubKey) error {
 	}
 	return nil
 }
+
+// Evidence is what the ledger is given to check misbehaviour
+// deterministically; *DuplicateVoteEvidence implements it.
+type Evidence interface {
+	// Height is the height of the misbehaviour.
+	Height() uint64
+	// Validator is the address of the validator to punish.
+	Validator() keys.Address
+	// Verify checks the evidence against the validator's key.
+	Verify(chainID string, pub keys.PubKey) error
+	// Encode is the canonical encoding (to gossip and include in blocks).
+	Encode() []byte
+}
+
+var _ Evidence = (*DuplicateVoteEvidence)(nil)

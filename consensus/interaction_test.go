@@ -153,7 +153,9 @@ func (d detReader) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (h *harness) printf(format string, args ...any) { h.out = append(h.out, fmt.Sprintf(format, args...)) }
+func (h *harness) printf(format string, args ...any) {
+	h.out = append(h.out, fmt.Sprintf(format, args...))
+}
 
 func (h *harness) nodeOf(a keys.Address) int {
 	for i, n := range h.nodes {

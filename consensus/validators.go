@@ -41,6 +41,7 @@ type Validator struct {
 // proportion to its power.
 type ValidatorSet struct {
 	vals     []Validator // sorted by address
+	index    map[keys.Address]int
 	total    int64
 	proposer int // index chosen at the last increment
 }
@@ -84,6 +85,10 @@ func (vs *ValidatorSet) finish() error {
 		}
 	}
 	vs.total = total
+	vs.index = make(map[keys.Address]int, len(vs.vals))
+	for i, v := range vs.vals {
+		vs.index[v.Address] = i
+	}
 	return nil
 }
 
@@ -96,8 +101,14 @@ func (vs *ValidatorSet) TotalPower() int64 { return vs.total }
 // Validator returns the i-th validator (address order).
 func (vs *ValidatorSet) Validator(i int) Validator { return vs.vals[i] }
 
-// Index finds a validator by address (binary search).
+// Index finds a validator by address.
 func (vs *ValidatorSet) Index(a keys.Address) (int, bool) {
+	i, ok := vs.index[a]
+	return i, ok
+}
+
+// search is the insertion point of a in the sorted validators.
+func (vs *ValidatorSet) search(a keys.Address) (int, bool) {
 	return slices.BinarySearchFunc(vs.vals, a, func(v Validator, a keys.Address) int {
 		return bytes.Compare(v.Address[:], a[:])
 	})
@@ -114,7 +125,7 @@ func (vs *ValidatorSet) ProposerIndex(r int32) int {
 }
 
 func (vs *ValidatorSet) copy() *ValidatorSet {
-	return &ValidatorSet{vals: slices.Clone(vs.vals), total: vs.total, proposer: vs.proposer}
+	return &ValidatorSet{vals: slices.Clone(vs.vals), index: vs.index, total: vs.total, proposer: vs.proposer}
 }
 
 // Hash commits to the addresses, keys and powers (not priorities) of the set.
@@ -139,7 +150,7 @@ func (vs *ValidatorSet) Hash() [32]byte {
 func (vs *ValidatorSet) Advance(changes []Validator) (*ValidatorSet, error) {
 	n := vs.copy()
 	for _, c := range changes {
-		i, found := n.Index(c.Address)
+		i, found := n.search(c.Address)
 		switch {
 		case c.Power < 0:
 			return nil, fmt.Errorf("%w: negative power for %s", ErrBadValidatorSet, c.Address)
