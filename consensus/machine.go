@@ -468,11 +468,11 @@ func (m *Machine) evaluateRound() {
 	if p := rs.proposal; p != nil && m.step >= StepPrevote && !rs.polDone && m.quorum(rs.prevotes.power(p.BlockID)) { // line 36
 		if valid, known := m.validityOf(p.BlockID); known && valid {
 			rs.polDone = true
+			m.validRound, m.validBlock = r, p.BlockID
 			if m.step == StepPrevote {
 				m.lockedRound, m.lockedBlock = r, p.BlockID
-				m.vote(Precommit, p.BlockID)
+				m.vote(Precommit, p.BlockID) // the persisted State carries the new lock and valid value
 			}
-			m.validRound, m.validBlock = r, p.BlockID
 		}
 	}
 	if m.step == StepPrevote && m.quorum(rs.prevotes.power(NilBlock)) { // line 44
