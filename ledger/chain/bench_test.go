@@ -206,6 +206,7 @@ func BenchmarkMillionAccounts(b *testing.B) {
 		chunk := bl.blocks(min(10, nBlocks-done), true)
 		for _, blk := range chunk {
 			blk.Height += uint64(done)
+			blk.Time = genesisTime.UnixNano() + int64(blk.Height)*1e9
 			if _, err := c.ApplyBlock(blk); err != nil {
 				b.Fatal(err)
 			}
