@@ -112,9 +112,24 @@ func NewMachine(cfg Config, height uint64, vals *ValidatorSet, restored *State) 
 			m.round, m.restoredStep = restored.Round, restored.Step
 			m.lockedRound, m.lockedBlock = restored.LockedRound, restored.LockedBlock
 			m.validRound, m.validBlock = restored.ValidRound, restored.ValidBlock
+			m.restorePOL(restored.ValidPOL)
 		}
 	}
 	return m, nil
+}
+
+// restorePOL files the persisted proof-of-lock prevotes (read back from
+// this validator's own WAL) in the round state.
+func (m *Machine) restorePOL(pol []Vote) {
+	for i := range pol {
+		v := &pol[i]
+		if v.Type != Prevote || v.Height != m.height || v.Round != m.validRound || v.BlockID != m.validBlock || v.ValidateBasic() != nil {
+			continue
+		}
+		if idx, ok := m.vals.Index(v.Validator); ok {
+			m.rs(v.Round).prevotes.add(idx, m.vals.vals[idx].Power, v)
+		}
+	}
 }
 
 func (m *Machine) resetHeight(h uint64, vals *ValidatorSet) {
@@ -174,8 +189,14 @@ func (m *Machine) Validators() *ValidatorSet { return m.vals }
 
 // State is the persistent state (what SignAndSend carries).
 func (m *Machine) State() State {
-	return State{Height: m.height, Round: m.round, Step: m.step, LockedRound: m.lockedRound, LockedBlock: m.lockedBlock,
+	st := State{Height: m.height, Round: m.round, Step: m.step, LockedRound: m.lockedRound, LockedBlock: m.lockedBlock,
 		ValidRound: m.validRound, ValidBlock: m.validBlock, LastSigned: m.lastSigned}
+	if rs := m.rounds[m.validRound]; rs != nil && m.validRound >= 0 && !m.awaitingSet {
+		for _, v := range rs.prevotes.forBlock(m.validBlock) {
+			st.ValidPOL = append(st.ValidPOL, *v)
+		}
+	}
+	return st
 }
 
 // Step feeds one input and returns the actions it causes (a new slice). A

@@ -81,6 +81,12 @@ type State struct {
 	ValidRound  int32
 	ValidBlock  BlockID
 	LastSigned  SignedRecord
+	// ValidPOL are the signed prevotes of ValidRound for ValidBlock (the
+	// proof-of-lock). Restored with the State, they let this validator
+	// re-propose its valid value, and its peers accept it, after a restart:
+	// without them a lock held by more than 1/3 of stake could never be
+	// released again (Tendermint's WAL replays received messages for this).
+	ValidPOL []Vote
 }
 
 // Encode is the canonical encoding (used by the WAL).

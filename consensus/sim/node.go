@@ -109,7 +109,7 @@ func (n *node) timeout(t consensus.Timeout) {
 // no memory of what was signed.
 func (n *node) forget() {
 	st := n.m.State()
-	st.LockedRound, st.LockedBlock, st.ValidRound, st.ValidBlock = -1, consensus.NilBlock, -1, consensus.NilBlock
+	st.LockedRound, st.LockedBlock, st.ValidRound, st.ValidBlock, st.ValidPOL = -1, consensus.NilBlock, -1, consensus.NilBlock, nil
 	st.LastSigned, st.Step = consensus.SignedRecord{}, consensus.StepPropose
 	h := n.m.Height()
 	m, err := consensus.NewMachine(consensus.Config{Self: n.addr, Timeouts: simTimeouts}, h, n.s.set(h), &st)

@@ -238,7 +238,7 @@ func TestRestartNoDoubleSign(t *testing.T) {
 		t.Fatal(err)
 	}
 	restored, ok := w.State()
-	if !ok || restored.LockedRound != 0 || restored.LockedBlock != block || restored.Step != consensus.StepPrecommit {
+	if !ok || restored.LockedRound != 0 || restored.LockedBlock != block || restored.Step != consensus.StepPrecommit || len(restored.ValidPOL) < 3 {
 		t.Fatalf("restored %+v", restored)
 	}
 	if last := w.LastSigned(); last == nil || consensus.RecordOf(last) != consensus.RecordOf(signed[1]) {
@@ -251,6 +251,9 @@ func TestRestartNoDoubleSign(t *testing.T) {
 		t.Fatal(err)
 	}
 	drive(m, m.Start())
+	if got := len(m.Votes(0, consensus.Prevote)); got != len(restored.ValidPOL) {
+		t.Fatalf("proof-of-lock not restored: %d prevotes of round 0", got)
+	}
 	if len(signed) != 0 || m.Round() != 0 || m.CurrentStep() != consensus.StepPrecommit {
 		t.Fatalf("after restart: signed %d, round %d step %s", len(signed), m.Round(), m.CurrentStep())
 	}
