@@ -180,7 +180,29 @@ func (s *State) InitGenesis(g *Genesis) ([32]byte, error) {
 // as height b.Height, atomically. A block that cannot be applied (wrong
 // height, time going backwards) is refused with ErrBadBlock and changes
 // nothing; invalid transactions inside a valid block fail on their own.
+// It is Execute followed by Commit.
 func (s *State) ApplyBlock(b *Block) (*BlockResult, error) {
+	p, err := s.Execute(b)
+	if err != nil {
+		return nil, err
+	}
+	return s.Commit(p)
+}
+
+// PendingBlock is an executed block not yet committed: its results are
+// known, the state is unchanged until Commit.
+type PendingBlock struct {
+	Result *BlockResult // AppHash is set by Commit
+	ctx    *Context
+	time   int64
+	state  *State
+}
+
+// Execute runs b without committing it, so the caller can store the block
+// and its results first: a crash then leaves a stored block that the ledger
+// replays, never a ledger ahead of its block store. Only one pending block
+// may exist; the next Execute or ApplyBlock must follow its Commit.
+func (s *State) Execute(b *Block) (*PendingBlock, error) {
 	if s.broken != nil {
 		return nil, s.broken
 	}
@@ -222,12 +244,22 @@ func (s *State) ApplyBlock(b *Block) (*BlockResult, error) {
 	}
 	res.Events = ctx.events
 	ctx.kv.set(keyMetaTime, binary.BigEndian.AppendUint64(nil, uint64(b.Time)))
-	if err := s.commit(b.Height, ctx); err != nil {
+	return &PendingBlock{Result: res, ctx: ctx, time: b.Time, state: s}, nil
+}
+
+// Commit writes an executed block atomically and returns its result with
+// the new app hash.
+func (s *State) Commit(p *PendingBlock) (*BlockResult, error) {
+	if p.state != s || p.ctx == nil || p.Result.Height != s.height+1 {
+		return nil, fmt.Errorf("%w: stale pending block", ErrBadBlock)
+	}
+	if err := s.commit(p.Result.Height, p.ctx); err != nil {
 		return nil, err
 	}
-	s.lastT = b.Time
-	res.AppHash = s.appHash
-	return res, nil
+	p.ctx = nil
+	s.lastT = p.time
+	p.Result.AppHash = s.appHash
+	return p.Result, nil
 }
 
 func (s *State) commit(height uint64, ctx *Context) error {
