@@ -1,0 +1,72 @@
+package blocks
+
+import "crypto/sha256"
+
+// Domain-separation prefixes of the Merkle tree (RFC 6962, section 2.1): a
+// leaf can never be mistaken for an inner node, so no second preimage can
+// be built by presenting an inner node as a leaf.
+const (
+	leafPrefix  = 0x00
+	innerPrefix = 0x01
+)
+
+// MerkleRoot is the RFC 6962 Merkle Tree Hash of items:
+//
+//	MTH({})      = sha256()
+//	MTH({d0})    = sha256(0x00 || d0)
+//	MTH(D[0:n])  = sha256(0x01 || MTH(D[0:k]) || MTH(D[k:n]))
+//
+// where k is the largest power of two smaller than n. The tree is
+// unbalanced on the right, never padded, so lists of different lengths
+// have different roots.
+func MerkleRoot(items [][]byte) [32]byte {
+	if len(items) == 0 {
+		return sha256.Sum256(nil)
+	}
+	// Bottom-up over a level array gives the same tree as the recursive
+	// definition: pairing left to right and carrying an odd last node up
+	// unchanged builds exactly the split at the largest power of two.
+	level := make([][32]byte, len(items))
+	buf := make([]byte, 0, 1+64)
+	for i, it := range items {
+		h := sha256.New()
+		h.Write([]byte{leafPrefix})
+		h.Write(it)
+		h.Sum(level[i][:0])
+	}
+	for len(level) > 1 {
+		next := make([][32]byte, 0, (len(level)+1)/2)
+		for i := 0; i+1 < len(level); i += 2 {
+			buf = append(buf[:0], innerPrefix)
+			buf = append(buf, level[i][:]...)
+			buf = append(buf, level[i+1][:]...)
+			next = append(next, sha256.Sum256(buf))
+		}
+		if len(level)%2 == 1 {
+			next = append(next, level[len(level)-1])
+		}
+		level = next
+	}
+	return level[0]
+}
+
+// TxRoot is the Merkle root over the transactions' hashes: leaf i is
+// sha256(tx_i) (the ledger's TxHash), so a light client holding a tx hash
+// can be given an inclusion proof without the other transactions.
+func TxRoot(txs [][]byte) [32]byte {
+	return MerkleRoot(hashAll(txs))
+}
+
+// EvidenceRoot is the Merkle root over sha256 of each encoded evidence.
+func EvidenceRoot(evs [][]byte) [32]byte {
+	return MerkleRoot(hashAll(evs))
+}
+
+func hashAll(items [][]byte) [][]byte {
+	out := make([][]byte, len(items))
+	for i, it := range items {
+		h := sha256.Sum256(it)
+		out[i] = h[:]
+	}
+	return out
+}
