@@ -26,7 +26,7 @@ type Commit struct {
 
 // CommitSig is one validator's precommit signature.
 type CommitSig struct {
-	_         struct{} `cbor:",toarray"`
+	_         struct{}     `cbor:",toarray"`
 	Validator keys.Address // consensus address
 	Signature []byte       // ed25519 over keys.SignBytes(chainID, keys.DomainVote, vote.SignBytes())
 }

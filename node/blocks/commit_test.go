@@ -128,8 +128,8 @@ func TestMakeCommitFilters(t *testing.T) {
 		tv.precommit(3, 5, 0, id),
 		nil,
 		prevote,
-		tv.precommit(1, 5, 1, id),                 // other round
-		tv.precommit(1, 4, 0, id),                 // other height
+		tv.precommit(1, 5, 1, id), // other round
+		tv.precommit(1, 4, 0, id), // other height
 		tv.precommit(2, 5, 0, consensus.BlockID{}), // nil vote
 		tv.precommit(0, 5, 0, id),
 		tv.precommit(3, 5, 0, id), // repeated
