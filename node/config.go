@@ -93,7 +93,7 @@ func DefaultConfig(moniker string) Config {
 			TimeoutPrevote:   Duration{500 * time.Millisecond},
 			TimeoutPrecommit: Duration{500 * time.Millisecond},
 			TimeoutDelta:     Duration{250 * time.Millisecond},
-			CommitDelay:      Duration{0},
+			CommitDelay:      Duration{time.Second},
 		},
 		Mempool: MempoolConfig{MaxTxs: 10_000, MaxBytes: 64 << 20},
 	}

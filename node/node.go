@@ -1,0 +1,200 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/inferd/inferd/consensus"
+	"github.com/inferd/inferd/consensus/wal"
+	"github.com/inferd/inferd/keys"
+	"github.com/inferd/inferd/ledger"
+	"github.com/inferd/inferd/ledger/chain"
+	"github.com/inferd/inferd/ledger/store/badgerstore"
+	"github.com/inferd/inferd/node/blocks"
+	"github.com/inferd/inferd/node/blockstore"
+	"github.com/inferd/inferd/node/mempool"
+)
+
+// Data directory layout under <home>/data.
+const (
+	StateDir    = "data/state"
+	BlocksDir   = "data/blocks"
+	WALFile     = "data/cs.wal"
+	ValsetFile  = "data/valsets.cbor"
+	DevnetFile  = "devnet.json"
+	HomeLockDir = "data/LOCK"
+)
+
+// Node is a full node: ledger, block store, mempool, consensus engine,
+// networking and API, opened from a home directory.
+type Node struct {
+	Home    string
+	Config  Config
+	Genesis *ledger.Genesis
+	Chain   *chain.Chain
+	Blocks  *blockstore.Store
+	Mempool *mempool.Mempool
+	Engine  *Engine
+	Log     *slog.Logger
+
+	ledgerStore *badgerstore.Store
+	wal         *wal.WAL
+	nodeKey     keys.PrivKey
+	valKey      keys.PrivKey
+	closers     []func() error
+}
+
+// Open loads a home directory written by `inferd init` and opens its
+// stores. The transport is attached by Start.
+func Open(home string, log *slog.Logger) (*Node, error) {
+	cfg, err := LoadConfig(home)
+	if err != nil {
+		return nil, err
+	}
+	g, err := ledger.LoadGenesis(filepath.Join(home, GenesisFile))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", filepath.Join(home, GenesisFile), err)
+	}
+	if err := chain.ValidateGenesis(g); err != nil {
+		return nil, fmt.Errorf("%s: %v", filepath.Join(home, GenesisFile), err)
+	}
+	n := &Node{Home: home, Config: cfg, Genesis: g, Log: log}
+	ok := false
+	defer func() {
+		if !ok {
+			n.Close()
+		}
+	}()
+	if n.nodeKey, err = LoadKeyFile(filepath.Join(home, NodeKeyFile)); err != nil {
+		return nil, fmt.Errorf("node key: %v", err)
+	}
+	if n.valKey, err = LoadKeyFile(filepath.Join(home, ValidatorKeyFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("validator key: %v", err)
+	}
+	if err := os.MkdirAll(filepath.Join(home, DataDir), 0o700); err != nil {
+		return nil, err
+	}
+	if n.ledgerStore, err = badgerstore.Open(filepath.Join(home, StateDir), badgerstore.Options{}); err != nil {
+		return nil, err
+	}
+	n.closers = append(n.closers, n.ledgerStore.Close)
+	if n.Chain, err = chain.New(n.ledgerStore, chain.Options{Evidence: blocks.EvidenceVerifier{}}); err != nil {
+		return nil, err
+	}
+	if _, has := n.Chain.Height(); !has {
+		if _, err := n.Chain.InitGenesis(g); err != nil {
+			return nil, err
+		}
+	} else if n.Chain.ChainID() != g.ChainID {
+		return nil, fmt.Errorf("the state in %s is for chain %q, the genesis for %q", filepath.Join(home, StateDir), n.Chain.ChainID(), g.ChainID)
+	}
+	if n.Blocks, err = blockstore.Open(filepath.Join(home, BlocksDir), blockstore.Options{}); err != nil {
+		return nil, err
+	}
+	n.closers = append(n.closers, n.Blocks.Close)
+	n.Mempool = mempool.New(mempool.Config{MaxTxs: cfg.Mempool.MaxTxs, MaxBytes: cfg.Mempool.MaxBytes})
+	if n.valKey != nil {
+		if n.wal, err = wal.Open(filepath.Join(home, WALFile)); err != nil {
+			return nil, err
+		}
+		n.closers = append(n.closers, n.wal.Close)
+	}
+	ok = true
+	return n, nil
+}
+
+// ValidatorAddress is this node's consensus address (zero without a key).
+func (n *Node) ValidatorAddress() keys.Address {
+	if n.valKey == nil {
+		return keys.Address{}
+	}
+	return keys.AddressOf(n.valKey.Public().(keys.PubKey))
+}
+
+// NewEngine builds the consensus engine over transport t.
+func (n *Node) NewEngine(t Transport, metrics EngineMetrics) error {
+	c := n.Config.Consensus
+	e, err := NewEngine(EngineConfig{
+		ChainID: n.Genesis.ChainID, Chain: n.Chain, Blocks: n.Blocks, Mempool: n.Mempool, Transport: t,
+		ValidatorKey: n.valKey, WAL: n.wal, ValsetPath: filepath.Join(n.Home, ValsetFile),
+		Timeouts: consensus.Timeouts{
+			Propose: c.TimeoutPropose.Duration, ProposeDelta: c.TimeoutDelta.Duration,
+			Prevote: c.TimeoutPrevote.Duration, PrevoteDelta: c.TimeoutDelta.Duration,
+			Precommit: c.TimeoutPrecommit.Duration, PrecommitDelta: c.TimeoutDelta.Duration,
+		},
+		CommitDelay: c.CommitDelay.Duration, Log: n.Log, Metrics: metrics,
+	})
+	if err != nil {
+		return err
+	}
+	n.Engine = e
+	return nil
+}
+
+// Close releases the stores, newest first.
+func (n *Node) Close() error {
+	var first error
+	for i := len(n.closers) - 1; i >= 0; i-- {
+		if err := n.closers[i](); err != nil && first == nil {
+			first = err
+		}
+	}
+	n.closers = nil
+	return first
+}
+
+// SubmitTx checks a transaction against the latest state and adds it to the
+// mempool. It returns the hash; the caller gossips the bytes.
+func (n *Node) SubmitTx(raw []byte) (ledger.TxHash, error) {
+	h := ledger.HashTx(raw)
+	tx, err := ledger.DecodeTx(raw)
+	if err != nil {
+		return h, err
+	}
+	if err := ledger.VerifyTx(n.Genesis.ChainID, tx); err != nil {
+		return h, err
+	}
+	height, _ := n.Chain.Height()
+	var nonce, balance, minFee uint64
+	err = n.Chain.Query(height, func(ctx *ledger.Context) error {
+		nonce = ledger.AccountNonce(ctx, tx.Body.Sender)
+		balance = n.Chain.Bank.Balance(ctx, tx.Body.Sender)
+		minFee = n.Chain.Bank.MinFee(ctx)
+		return nil
+	})
+	if err != nil {
+		return h, err
+	}
+	if tx.Body.Nonce < nonce {
+		return h, fmt.Errorf("%w: nonce %d already used; the account's next nonce is %d", ledger.ErrWrongNonce, tx.Body.Nonce, nonce)
+	}
+	if tx.Body.Fee < minFee {
+		return h, fmt.Errorf("%w: fee %d uinf, minimum %d uinf", ledger.ErrInsufficientFee, tx.Body.Fee, minFee)
+	}
+	if tx.Body.Fee > balance {
+		return h, fmt.Errorf("%w: balance %d uinf cannot pay the fee %d uinf", ledger.ErrInsufficientFunds, balance, tx.Body.Fee)
+	}
+	if err := n.Mempool.Add(raw, tx, nonce); err != nil {
+		return h, err
+	}
+	return h, nil
+}
+
+// waitFor polls cond every 10ms until it holds or d passes.
+func waitFor(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return cond()
+}
+
+var _ = context.Background

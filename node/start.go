@@ -1,0 +1,322 @@
+package node
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/inferd/inferd/codec"
+	"github.com/inferd/inferd/consensus"
+	"github.com/inferd/inferd/ledger"
+	"github.com/inferd/inferd/node/api"
+	"github.com/inferd/inferd/node/blocks"
+	"github.com/inferd/inferd/p2p"
+)
+
+// p2pTransport carries the engine's gossip over libp2p topics. Each payload
+// gets an 8-byte sequence prefix: gossipsub deduplicates by content, and a
+// validator repeating its vote for a peer that missed it must not be
+// swallowed as a duplicate by its own router.
+type p2pTransport struct {
+	topics map[string]*p2p.Topic
+	seq    atomic.Uint64
+}
+
+func (t *p2pTransport) Broadcast(kind string, data []byte) error {
+	tp, ok := t.topics[kind]
+	if !ok {
+		return fmt.Errorf("no topic %q", kind)
+	}
+	buf := make([]byte, 8+len(data))
+	binary.BigEndian.PutUint64(buf, t.seq.Add(1))
+	copy(buf[8:], data)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return tp.Publish(ctx, buf)
+}
+
+func unwrap(data []byte) ([]byte, bool) {
+	if len(data) < 8 {
+		return nil, false
+	}
+	return data[8:], true
+}
+
+// Running is a started node.
+type Running struct {
+	*Node
+	Host    *p2p.Host
+	Metrics *api.Metrics
+	APIAddr string
+	syncing atomic.Bool
+	done    chan error
+}
+
+// Start brings the node up: p2p host, topics, consensus engine, block sync,
+// HTTP API. It returns once everything listens; Wait blocks until ctx ends
+// or a component fails.
+func (n *Node) Start(ctx context.Context) (*Running, error) {
+	pc := p2p.Config{
+		ChainID: n.Genesis.ChainID, PrivKey: n.nodeKey, ListenAddrs: n.Config.P2P.ListenAddresses,
+		BootstrapPeers: n.Config.P2P.BootstrapPeers, MDNS: n.Config.P2P.MDNS, DHT: true,
+		MaxPeers: n.Config.P2P.MaxPeers, MaxBlockSize: 4 << 20, Logger: n.Log,
+	}
+	host, err := p2p.New(ctx, pc)
+	if err != nil {
+		return nil, err
+	}
+	r := &Running{Node: n, Host: host, Metrics: api.NewMetrics(), done: make(chan error, 4)}
+	n.closers = append(n.closers, host.Close)
+	tr := &p2pTransport{topics: map[string]*p2p.Topic{}}
+	sizes := map[string]int{KindConsensus: 4 << 10, KindBlock: 4 << 20, KindTx: ledger.MaxTxBytes + 64, KindEvidence: 8 << 10}
+	for kind, size := range sizes {
+		t, err := host.JoinTopic(kind, size, r.validator(kind))
+		if err != nil {
+			return nil, err
+		}
+		tr.topics[kind] = t
+	}
+	if err := n.NewEngine(tr, engineMetrics{r.Metrics}); err != nil {
+		return nil, err
+	}
+	host.ServeBlocks(syncProvider{n})
+	ln, err := net.Listen("tcp", n.Config.API.Address)
+	if err != nil {
+		return nil, fmt.Errorf("api: listen on %s: %v (set api.address in config.toml)", n.Config.API.Address, err)
+	}
+	r.APIAddr = ln.Addr().String()
+	go func() {
+		err := api.ServeListener(ctx, ln, backend{r, tr}, r.Metrics)
+		if err != nil && !errors.Is(err, http.ErrServerClosed) && ctx.Err() == nil {
+			r.done <- fmt.Errorf("api: %w", err)
+		}
+	}()
+	for kind, t := range tr.topics {
+		go r.consume(ctx, kind, t)
+	}
+	go r.syncLoop(ctx)
+	go r.gaugeLoop(ctx)
+	go func() { r.done <- n.Engine.Run(ctx) }()
+	n.Log.Info("node started", "chain", n.Genesis.ChainID, "peer_id", host.ID().String(), "api", r.APIAddr, "validator", n.ValidatorAddress())
+	return r, nil
+}
+
+// Wait blocks until ctx ends (nil) or a component fails (its error).
+func (r *Running) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-r.done:
+		return err
+	}
+}
+
+// validator is the topic validator: cheap, stateless checks only. What
+// does not decode is rejected (the sender is penalised); what cannot be
+// judged yet is accepted and left to the engine.
+func (r *Running) validator(kind string) p2p.Validator {
+	return func(_ context.Context, _ peer.ID, data []byte) p2p.ValidationResult {
+		body, ok := unwrap(data)
+		if !ok {
+			return p2p.Reject
+		}
+		switch kind {
+		case KindConsensus:
+			m, err := consensus.DecodeMessage(body)
+			if err != nil {
+				return p2p.Reject
+			}
+			h, _, _ := m.HRS()
+			cur := r.Engine.Status().Height + 1
+			if h+1 < cur || h > cur+1 {
+				return p2p.Ignore // stale or far ahead: not useful to relay
+			}
+			if h == cur {
+				if err := consensus.Verify(r.Genesis.ChainID, r.Engine.Validators(), m); err != nil && !errors.Is(err, consensus.ErrOldHeight) {
+					return p2p.Reject
+				}
+			}
+		case KindBlock:
+			b, err := blocks.Decode(body)
+			if err != nil || b.ValidateBasic() != nil {
+				return p2p.Reject
+			}
+			if cur := r.Engine.Status().Height + 1; b.Header.Height+1 < cur || b.Header.Height > cur+1 {
+				return p2p.Ignore
+			}
+		case KindTx:
+			tx, err := ledger.DecodeTx(body)
+			if err != nil {
+				return p2p.Reject
+			}
+			if ledger.VerifyTx(r.Genesis.ChainID, tx) != nil {
+				return p2p.Reject
+			}
+		case KindEvidence:
+			if _, err := consensus.DecodeDuplicateVoteEvidence(body); err != nil {
+				return p2p.Reject
+			}
+		}
+		return p2p.Accept
+	}
+}
+
+func (r *Running) consume(ctx context.Context, kind string, t *p2p.Topic) {
+	self := r.Host.ID()
+	for {
+		m, err := t.Next(ctx)
+		if err != nil {
+			return
+		}
+		if m.From == self {
+			continue
+		}
+		body, ok := unwrap(m.Data)
+		if !ok {
+			continue
+		}
+		switch kind {
+		case KindConsensus:
+			if msg, err := consensus.DecodeMessage(body); err == nil {
+				r.Engine.Deliver(msg)
+			}
+		case KindBlock:
+			if b, err := blocks.Decode(body); err == nil {
+				r.Engine.DeliverBlock(b)
+			}
+		case KindTx:
+			if _, err := r.SubmitTx(body); err != nil {
+				continue // already known, stale nonce...: not relayed further by us
+			}
+		case KindEvidence:
+			ev, err := consensus.DecodeDuplicateVoteEvidence(body)
+			if err != nil {
+				continue
+			}
+			if i, ok := r.Engine.Validators().Index(ev.Validator()); ok {
+				if ev.Verify(r.Genesis.ChainID, r.Engine.Validators().Validator(i).PubKey) == nil {
+					r.Engine.DeliverEvidence(ev)
+				}
+			}
+		}
+	}
+}
+
+// gaugeLoop refreshes the peer and mempool gauges.
+func (r *Running) gaugeLoop(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.Metrics.Peers.Set(float64(len(r.Host.Peers())))
+			r.Metrics.MempoolTxs.Set(float64(r.Mempool.Size()))
+			r.Metrics.MempoolBytes.Set(float64(r.Mempool.Bytes()))
+		}
+	}
+}
+
+// syncEnvelope is what block sync serves per height: the block and the
+// commit that finalised it.
+type syncEnvelope struct {
+	_      struct{} `cbor:",toarray"`
+	Block  []byte
+	Commit []byte
+}
+
+type syncProvider struct{ n *Node }
+
+func (p syncProvider) Height() uint64 { return p.n.Blocks.Height() }
+
+func (p syncProvider) BlockBytes(h uint64) ([]byte, error) {
+	b, err := p.n.Blocks.BlockBytes(h)
+	if err != nil {
+		return nil, err
+	}
+	c, err := p.n.Blocks.SeenCommit(h)
+	if err != nil {
+		return nil, err
+	}
+	return codec.MustMarshal(syncEnvelope{Block: b, Commit: blocks.EncodeCommit(c)}), nil
+}
+
+// syncLoop asks peers for their height every second and, when one is ahead
+// by more than one block (consensus gossip covers the last one), fetches
+// and applies the missing blocks through the engine.
+func (r *Running) syncLoop(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, p := range r.Host.Peers() {
+			if ctx.Err() != nil {
+				return
+			}
+			r.syncFrom(ctx, p)
+		}
+	}
+}
+
+func (r *Running) syncFrom(ctx context.Context, p peer.ID) {
+	qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	ph, err := r.Host.PeerHeight(qctx, p)
+	if err != nil {
+		return
+	}
+	for {
+		ours := r.Blocks.Height()
+		if ph <= ours {
+			r.syncing.Store(false)
+			return
+		}
+		r.syncing.Store(true)
+		fctx, fcancel := context.WithTimeout(ctx, 15*time.Second)
+		raws, err := r.Host.FetchBlocks(fctx, p, ours+1, min(ph-ours, 64))
+		fcancel()
+		if err != nil || len(raws) == 0 {
+			return
+		}
+		for _, raw := range raws {
+			var env syncEnvelope
+			if err := codec.Unmarshal(raw, &env); err != nil {
+				r.Host.Penalize(p, "malformed block-sync envelope")
+				return
+			}
+			b, err := blocks.Decode(env.Block)
+			if err != nil {
+				r.Host.Penalize(p, "malformed block")
+				return
+			}
+			c, err := blocks.DecodeCommit(env.Commit)
+			if err != nil {
+				r.Host.Penalize(p, "malformed commit")
+				return
+			}
+			if b.Header.Height <= r.Blocks.Height() {
+				continue // consensus got there first
+			}
+			if err := r.Engine.ApplySynced(ctx, b, c); err != nil {
+				if b.Header.Height <= r.Blocks.Height() || ctx.Err() != nil {
+					return // consensus committed it meanwhile: not the peer's fault
+				}
+				r.Log.Warn("block sync: refused a block", "peer", p.String(), "height", b.Header.Height, "err", err)
+				r.Host.Penalize(p, "served an invalid block: "+err.Error())
+				return
+			}
+		}
+	}
+}
