@@ -47,19 +47,19 @@ const (
 
 // EngineConfig wires an Engine.
 type EngineConfig struct {
-	ChainID     string
-	Chain       *chain.Chain
-	Blocks      *blockstore.Store
-	Mempool     *mempool.Mempool
-	Transport   Transport
+	ChainID      string
+	Chain        *chain.Chain
+	Blocks       *blockstore.Store
+	Mempool      *mempool.Mempool
+	Transport    Transport
 	ValidatorKey keys.PrivKey // nil for a full node that does not sign
-	WAL         *wal.WAL     // required with ValidatorKey
-	ValsetPath  string       // file holding the next height's validator set
-	Timeouts    consensus.Timeouts
-	CommitDelay time.Duration
-	Now         func() time.Time
-	Log         *slog.Logger
-	Metrics     EngineMetrics
+	WAL          *wal.WAL     // required with ValidatorKey
+	ValsetPath   string       // file holding the next height's validator set
+	Timeouts     consensus.Timeouts
+	CommitDelay  time.Duration
+	Now          func() time.Time
+	Log          *slog.Logger
+	Metrics      EngineMetrics
 }
 
 // EngineMetrics receives the engine's measurements (the API's Prometheus
@@ -84,16 +84,16 @@ type Engine struct {
 	signer  *wal.Signer
 	machine *consensus.Machine
 
-	vals     *consensus.ValidatorSet // set of the height being decided
-	prevVals *consensus.ValidatorSet // set of the last committed height
-	pending  map[consensus.BlockID]*blocks.Block
-	awaiting map[consensus.BlockID]bool
-	lastTime int64 // time of the last committed block
-	lastHash consensus.BlockID
+	vals           *consensus.ValidatorSet // set of the height being decided
+	prevVals       *consensus.ValidatorSet // set of the last committed height
+	pending        map[consensus.BlockID]*blocks.Block
+	awaiting       map[consensus.BlockID]bool
+	lastTime       int64 // time of the last committed block
+	lastHash       consensus.BlockID
 	lastCommitTime time.Time
-	evidence map[string]*consensus.DuplicateVoteEvidence
-	mine     []consensus.Message // this validator's messages at the current height, for rebroadcast
-	future   []event             // messages and blocks for the next height, replayed after advancing
+	evidence       map[string]*consensus.DuplicateVoteEvidence
+	mine           []consensus.Message // this validator's messages at the current height, for rebroadcast
+	future         []event             // messages and blocks for the next height, replayed after advancing
 
 	inbox  chan event
 	status atomic.Pointer[EngineStatus]
@@ -122,7 +122,9 @@ type evSynced struct {
 	commit blocks.Commit
 	done   chan error
 }
-type evEvidence struct{ ev *consensus.DuplicateVoteEvidence }
+type evEvidence struct {
+	ev *consensus.DuplicateVoteEvidence
+}
 type evNewHeight struct{ height uint64 }
 type evRebroadcast struct{}
 
