@@ -246,14 +246,18 @@ func TestAgainstModel(t *testing.T) {
 	if testing.Short() {
 		seeds = 3
 	}
+	evicted := 0
 	for seed := int64(1); seed <= int64(seeds); seed++ {
-		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { runModel(t, seed, 1500) })
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { evicted += runModel(t, seed, 1500) })
+	}
+	if evicted == 0 {
+		t.Fatal("no run evicted anything: eviction is untested")
 	}
 }
 
-func runModel(t *testing.T, seed int64, steps int) {
+func runModel(t *testing.T, seed int64, steps int) (evicted int) {
 	r := rand.New(rand.NewSource(seed))
-	accs := accounts(8, seed)
+	accs := accounts(16, seed)
 	banned := map[uint64]bool{}
 	cfg := Config{MaxTxs: 30, MaxBytes: 30 * 190, MaxPerSender: 6, Recheck: func(tx *ledger.Tx) error {
 		if banned[tx.Body.Fee] {
@@ -271,7 +275,7 @@ func runModel(t *testing.T, seed int64, steps int) {
 	}
 	for step := 0; step < steps; step++ {
 		switch op := r.Intn(100); {
-		case op < 70:
+		case op < 80:
 			a := accs[r.Intn(len(accs))]
 			var raw []byte
 			var tx *ledger.Tx
@@ -282,11 +286,18 @@ func runModel(t *testing.T, seed int64, steps int) {
 					fail("%v", err)
 				}
 			} else {
-				nonce := state[a.addr] + uint64(r.Intn(cfg.MaxPerSender+2))
+				nonce := state[a.addr] + uint64(r.Intn(cfg.MaxPerSender))
+				if r.Intn(10) == 0 {
+					nonce += 2
+				}
 				if r.Intn(10) == 0 && nonce > 0 {
 					nonce = state[a.addr] - 1
 				}
-				raw, tx = mk(a, nonce, uint64(1+r.Intn(40)), r.Intn(120))
+				fee, memo := uint64(1+r.Intn(40)), r.Intn(120)
+				if seed%2 == 1 { // few distinct priorities: ties decide
+					fee, memo = uint64(1+r.Intn(6)), 40*r.Intn(2)
+				}
+				raw, tx = mk(a, nonce, fee, memo)
 				sent = append(sent, raw)
 			}
 			acct := state[tx.Body.Sender]
@@ -295,7 +306,7 @@ func runModel(t *testing.T, seed int64, steps int) {
 				fail("step %d: add: mempool %v, model %v", step, e1, e2)
 			}
 			outcomes[errName(e1)]++
-		case op < 85:
+		case op < 92:
 			maxB, maxN := -1, -1
 			if r.Intn(2) == 0 {
 				maxB = r.Intn(3000)
@@ -348,9 +359,8 @@ func runModel(t *testing.T, seed int64, steps int) {
 			fail("no add ended %q in %d steps: %v", want, steps, outcomes)
 		}
 	}
-	if ref.evicted == 0 {
-		fail("nothing was evicted in %d steps", steps)
-	}
+	t.Logf("outcomes %v, evicted %d", outcomes, ref.evicted)
+	return ref.evicted
 }
 
 func errName(err error) string {

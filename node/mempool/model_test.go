@@ -3,6 +3,7 @@ package mempool
 import (
 	"bytes"
 	"errors"
+	"math/big"
 	"sort"
 
 	"github.com/inferd/inferd/keys"
@@ -32,6 +33,29 @@ type mtx struct {
 	seq    uint64
 }
 
+// ratio is fee per byte as an exact rational, independent of cmpPrio.
+func ratio(fee uint64, size int) *big.Rat {
+	return new(big.Rat).SetFrac(new(big.Int).SetUint64(fee), big.NewInt(int64(size)))
+}
+
+// mrank is the model's eviction rank, compared by mrankLess.
+type mrank struct {
+	ready bool
+	prio  *big.Rat
+	seq   uint64
+}
+
+// mrankLess: gapped before ready, then lower fee per byte, then newer.
+func mrankLess(a, b mrank) bool {
+	if a.ready != b.ready {
+		return b.ready
+	}
+	if c := a.prio.Cmp(b.prio); c != 0 {
+		return c < 0
+	}
+	return a.seq > b.seq
+}
+
 func newModel(cfg Config) *model { return &model{cfg: cfg, next: map[keys.Address]uint64{}} }
 
 func (m *model) of(a keys.Address, txs []mtx) []mtx {
@@ -46,7 +70,7 @@ func (m *model) of(a keys.Address, txs []mtx) []mtx {
 }
 
 // rankIn is the eviction rank of t within pool txs (next: its sender's nonce).
-func rankIn(t mtx, txs []mtx, next uint64) rank {
+func rankIn(t mtx, txs []mtx, next uint64) mrank {
 	var mine []mtx
 	for _, u := range txs {
 		if u.sender == t.sender && u.nonce <= t.nonce {
@@ -60,11 +84,11 @@ func rankIn(t mtx, txs []mtx, next uint64) rank {
 		if u.nonce != next+uint64(i) {
 			ready = false
 		}
-		if cmpPrio(u.fee, u.size, weak.fee, weak.size) < 0 {
+		if ratio(u.fee, u.size).Cmp(ratio(weak.fee, weak.size)) < 0 {
 			weak = u
 		}
 	}
-	return rank{ready: ready, fee: weak.fee, size: weak.size, seq: t.seq}
+	return mrank{ready: ready, prio: ratio(weak.fee, weak.size), seq: t.seq}
 }
 
 func without(txs []mtx, drop func(mtx) bool) []mtx {
@@ -138,7 +162,7 @@ func (m *model) add(raw []byte, tx *ledger.Tx, acct uint64) error {
 		}
 		// The weakest tail among the other senders.
 		var victim *mtx
-		var vr rank
+		var vr mrank
 		for _, s := range m.senders(pool) {
 			if s == a {
 				continue
@@ -146,11 +170,11 @@ func (m *model) add(raw []byte, tx *ledger.Tx, acct uint64) error {
 			mine := m.of(s, pool)
 			tail := mine[len(mine)-1]
 			tr := rankIn(tail, pool, m.next[s])
-			if victim == nil || rankLess(tr, vr) {
+			if victim == nil || mrankLess(tr, vr) {
 				victim, vr = &tail, tr
 			}
 		}
-		if victim == nil || !rankLess(vr, r) {
+		if victim == nil || !mrankLess(vr, r) {
 			return ErrFull
 		}
 		vh := victim.hash
@@ -191,8 +215,11 @@ func (m *model) reap(maxBytes, maxTxs int) [][]byte {
 				if taken[t.hash] {
 					continue
 				}
-				if best == nil || cmpPrio(t.fee, t.size, best.fee, best.size) > 0 ||
-					(cmpPrio(t.fee, t.size, best.fee, best.size) == 0 && t.seq < best.seq) {
+				c := 0
+				if best != nil {
+					c = ratio(t.fee, t.size).Cmp(ratio(best.fee, best.size))
+				}
+				if best == nil || c > 0 || (c == 0 && t.seq < best.seq) {
 					tt := t
 					best = &tt
 				}
