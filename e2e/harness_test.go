@@ -24,15 +24,15 @@ import (
 	"github.com/inferd/inferd/node"
 )
 
-var binary string
+var inferdBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "inferd-e2e-bin")
 	if err != nil {
 		panic(err)
 	}
-	binary = filepath.Join(dir, "inferd")
-	out, err := exec.Command("go", "build", "-o", binary, "../cmd/inferd").CombinedOutput()
+	inferdBin = filepath.Join(dir, "inferd")
+	out, err := exec.Command("go", "build", "-o", inferdBin, "../cmd/inferd").CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "build inferd: %v\n%s", err, out)
 		os.Exit(1)
@@ -128,7 +128,7 @@ func startProc(t *testing.T, home, api string) *proc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(binary, "run", "--home", home)
+	cmd := exec.Command(inferdBin, "run", "--home", home)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
