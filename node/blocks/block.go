@@ -1,7 +1,6 @@
 package blocks
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -92,6 +91,8 @@ func (b *Block) Hash() consensus.BlockID { return b.Header.Hash() }
 // Size is the length of the block's encoding.
 func (b *Block) Size() int { return len(Encode(b)) }
 
+func emptyNotNil(s [][]byte) bool { return s != nil && len(s) == 0 }
+
 func nilIfEmpty(s [][]byte) [][]byte {
 	if len(s) == 0 {
 		return nil
@@ -118,7 +119,9 @@ func Decode(raw []byte) (*Block, error) {
 	if err := codec.Unmarshal(raw, b); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	if !bytes.Equal(Encode(b), raw) {
+	// codec.Unmarshal has checked that raw re-encodes to itself; what is
+	// left is the one choice it allows, [] or null for an empty list.
+	if emptyNotNil(b.Txs) || emptyNotNil(b.Evidence) || (b.LastCommit.Signatures != nil && len(b.LastCommit.Signatures) == 0) {
 		return nil, fmt.Errorf("%w: empty list not encoded as null", ErrMalformed)
 	}
 	if err := b.ValidateBasic(); err != nil {
@@ -150,22 +153,24 @@ func (b *Block) ValidateBasic() error {
 		return fmt.Errorf("%w: height %d: %d evidence items, limit %d", ErrTooLarge, h.Height, len(b.Evidence), MaxEvidence)
 	}
 	total := 0
-	seen := make(map[ledger.TxHash]int, len(b.Txs))
 	for i, tx := range b.Txs {
 		if len(tx) == 0 || len(tx) > ledger.MaxTxBytes {
 			return fmt.Errorf("%w: height %d: tx %d is %d bytes (1 to %d)", ErrMalformed, h.Height, i, len(tx), ledger.MaxTxBytes)
 		}
 		total += len(tx)
-		th := ledger.HashTx(tx)
-		if j, dup := seen[th]; dup {
-			return fmt.Errorf("%w: height %d: tx %d repeats tx %d", ErrMalformed, h.Height, i, j)
-		}
-		seen[th] = i
 	}
 	if total > MaxBlockBytes {
 		return fmt.Errorf("%w: height %d: transactions total %d bytes, limit %d", ErrTooLarge, h.Height, total, MaxBlockBytes)
 	}
-	if got := TxRoot(b.Txs); got != h.TxRoot {
+	hashes := hashAll(b.Txs)
+	seen := make(map[[32]byte]int, len(hashes))
+	for i, th := range hashes {
+		if j, dup := seen[[32]byte(th)]; dup {
+			return fmt.Errorf("%w: height %d: tx %d repeats tx %d", ErrMalformed, h.Height, i, j)
+		}
+		seen[[32]byte(th)] = i
+	}
+	if got := MerkleRoot(hashes); got != h.TxRoot {
 		return fmt.Errorf("%w: height %d: tx root %x does not match the transactions (%x)", ErrMalformed, h.Height, h.TxRoot[:6], got[:6])
 	}
 	for i, raw := range b.Evidence {

@@ -29,10 +29,8 @@ func MerkleRoot(items [][]byte) [32]byte {
 	level := make([][32]byte, len(items))
 	buf := make([]byte, 0, 1+64)
 	for i, it := range items {
-		h := sha256.New()
-		h.Write([]byte{leafPrefix})
-		h.Write(it)
-		h.Sum(level[i][:0])
+		buf = append(append(buf[:0], leafPrefix), it...)
+		level[i] = sha256.Sum256(buf)
 	}
 	for len(level) > 1 {
 		next := make([][32]byte, 0, (len(level)+1)/2)

@@ -375,3 +375,47 @@ func errName(err error) string {
 	}
 	return "ok"
 }
+
+// TestConcurrentUse runs Add, Reap, Update and the getters from several
+// goroutines (run with -race); the pool must stay within its limits.
+func TestConcurrentUse(t *testing.T) {
+	accs := accounts(8, 9)
+	m := New(Config{MaxTxs: 50})
+	var txs [][]byte
+	var decoded []*ledger.Tx
+	for i, a := range accs {
+		for n := uint64(0); n < 20; n++ {
+			raw, tx := mk(a, n, uint64(1+i)*n+1, 0)
+			txs, decoded = append(txs, raw), append(decoded, tx)
+		}
+	}
+	done := make(chan struct{})
+	for w := 0; w < 4; w++ {
+		go func(w int) {
+			defer func() { done <- struct{}{} }()
+			for i := w; i < len(txs); i += 4 {
+				m.Add(txs[i], decoded[i], 0)
+				m.Has(ledger.HashTx(txs[i]))
+				if i%10 == 0 {
+					m.Update(m.Reap(-1, 5), func(keys.Address) uint64 { return 0 })
+				}
+			}
+		}(w)
+	}
+	for w := 0; w < 4; w++ {
+		<-done
+	}
+	if m.Size() > 50 || m.Size() != len(m.Reap(-1, -1))+countNotReady(m) {
+		t.Fatalf("size %d", m.Size())
+	}
+}
+
+func countNotReady(m *Mempool) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, s := range m.senders {
+		n += len(s.txs) - s.ready
+	}
+	return n
+}
