@@ -27,7 +27,9 @@ func (n *node) equivocate(msg consensus.Message) {
 	var twin consensus.Message
 	switch m := msg.(type) {
 	case *consensus.Proposal:
-		b := s.newBlock(true)
+		// With InvalidTwins the second block is invalid half of the time:
+		// honest nodes must never commit it (the validity property).
+		b := s.newBlock(!s.p.InvalidTwins || s.rng.IntN(2) == 0)
 		if s.byzProps == nil {
 			s.byzProps = make(map[hr][2]consensus.BlockID)
 		}

@@ -57,6 +57,7 @@ func TestPlantedNoLock(t *testing.T) {
 	p := DefaultParams()
 	p.Heights = 20
 	p.ByzKinds = []ByzKind{Equivocate}
+	p.InvalidTwins = false
 	r := findViolation(t, plantedNoLockSeeds, p)
 	if !safetyOnly(r) {
 		t.Fatalf("expected a safety violation, got %v", r.Violations)
@@ -68,6 +69,7 @@ func TestPlantedQuorumAtLeastTwoThirds(t *testing.T) {
 	p.Heights = 20
 	p.Byzantine = ExactlyThird
 	p.ByzKinds = []ByzKind{Equivocate}
+	p.InvalidTwins = false
 	// Control: with exactly 1/3 Byzantine the correct quorum stays safe.
 	for seed := uint64(1); seed <= plantedControlSeeds; seed++ {
 		if r := Run(seed, p); safetyOnly(r) {
@@ -87,6 +89,7 @@ func TestPlantedByzantineOverThird(t *testing.T) {
 	p.Heights = 20
 	p.Byzantine = OverThird
 	p.ByzKinds = []ByzKind{Equivocate}
+	p.InvalidTwins = false
 	r := findViolation(t, plantedOverSeeds, p)
 	if !safetyOnly(r) {
 		t.Fatalf("expected a safety violation, got %v", r.Violations)

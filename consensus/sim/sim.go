@@ -36,6 +36,9 @@ type Params struct {
 	Crashes    bool // honest crashes and restarts from the WAL before the heal
 	Faults     bool // drops, duplicates and long delays before the heal
 	SetChanges bool // validator powers and membership change between heights
+	// InvalidTwins makes half of the second blocks of double proposals
+	// invalid (otherwise both blocks are valid, the strongest split).
+	InvalidTwins bool
 	// SilentOverThirdUntil, when positive, makes honest validators holding
 	// more than 1/3 of stake crash at time zero and restart at that time.
 	SilentOverThirdUntil time.Duration
@@ -45,7 +48,7 @@ type Params struct {
 
 // DefaultParams is the family that `make test` and `make sim` run.
 func DefaultParams() Params {
-	return Params{MinN: 4, MaxN: 10, Heights: 50, Byzantine: BelowThird, Partitions: true, Crashes: true, Faults: true, SetChanges: true, MaxHeal: 20 * time.Second}
+	return Params{MinN: 4, MaxN: 10, Heights: 50, Byzantine: BelowThird, Partitions: true, Crashes: true, Faults: true, SetChanges: true, InvalidTwins: true, MaxHeal: 20 * time.Second}
 }
 
 // ByzKind is a Byzantine behaviour.

@@ -65,7 +65,7 @@ func TestSimSeeds(t *testing.T) {
 		report(t, r)
 	}
 	t.Logf("seeds %d..%d, %d heights each, %d events, %d honest commits, %v", *flagSeedStart, *flagSeedStart+uint64(*flagSeeds)-1, p.Heights, events, commits, time.Since(start).Round(time.Millisecond))
-	t.Log(fmt.Sprintf("%d seeds, %d violations", *flagSeeds, len(fails)))
+	fmt.Printf("%d seeds, %d violations\n", *flagSeeds, len(fails))
 }
 
 var flagDebug = flag.Uint64("debug", 0, "trace this seed")
