@@ -68,8 +68,6 @@ func TestSimSeeds(t *testing.T) {
 	fmt.Printf("%d seeds, %d violations\n", *flagSeeds, len(fails))
 }
 
-var flagDebug = flag.Uint64("debug", 0, "trace this seed")
-
 // TestSimDeterministic: one seed fixes a run, event for event.
 func TestSimDeterministic(t *testing.T) {
 	p := DefaultParams()
