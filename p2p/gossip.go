@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"sync/atomic"
+	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
@@ -26,6 +27,10 @@ const (
 
 // Topics lists the node's standard topic names.
 var Topics = []string{TopicTx, TopicConsensus, TopicEvidence, TopicSubmissions, TopicCompute, TopicBlocks}
+
+// validatorTimeout is when a validator's ctx is cancelled; a validator that
+// sees ctx done should return Ignore.
+const validatorTimeout = 5 * time.Second
 
 var topicNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
 
@@ -162,7 +167,7 @@ func (h *Host) JoinTopic(name string, maxMsgSize int, v Validator) (*Topic, erro
 			return pubsub.ValidationReject
 		}
 	}
-	if err := h.ps.RegisterTopicValidator(id, val); err != nil {
+	if err := h.ps.RegisterTopicValidator(id, val, pubsub.WithValidatorTimeout(validatorTimeout)); err != nil {
 		return nil, fmt.Errorf("p2p: topic %s: %v", name, err)
 	}
 	pt, err := h.ps.Join(id)
@@ -246,6 +251,7 @@ func (t *Topic) Close() error {
 	t.h.mu.Lock()
 	delete(t.h.topics, t.id)
 	t.h.mu.Unlock()
+	t.h.tracer.topics.Delete(t.id)
 	t.sub.Cancel()
 	_ = t.h.ps.UnregisterTopicValidator(t.id)
 	return t.topic.Close()

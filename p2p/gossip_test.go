@@ -123,10 +123,14 @@ func TestTopicNames(t *testing.T) {
 	if _, err := h.JoinTopic(TopicTx, DefaultMaxMessageSize+1, acceptAll); err == nil {
 		t.Fatal("max size above the host's accepted")
 	}
-	join(t, h, TopicTx, 10, acceptAll)
+	tp := join(t, h, TopicTx, 10, acceptAll)
 	if _, err := h.JoinTopic(TopicTx, 10, acceptAll); !errors.Is(err, ErrTopicJoined) {
 		t.Fatalf("second join: %v", err)
 	}
+	if err := tp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	join(t, h, TopicTx, 10, acceptAll) // joinable again after Close
 }
 
 func TestGossipReachesAll(t *testing.T) {

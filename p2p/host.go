@@ -92,6 +92,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(resourceLimits(c.ChainID)))
 	if err != nil {
+		_ = h.cm.Close()
 		return nil, fmt.Errorf("p2p: resource manager: %v", err)
 	}
 	opts := []libp2p.Option{
@@ -115,6 +116,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	h.host, err = libp2p.New(opts...)
 	if err != nil {
 		_ = rm.Close()
+		_ = h.cm.Close()
 		return nil, fmt.Errorf("p2p: start host: %v", err)
 	}
 	h.ctx, h.cancel = context.WithCancel(context.Background())

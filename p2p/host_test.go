@@ -226,3 +226,22 @@ func TestPenalize(t *testing.T) {
 		t.Fatalf("app score of a penalised peer = %v", s)
 	}
 }
+
+func TestGaterBanExpires(t *testing.T) {
+	now := time.Unix(1000, 0)
+	g := newGater(func() time.Time { return now })
+	p := peer.ID("peer")
+	g.ban(p, time.Minute)
+	g.ban(p, time.Second) // a shorter ban does not shorten it
+	if g.InterceptPeerDial(p) || g.InterceptSecured(0, p, nil) {
+		t.Fatal("banned peer allowed")
+	}
+	now = now.Add(59 * time.Second)
+	if !g.isBanned(p) {
+		t.Fatal("ban ended early")
+	}
+	now = now.Add(time.Second)
+	if !g.InterceptPeerDial(p) || g.isBanned(p) {
+		t.Fatal("ban did not end")
+	}
+}
