@@ -1,0 +1,168 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MaxBodyBytes bounds a request body: a maximal transaction (64 KiB) as
+// base64 inside JSON, with room to spare.
+const MaxBodyBytes = 256 << 10
+
+// handlerFunc serves one endpoint; a returned error (an *Error, or any
+// error mapped by queryError) becomes the JSON error response.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+type server struct {
+	b       Backend
+	m       *Metrics
+	log     *slog.Logger
+	routes  map[string]map[string]handlerFunc // path pattern -> method -> handler
+	mux     *http.ServeMux
+	sseTick time.Duration // keep-alive comment interval on event streams
+}
+
+// NewHandler returns the API as an http.Handler over b. m may be nil (a
+// fresh, unexported set of metrics is used).
+func NewHandler(b Backend, m *Metrics) http.Handler {
+	if m == nil {
+		m = NewMetrics()
+	}
+	s := &server{b: b, m: m, log: slog.Default().With("component", "api"), routes: map[string]map[string]handlerFunc{},
+		mux: http.NewServeMux(), sseTick: 15 * time.Second}
+	s.handle("GET", "/status", s.status)
+	s.handle("GET", "/healthz", s.health)
+	s.handle("GET", "/blocks/latest", s.latestBlock)
+	s.handle("GET", "/blocks/{height}", s.block)
+	s.handle("GET", "/txs/{hash}", s.tx)
+	s.handle("POST", "/txs", s.submit)
+	s.handle("GET", "/accounts/{addr}", s.account)
+	s.handle("GET", "/validators", s.validators)
+	s.handle("GET", "/delegations/{addr}", s.delegations)
+	s.handle("GET", "/unbondings/{addr}", s.unbondings)
+	s.handle("GET", "/proposals", s.proposals)
+	s.handle("GET", "/proposals/{id}", s.proposal)
+	s.handle("GET", "/gauge", s.gauge)
+	s.handle("GET", "/pools", s.pools)
+	s.handle("GET", "/supply", s.supply)
+	s.handle("GET", "/params", s.params)
+	s.handle("GET", "/events/blocks", s.events)
+	s.handle("GET", "/metrics", func(w http.ResponseWriter, r *http.Request) error {
+		m.Handler().ServeHTTP(w, r)
+		return nil
+	})
+	for path, methods := range s.routes {
+		s.mux.HandleFunc(path, s.dispatch(path, methods))
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.count("unknown", http.StatusNotFound)
+		writeError(w, errorf(http.StatusNotFound, "unknown_endpoint", "no endpoint %s %s; see docs/api.md", r.Method, r.URL.Path))
+	})
+	return s.mux
+}
+
+func (s *server) handle(method, path string, h handlerFunc) {
+	if s.routes[path] == nil {
+		s.routes[path] = map[string]handlerFunc{}
+	}
+	s.routes[path][method] = h
+}
+
+// dispatch picks the handler by method, so that a wrong method gets a JSON
+// 405 rather than net/http's plain-text one.
+func (s *server) dispatch(path string, methods map[string]handlerFunc) http.HandlerFunc {
+	var allowed []string
+	for m := range methods {
+		allowed = append(allowed, m)
+	}
+	sort.Strings(allowed)
+	return func(w http.ResponseWriter, r *http.Request) {
+		method := r.Method
+		if method == http.MethodHead {
+			method = http.MethodGet
+		}
+		h, ok := methods[method]
+		if !ok {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			s.count(path, http.StatusMethodNotAllowed)
+			writeError(w, errorf(http.StatusMethodNotAllowed, "method_not_allowed", "%s %s: use %s", r.Method, r.URL.Path, strings.Join(allowed, " or ")))
+			return
+		}
+		if err := h(w, r); err != nil {
+			e := queryError(err)
+			if e.Code >= 500 && e.Code != http.StatusServiceUnavailable {
+				s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			}
+			s.count(path, e.Code)
+			writeError(w, e)
+			return
+		}
+		s.count(path, http.StatusOK)
+	}
+}
+
+func (s *server) count(route string, code int) {
+	s.m.apiRequests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v) // the client went away: nothing to do
+}
+
+func writeError(w http.ResponseWriter, e *Error) {
+	writeJSON(w, e.Code, e)
+}
+
+// Serve serves the API on addr (host:port; loopback unless the operator
+// chose otherwise) until ctx is done, then shuts down gracefully.
+func Serve(ctx context.Context, addr string, b Backend, m *Metrics) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("api: listen on %s: %w (is another node using the port? set [api] address in config.toml)", addr, err)
+	}
+	return ServeListener(ctx, ln, b, m)
+}
+
+// ServeListener is Serve on an open listener (port 0 in tests and
+// devnets: ln.Addr() tells the port). It closes ln.
+func ServeListener(ctx context.Context, ln net.Listener, b Backend, m *Metrics) error {
+	srv := &http.Server{
+		Handler:           NewHandler(b, m),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second, // event streams lift it for themselves
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		// Requests (event streams included) end when ctx does.
+		BaseContext: func(net.Listener) context.Context { return ctx },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
