@@ -134,9 +134,9 @@ func Decode(raw []byte) (*Block, error) {
 // form, height and proposer present, sizes within the limits, the header's
 // TxRoot, EvidenceHash and LastCommitHash equal to the body's, every
 // evidence item decoding as duplicate-vote evidence for an earlier height,
-// no transaction twice, and the last commit well formed and for the
-// previous height and LastBlockHash. Signatures are not checked here
-// (VerifyCommit does that, given the validator set).
+// no transaction or evidence item twice, and the last commit well formed
+// and for the previous height and LastBlockHash. Signatures are not checked
+// here (VerifyCommit does that, given the validator set).
 func (b *Block) ValidateBasic() error {
 	h := &b.Header
 	if err := ledger.ValidateChainID(h.ChainID); err != nil {
@@ -173,7 +173,12 @@ func (b *Block) ValidateBasic() error {
 	if got := MerkleRoot(hashes); got != h.TxRoot {
 		return fmt.Errorf("%w: height %d: tx root %x does not match the transactions (%x)", ErrMalformed, h.Height, h.TxRoot[:6], got[:6])
 	}
+	evSeen := make(map[[32]byte]int, len(b.Evidence))
 	for i, raw := range b.Evidence {
+		if j, dup := evSeen[sha256.Sum256(raw)]; dup {
+			return fmt.Errorf("%w: height %d: evidence %d repeats evidence %d", ErrMalformed, h.Height, i, j)
+		}
+		evSeen[sha256.Sum256(raw)] = i
 		if len(raw) > MaxEvidenceBytes {
 			return fmt.Errorf("%w: height %d: evidence %d is %d bytes, limit %d", ErrTooLarge, h.Height, i, len(raw), MaxEvidenceBytes)
 		}

@@ -120,6 +120,10 @@ func TestDecodeRefuses(t *testing.T) {
 		{"tx dropped", func(b *Block) { b.Txs = b.Txs[1:] }, ErrMalformed},
 		{"empty tx", func(b *Block) { b.Txs = append(b.Txs, nil); b.Header.TxRoot = TxRoot(b.Txs) }, ErrMalformed},
 		{"duplicate tx", func(b *Block) { b.Txs = append(b.Txs, b.Txs[0]); b.Header.TxRoot = TxRoot(b.Txs) }, ErrMalformed},
+		{"duplicate evidence", func(b *Block) {
+			b.Evidence = append(b.Evidence, b.Evidence[0])
+			b.Header.EvidenceHash = EvidenceRoot(b.Evidence)
+		}, ErrMalformed},
 		{"evidence dropped", func(b *Block) { b.Evidence = nil }, ErrMalformed},
 		{"evidence garbage", func(b *Block) { b.Evidence = [][]byte{{1, 2, 3}}; b.Header.EvidenceHash = EvidenceRoot(b.Evidence) }, ErrMalformed},
 		{"evidence from the future", func(b *Block) {

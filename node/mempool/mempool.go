@@ -333,7 +333,8 @@ func (m *Mempool) fix(s *sender) {
 // Reap returns ready txs for a block, best first, each sender's in nonce
 // order, within maxBytes total and maxTxs txs (a negative limit means none).
 // A sender whose next tx does not fit in the remaining bytes is passed
-// over, and smaller txs of other senders may still fill the block. Reap
+// over, and smaller txs of other senders may still fill the block. maxBytes
+// counts the txs' own bytes, not the block's framing around them. Reap
 // removes nothing: Update does, once the block is committed.
 func (m *Mempool) Reap(maxBytes, maxTxs int) [][]byte {
 	m.mu.Lock()
