@@ -222,8 +222,8 @@ func TestOversizedRejected(t *testing.T) {
 	})
 }
 
-// TestSpammerGraylisted: a peer that keeps publishing invalid messages is
-// scored below the graylist threshold, disconnected and kept out, while an
+// TestSpammerGraylisted: a peer that keeps publishing malformed and
+// oversized messages is scored below the graylist threshold, disconnected and kept out, while an
 // honest peer's messages still arrive.
 func TestSpammerGraylisted(t *testing.T) {
 	fast := func(c *Config) { c.ScoreCheckInterval = 50 * time.Millisecond }
@@ -231,13 +231,17 @@ func TestSpammerGraylisted(t *testing.T) {
 	spammer := newTestHost(t, func(c *Config) { fast(c); bootstrapTo(t, a)(c) })
 	honest := newTestHost(t, func(c *Config) { fast(c); bootstrapTo(t, a)(c) })
 	ta := join(t, a, TopicTx, 1024, byPrefix)
-	ts := join(t, spammer, TopicTx, 1024, acceptAll)
+	ts := join(t, spammer, TopicTx, 4096, acceptAll)
 	th := join(t, honest, TopicTx, 1024, byPrefix)
 	waitMesh(t, ta, spammer, ta, honest, ts, a, th, a)
 
 	ctx := context.Background()
 	for i := 0; i < 10; i++ {
-		if err := ts.Publish(ctx, []byte{'b', 'a', 'd', byte(i)}); err != nil {
+		msg := []byte{'b', 'a', 'd', byte(i)} // malformed
+		if i%2 == 1 {
+			msg = bytes.Repeat([]byte{byte(i)}, 2000) // oversized for a
+		}
+		if err := ts.Publish(ctx, msg); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -248,8 +252,8 @@ func TestSpammerGraylisted(t *testing.T) {
 	if s, _ := a.PeerScore(honest.ID()); s < 0 {
 		t.Fatalf("honest peer score %v", s)
 	}
-	if r := ta.Stats().Rejected; r < 5 {
-		t.Fatalf("a rejected %d messages, want at least 5", r)
+	if s := ta.Stats(); s.Rejected < 5 || s.Oversized == 0 {
+		t.Fatalf("a's stats %+v, want at least 5 rejected, some oversized", s)
 	}
 	if err := th.Publish(ctx, []byte("good")); err != nil {
 		t.Fatal(err)

@@ -31,7 +31,7 @@ import (
 // the wait from bootstrapMinBackoff up to bootstrapMaxBackoff.
 const (
 	bootstrapMinBackoff = 500 * time.Millisecond
-	bootstrapMaxBackoff = 30 * time.Second
+	bootstrapMaxBackoff = 3 * time.Second // few peers: cheap to retry, and a healed partition reconnects fast
 	dialTimeout         = 10 * time.Second
 	// connGracePeriod protects new connections from the connection
 	// manager's trimming.
@@ -289,6 +289,9 @@ func (h *Host) bootstrapLoop(sub event.Subscription) {
 				continue
 			}
 			ctx, cancel := context.WithTimeout(h.ctx, dialTimeout)
+			// This loop has its own backoff; skip the swarm's (5 s and up
+			// per failed address), which would delay the re-dial.
+			ctx = network.WithForceDirectDial(ctx, "inferd bootstrap")
 			err := h.host.Connect(ctx, ai)
 			cancel()
 			if err == nil {

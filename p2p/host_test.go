@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	drouting "github.com/libp2p/go-libp2p/p2p/discovery/routing"
 	ma "github.com/multiformats/go-multiaddr"
@@ -161,6 +164,36 @@ func TestBootstrapAndRedial(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "b to re-dial a", connectedTo(a, b.ID()))
+}
+
+// TestBootstrapRetriesUntilUp: a bootstrap peer that is not up yet is dialed
+// again, with backoff, until it is.
+func TestBootstrapRetriesUntilUp(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	aKey := testKey(t)
+	aID, err := peer.IDFromPublicKey(mustPub(t, aKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	aAddr := fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", port)
+	b := newTestHost(t, func(c *Config) { c.BootstrapPeers = []string{aAddr + "/p2p/" + aID.String()} })
+	time.Sleep(700 * time.Millisecond) // b fails at least twice
+	a := newTestHost(t, func(c *Config) { c.PrivKey = aKey; c.ListenAddrs = []string{aAddr} })
+	waitFor(t, 5*time.Second, "b to reach a once it is up", connectedTo(b, a.ID()))
+}
+
+func mustPub(t *testing.T, k keys.PrivKey) crypto.PubKey {
+	t.Helper()
+	priv, err := crypto.UnmarshalEd25519PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return priv.GetPublic()
 }
 
 func TestQUICAndConnectAddr(t *testing.T) {
