@@ -179,3 +179,35 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestTxProof(t *testing.T) {
+	var txs [][]byte
+	for n := 1; n <= 40; n++ {
+		txs = append(txs, []byte{byte(n), 0xAA})
+		root := TxRoot(txs)
+		for i := range txs {
+			p := NewTxProof(txs, i)
+			h := sha256.Sum256(txs[i])
+			if !p.Verify(root, h) {
+				t.Fatalf("n=%d i=%d: proof does not verify", n, i)
+			}
+			other := sha256.Sum256(txs[(i+1)%n])
+			if n > 1 && p.Verify(root, other) {
+				t.Fatalf("n=%d i=%d: proof verifies another tx", n, i)
+			}
+			if len(p.Path) > 0 {
+				bad := p
+				bad.Path = append([][32]byte(nil), p.Path...)
+				bad.Path[0][0] ^= 1
+				if bad.Verify(root, h) {
+					t.Fatalf("n=%d i=%d: tampered path verifies", n, i)
+				}
+			}
+			moved := p
+			moved.Index = uint64((i + 1) % n)
+			if n > 1 && moved.Verify(root, h) {
+				t.Fatalf("n=%d i=%d: proof verifies at index %d", n, i, moved.Index)
+			}
+		}
+	}
+}

@@ -68,3 +68,70 @@ func hashAll(items [][]byte) [][]byte {
 	}
 	return out
 }
+
+// TxProof proves that the transaction at Index of a block with Total
+// transactions is under the block's TxRoot: Path is the RFC 6962 audit path
+// (section 2.1.1), sibling hashes from the leaf up.
+type TxProof struct {
+	_     struct{} `cbor:",toarray"`
+	Index uint64
+	Total uint64
+	Path  [][32]byte
+}
+
+// NewTxProof builds the inclusion proof of txs[i]. It panics if i is out of
+// range (a caller bug).
+func NewTxProof(txs [][]byte, i int) TxProof {
+	if i < 0 || i >= len(txs) {
+		panic("blocks: tx proof index out of range")
+	}
+	return TxProof{Index: uint64(i), Total: uint64(len(txs)), Path: auditPath(hashAll(txs), i)}
+}
+
+func auditPath(items [][]byte, m int) [][32]byte {
+	n := len(items)
+	if n <= 1 {
+		return nil
+	}
+	k := 1
+	for k*2 < n {
+		k *= 2
+	}
+	if m < k {
+		return append(auditPath(items[:k], m), MerkleRoot(items[k:]))
+	}
+	return append(auditPath(items[k:], m-k), MerkleRoot(items[:k]))
+}
+
+// Verify reports whether the tx with hash txHash (ledger.HashTx) is under
+// root at p.Index, following RFC 9162 section 2.1.3.2. Inclusion is sound
+// on its own (leaf and inner hashes are domain-separated); the position is
+// certain only to a verifier that knows Total from elsewhere (the block's
+// tx count), as the root does not commit to it separately.
+func (p TxProof) Verify(root [32]byte, txHash [32]byte) bool {
+	if p.Index >= p.Total {
+		return false
+	}
+	r := sha256.Sum256(append([]byte{leafPrefix}, txHash[:]...))
+	fn, sn := p.Index, p.Total-1
+	buf := make([]byte, 0, 65)
+	for _, sib := range p.Path {
+		if sn == 0 {
+			return false
+		}
+		buf = append(buf[:0], innerPrefix)
+		if fn&1 == 1 || fn == sn {
+			buf = append(append(buf, sib[:]...), r[:]...)
+			for fn&1 == 0 && fn != 0 {
+				fn >>= 1
+				sn >>= 1
+			}
+		} else {
+			buf = append(append(buf, r[:]...), sib[:]...)
+		}
+		r = sha256.Sum256(buf)
+		fn >>= 1
+		sn >>= 1
+	}
+	return sn == 0 && r == root
+}
