@@ -257,3 +257,17 @@ func TestEvidenceVerifier(t *testing.T) {
 }
 
 func hashBytes(id consensus.BlockID) []byte { return id[:] }
+
+func FuzzDecodeCommit(f *testing.F) {
+	tv := newVals(f, 6, 10, 10, 10)
+	f.Add(EncodeCommit(tv.commit(3, consensus.BlockID{1}, 0, 1, 2)))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		c, err := DecodeCommit(raw)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(EncodeCommit(c), raw) {
+			t.Fatal("accepted a commit whose encoding is not the input")
+		}
+	})
+}

@@ -335,7 +335,8 @@ func (m *Mempool) fix(s *sender) {
 // A sender whose next tx does not fit in the remaining bytes is passed
 // over, and smaller txs of other senders may still fill the block. maxBytes
 // counts the txs' own bytes, not the block's framing around them. Reap
-// removes nothing: Update does, once the block is committed.
+// removes nothing: Update does, once the block is committed. The returned
+// byte slices are shared with the pool and must not be modified.
 func (m *Mempool) Reap(maxBytes, maxTxs int) [][]byte {
 	m.mu.Lock()
 	defer m.mu.Unlock()
