@@ -1,0 +1,133 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/inferd/inferd/keys"
+	"github.com/inferd/inferd/node/api"
+)
+
+// Environment and defaults of the commands that talk to a node.
+const (
+	envNode     = "INFERD_NODE"
+	defaultNode = "http://127.0.0.1:26657"
+)
+
+// nodeArgs are the flags shared by status, query and tx.
+type nodeArgs struct {
+	node   string // --node; "" means $INFERD_NODE, else defaultNode
+	output string // -o; "" means table on a terminal, else json
+	height string // --height (queries only); "" means latest
+}
+
+func addNodeFlags(c *cobra.Command, a *nodeArgs, withHeight bool) {
+	pf := c.PersistentFlags()
+	pf.StringVar(&a.node, "node", "", "URL of the node's API (default $"+envNode+", else "+defaultNode+")")
+	pf.StringVarP(&a.output, "output", "o", "", "output format: table or json (default table on a terminal, else json)")
+	if withHeight {
+		pf.StringVar(&a.height, "height", "", "query the state at this height (default: latest)")
+	}
+}
+
+// client checks the shared flags and returns a client of the node.
+func (a *nodeArgs) client() (*api.Client, error) {
+	if _, err := a.format(); err != nil {
+		return nil, err
+	}
+	u := a.node
+	if u == "" {
+		u = os.Getenv(envNode)
+	}
+	if u == "" {
+		u = defaultNode
+	}
+	c, err := api.NewClient(u)
+	if err != nil {
+		return nil, usagef("--node: %v", err)
+	}
+	return c, nil
+}
+
+// format resolves -o.
+func (a *nodeArgs) format() (string, error) {
+	switch a.output {
+	case "table", "json":
+		return a.output, nil
+	case "":
+		if f, ok := stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			return "table", nil
+		}
+		return "json", nil
+	}
+	return "", usagef("-o %q: want table or json", a.output)
+}
+
+func (a *nodeArgs) json() bool { f, _ := a.format(); return f == "json" }
+
+// at resolves --height to a query height (api.Latest when not given).
+func (a *nodeArgs) at() (uint64, error) {
+	if a.height == "" || a.height == "latest" {
+		return api.Latest, nil
+	}
+	h, err := strconv.ParseUint(a.height, 10, 64)
+	if err != nil {
+		return 0, usagef("--height %q: want a block height (a non-negative integer) or latest", a.height)
+	}
+	return h, nil
+}
+
+// parseAddr parses an inf1... address argument.
+func parseAddr(what, s string) (keys.Address, error) {
+	a, err := keys.ParseAddress(s)
+	if err != nil {
+		return a, usagef("%s: %v", what, err)
+	}
+	return a, nil
+}
+
+func printJSON(v any) error {
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// output prints v as JSON, or calls table with a tab writer.
+func (a *nodeArgs) print(v any, table func(w *tabwriter.Writer)) error {
+	if a.json() {
+		return printJSON(v)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
+	table(tw)
+	return tw.Flush()
+}
+
+// kv prints "key:<tab>value" lines.
+func kv(w *tabwriter.Writer, pairs ...any) {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		fmt.Fprintf(w, "%v:\t%v\n", pairs[i], pairs[i+1])
+	}
+}
+
+// fmtTime renders unix nanoseconds (0: "-").
+func fmtTime(ns int64) string {
+	if ns == 0 {
+		return "-"
+	}
+	return time.Unix(0, ns).UTC().Format(time.RFC3339)
+}
+
+func fmtPPM(p uint64) string {
+	s := strconv.FormatFloat(float64(p)/10_000, 'f', 4, 64)
+	return strings.TrimRight(strings.TrimRight(s, "0"), ".") + "%"
+}
+
+func hexUpper(b []byte) string { return strings.ToUpper(fmt.Sprintf("%x", b)) }

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/inferd/inferd/keys/keystore"
+	"github.com/inferd/inferd/ledger"
+	"github.com/inferd/inferd/ledger/bank"
+	"github.com/inferd/inferd/node/api"
+)
+
+const fallbackFee = 100 // uinf
+
+// txArgs are the flags shared by every 'tx' command.
+type txArgs struct {
+	nodeArgs
+	from, home, backend, fee, chainID, nonce, memo string
+	async                                          bool
+	waitTimeout                                    time.Duration
+	poll                                           time.Duration // how often to look for inclusion
+}
+
+func addTxFlags(c *cobra.Command, a *txArgs) {
+	addNodeFlags(c, &a.nodeArgs, false)
+	pf := c.PersistentFlags()
+	pf.StringVar(&a.from, "from", "", "name of the keyring key that signs and pays (required)")
+	pf.StringVar(&a.home, "home", "", "home directory with the keyring (default $"+envHome+", else $HOME/.inferd)")
+	pf.StringVar(&a.backend, "keyring-backend", string(keystore.BackendFile), "keyring backend: file or test")
+	pf.StringVar(&a.fee, "fee", "", "fee, e.g. 100uinf (default: the chain's bank.min_fee)")
+	pf.StringVar(&a.chainID, "chain-id", "", "chain id to sign for (default: the node's)")
+	pf.StringVar(&a.nonce, "nonce", "", "account nonce (default: the account's next nonce, from the node)")
+	pf.StringVar(&a.memo, "memo", "", "memo, at most 256 bytes")
+	pf.BoolVar(&a.async, "async", false, "print the hash as soon as the node accepts the tx, without waiting for a block")
+	pf.DurationVar(&a.waitTimeout, "wait-timeout", 30*time.Second, "how long to wait for the tx to be committed")
+	a.poll = 200 * time.Millisecond
+}
+
+// broadcastResult is what a tx command prints as JSON.
+type broadcastResult struct {
+	Hash   api.TxHash        `json:"hash"`
+	Height uint64            `json:"height,omitempty"`
+	Result *api.TxResultView `json:"result,omitempty"`
+	Tx     *api.TxView       `json:"tx,omitempty"`
+}
+
+// send signs msgs with --from, submits them and (unless --async) waits
+// for inclusion. A transaction that fails in its block is an error carrying
+// the ledger's message.
+func (a *txArgs) send(ctx context.Context, msgs ...ledger.Msg) error {
+	if a.from == "" {
+		return usagef("--from KEY is required: the key that signs and pays the fee")
+	}
+	if len(a.memo) > ledger.MaxMemoBytes {
+		return usagef("--memo is %d bytes, at most %d", len(a.memo), ledger.MaxMemoBytes)
+	}
+	if a.waitTimeout <= 0 {
+		return usagef("--wait-timeout must be positive")
+	}
+	var fee, nonce uint64
+	var err error
+	if a.fee != "" {
+		if fee, err = parseAmount(a.fee); err != nil {
+			return usagef("--fee: %v", err)
+		}
+	}
+	if a.nonce != "" {
+		if nonce, err = strconv.ParseUint(a.nonce, 10, 64); err != nil {
+			return usagef("--nonce %q: want a non-negative integer", a.nonce)
+		}
+	}
+	cl, err := a.client()
+	if err != nil {
+		return err
+	}
+	priv, addr, err := loadSigner(a.home, a.backend, a.from)
+	if err != nil {
+		return err
+	}
+	chainID := a.chainID
+	if chainID == "" {
+		st, err := cl.Status(ctx)
+		if err != nil {
+			return err
+		}
+		chainID = st.ChainID
+	}
+	if a.nonce == "" {
+		acc, err := cl.Account(ctx, addr, api.Latest)
+		if err != nil {
+			return err
+		}
+		nonce = acc.Nonce
+	}
+	if a.fee == "" {
+		if fee, err = minFee(ctx, cl); err != nil {
+			return err
+		}
+	}
+	_, raw := ledger.SignTx(chainID, priv, nonce, fee, a.memo, msgs...)
+	hash, err := cl.SubmitTx(ctx, raw)
+	if err != nil {
+		return fmt.Errorf("the node refused the transaction: %w", err)
+	}
+	if a.async {
+		return a.print(broadcastResult{Hash: hash[:]}, func(w *tabwriter.Writer) {
+			kv(w, "txhash", hexUpper(hash[:]), "status", "accepted; not committed yet (see 'inferd query tx HASH')")
+		})
+	}
+	t, err := a.wait(ctx, cl, hash)
+	if err != nil {
+		return err
+	}
+	perr := a.print(broadcastResult{Hash: hash[:], Height: t.Height, Result: &t.Result, Tx: &t}, func(w *tabwriter.Writer) {
+		printTxTable(w, t)
+	})
+	if !t.Result.OK {
+		return fmt.Errorf("transaction %X failed in block %d: %s", hash[:], t.Height, t.Result.Error)
+	}
+	return perr
+}
+
+// minFee reads bank.min_fee from /params, falling back to 100 uinf for a
+// node without that endpoint.
+func minFee(ctx context.Context, cl *api.Client) (uint64, error) {
+	p, err := cl.Params(ctx, api.Latest)
+	var ae *api.Error
+	if errors.As(err, &ae) && ae.Code == http.StatusNotFound {
+		return fallbackFee, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var bp bank.Params
+	if raw, ok := p.Params[bank.Name]; !ok || json.Unmarshal(raw, &bp) != nil {
+		return fallbackFee, nil
+	}
+	return bp.MinFee, nil
+}
+
+// wait polls for the transaction until it is committed or --wait-timeout.
+func (a *txArgs) wait(ctx context.Context, cl *api.Client, hash [32]byte) (api.TxView, error) {
+	ctx, cancel := context.WithTimeout(ctx, a.waitTimeout)
+	defer cancel()
+	tick := time.NewTicker(a.poll)
+	defer tick.Stop()
+	for {
+		t, err := cl.Tx(ctx, hash)
+		var ae *api.Error
+		switch {
+		case err == nil:
+			return t, nil
+		case errors.As(err, &ae) && ae.Code == http.StatusNotFound:
+		case ctx.Err() != nil:
+		default:
+			return t, err
+		}
+		select {
+		case <-ctx.Done():
+			return t, fmt.Errorf("transaction %X was accepted but not committed within %s; check later with 'inferd query tx %X'", hash[:], a.waitTimeout, hash[:])
+		case <-tick.C:
+		}
+	}
+}
