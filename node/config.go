@@ -92,7 +92,7 @@ func DefaultConfig(moniker string) Config {
 			TimeoutPropose:   Duration{1 * time.Second},
 			TimeoutPrevote:   Duration{500 * time.Millisecond},
 			TimeoutPrecommit: Duration{500 * time.Millisecond},
-			TimeoutDelta:     Duration{250 * time.Millisecond},
+			TimeoutDelta:     Duration{100 * time.Millisecond},
 			CommitDelay:      Duration{time.Second},
 		},
 		Mempool: MempoolConfig{MaxTxs: 10_000, MaxBytes: 64 << 20},
