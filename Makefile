@@ -2,9 +2,10 @@
 GO        ?= go
 BIN       ?= bin/inferd
 # Packages whose tests stay affordable under the race detector on 2 cores.
-RACE_PKGS ?= ./keys/... ./codec/... ./cmd/... ./node/...
-# Everything else runs once without -race.
-PLAIN_PKGS = $(shell $(GO) list ./... | grep -v -E '/(keys|codec|cmd|node)(/|$$)')
+RACE_PKGS ?= ./keys/... ./codec/... ./cmd/... ./node/... ./p2p/... ./ledger/store/... ./consensus/wal/...
+# Everything else runs once without -race (the ledger's property and crash
+# tests, the consensus simulator and the multi-process end-to-end tests).
+PLAIN_PKGS = $(shell $(GO) list ./... | grep -v -E '/(keys|codec|cmd|node|p2p)(/|$$)|/ledger/store|/consensus/wal')
 SEEDS     ?= 10000
 
 .PHONY: build test test-short fmt-check vet lint run bench sim clean
@@ -33,7 +34,7 @@ run: build
 	$(BIN) devnet --home .devnet
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./keys/... ./ledger/...
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
 
 sim:
 	$(GO) test -run TestSimSeeds -timeout 0 ./consensus/sim/ -seeds $(SEEDS) -v

@@ -1,13 +1,11 @@
 package node
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/inferd/inferd/consensus"
 	"github.com/inferd/inferd/consensus/wal"
@@ -184,17 +182,3 @@ func (n *Node) SubmitTx(raw []byte) (ledger.TxHash, error) {
 	}
 	return h, nil
 }
-
-// waitFor polls cond every 10ms until it holds or d passes.
-func waitFor(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return true
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return cond()
-}
-
-var _ = context.Background

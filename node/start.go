@@ -57,6 +57,7 @@ type Running struct {
 	APIAddr string
 	syncing atomic.Bool
 	done    chan error
+	topics  map[string]*p2p.Topic
 }
 
 // Start brings the node up: p2p host, topics, consensus engine, block sync,
@@ -98,6 +99,7 @@ func (n *Node) Start(ctx context.Context) (*Running, error) {
 			r.done <- fmt.Errorf("api: %w", err)
 		}
 	}()
+	r.topics = tr.topics
 	for kind, t := range tr.topics {
 		go r.consume(ctx, kind, t)
 	}
@@ -213,11 +215,19 @@ func (r *Running) consume(ctx context.Context, kind string, t *p2p.Topic) {
 func (r *Running) gaugeLoop(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	last := map[string]p2p.TopicStats{}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			for kind, tp := range r.topics {
+				st := tp.Stats()
+				prev := last[kind]
+				r.Metrics.GossipRejects.WithLabelValues(kind, "reject").Add(float64(st.Rejected - prev.Rejected))
+				r.Metrics.GossipRejects.WithLabelValues(kind, "ignore").Add(float64(st.Ignored - prev.Ignored))
+				last[kind] = st
+			}
 			r.Metrics.Peers.Set(float64(len(r.Host.Peers())))
 			r.Metrics.MempoolTxs.Set(float64(r.Mempool.Size()))
 			r.Metrics.MempoolBytes.Set(float64(r.Mempool.Bytes()))
