@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
 	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
@@ -152,7 +153,7 @@ func (h *Host) start() error {
 		return fmt.Errorf("p2p: gossipsub: %v", err)
 	}
 	for _, ai := range c.bootstrap {
-		h.host.Peerstore().AddAddrs(ai.ID, ai.Addrs, time.Hour)
+		h.host.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.PermanentAddrTTL)
 		h.cm.Protect(ai.ID, protectBootstrap)
 	}
 	if c.DHT {
