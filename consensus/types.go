@@ -1,7 +1,6 @@
 package consensus
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"encoding/hex"
 	"errors"
@@ -321,10 +320,4 @@ func DecodeMessage(b []byte) (Message, error) {
 		return nil, err
 	}
 	return m, nil
-}
-
-// sameContent reports whether two messages sign the same payload (ignores the
-// signature). Used by the signing guard and duplicate detection.
-func sameContent(a, b Message) bool {
-	return a.Domain() == b.Domain() && a.Signer() == b.Signer() && bytes.Equal(a.SignBytes(), b.SignBytes())
 }

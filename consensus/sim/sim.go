@@ -128,11 +128,10 @@ type sim struct {
 }
 
 type signKey struct {
-	node  int
-	h     uint64
-	r     int32
-	s     consensus.Step
-	extra bool
+	node int
+	h    uint64
+	r    int32
+	s    consensus.Step
 }
 
 var fakeSig = make([]byte, 64)
