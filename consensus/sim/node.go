@@ -31,6 +31,9 @@ type node struct {
 
 func (n *node) start() {
 	h := uint64(len(n.chain) + 1)
+	if plantedLoseWAL && n.incarnation > 0 {
+		n.wal, n.walOK, n.last = consensus.State{}, false, [3]consensus.Message{}
+	}
 	var st *consensus.State
 	if n.walOK {
 		st = &n.wal
@@ -54,6 +57,10 @@ func (n *node) start() {
 	}
 	n.run(acts)
 }
+
+// plantedLoseWAL, set only by TestPlantedRestartWithoutWAL, makes a
+// restarted node forget its WAL (as if it were not fsynced).
+var plantedLoseWAL bool
 
 func (n *node) step(in consensus.Input) error {
 	acts, err := n.m.Step(in)

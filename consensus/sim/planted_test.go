@@ -48,6 +48,7 @@ const (
 	plantedNoLockSeeds  = 2000
 	plantedQuorumSeeds  = 2000
 	plantedOverSeeds    = 500
+	plantedNoWALSeeds   = 2000
 	plantedControlSeeds = 300
 )
 
@@ -94,4 +95,24 @@ func TestPlantedByzantineOverThird(t *testing.T) {
 	if !safetyOnly(r) {
 		t.Fatalf("expected a safety violation, got %v", r.Violations)
 	}
+}
+
+// TestPlantedRestartWithoutWAL: honest validators that restart without
+// their WAL sign conflicting messages, and the simulator's double-sign check
+// must see it.
+func TestPlantedRestartWithoutWAL(t *testing.T) {
+	plantedLoseWAL = true
+	defer func() { plantedLoseWAL = false }()
+	p := DefaultParams()
+	p.Heights = 20
+	for seed := uint64(1); seed <= plantedNoWALSeeds; seed++ {
+		r := Run(seed, p)
+		for _, v := range r.Violations {
+			if containsAny(v, "double sign") {
+				t.Logf("seed %d found: %s", seed, v)
+				return
+			}
+		}
+	}
+	t.Fatalf("no double sign in %d seeds with the WAL lost on restart", plantedNoWALSeeds)
 }
