@@ -284,3 +284,66 @@ func TestRestartNoDoubleSign(t *testing.T) {
 	}
 	w.Close()
 }
+
+// TestRestartResendsSameProposal: a proposer that crashes after signing its
+// proposal re-sends exactly the same signed proposal, never a new block.
+func TestRestartResendsSameProposal(t *testing.T) {
+	vs, set := setup(t, 4)
+	path := filepath.Join(t.TempDir(), "wal")
+	self := set.Validator(set.ProposerIndex(0)).Address
+	cfg := consensus.Config{Self: self}
+	w, _ := Open(path)
+	signer := NewSigner(w, privOf(vs, self), chainID)
+	m, _ := consensus.NewMachine(cfg, 1, set, nil)
+	var first consensus.Message
+	for _, a := range m.Start() {
+		if rp, ok := a.(consensus.RequestProposal); ok {
+			acts, _ := m.Step(consensus.ProposalBlock{Height: rp.Height, Round: rp.Round, BlockID: consensus.BlockID{7}})
+			for _, a := range acts {
+				if s, ok := a.(consensus.SignAndSend); ok && first == nil {
+					msg, err := signer.Sign(s)
+					if err != nil {
+						t.Fatal(err)
+					}
+					first = msg
+				}
+			}
+		}
+	}
+	if first == nil {
+		t.Fatal("proposer did not propose")
+	}
+	w.Close() // crash before anything else
+	w, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	st, _ := w.State()
+	signer = NewSigner(w, privOf(vs, self), chainID)
+	m, _ = consensus.NewMachine(cfg, 1, set, &st)
+	var again consensus.Message
+	for _, a := range m.Start() {
+		switch a := a.(type) {
+		case consensus.RequestProposal:
+			t.Fatal("restarted proposer asked for a new block")
+		case consensus.SignAndSend:
+			msg, err := signer.Sign(a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			again = msg
+		}
+	}
+	if again == nil || string(consensus.EncodeMessage(again)) != string(consensus.EncodeMessage(first)) {
+		t.Fatalf("re-sent %v, want the identical signed proposal", again)
+	}
+	// A different block for the same round is refused by the guard.
+	p := *again.(*consensus.Proposal)
+	p.BlockID = consensus.BlockID{8}
+	st2 := st
+	st2.LastSigned = consensus.RecordOf(&p)
+	if _, err := signer.Sign(consensus.SignAndSend{Msg: &p, State: st2}); !errors.Is(err, consensus.ErrDoubleSign) {
+		t.Fatalf("conflicting proposal: %v", err)
+	}
+}
