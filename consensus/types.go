@@ -262,9 +262,12 @@ func signatureOf(m Message) []byte {
 }
 
 // Verify checks everything about m that does not depend on the Machine's
-// state: its form, that its signer is in vals (and, for a proposal, is the
-// proposer of its round), and its signature. vals must be the set of m's
-// height. Call it before Machine.Step, on any goroutine.
+// state: its form, that its signer is in vals (and, for a proposal of round
+// at most MaxRoundsAhead, that it is the proposer of its round: computing
+// the proposer of round r costs r increments of the set, so higher rounds
+// are left to Machine.Step, which checks every proposal), and its
+// signature. vals must be the set of m's height. Call it before
+// Machine.Step, on any goroutine.
 func Verify(chainID string, vals *ValidatorSet, m Message) error {
 	if err := m.ValidateBasic(); err != nil {
 		return err
@@ -273,7 +276,7 @@ func Verify(chainID string, vals *ValidatorSet, m Message) error {
 	if !ok {
 		return ErrUnknownValidator
 	}
-	if p, isProp := m.(*Proposal); isProp {
+	if p, isProp := m.(*Proposal); isProp && p.Round <= MaxRoundsAhead {
 		if vals.ProposerIndex(p.Round) != idx {
 			return ErrWrongProposer
 		}
