@@ -43,6 +43,11 @@ func DecodeValidatorSet(b []byte) (*ValidatorSet, error) {
 	}
 	vs := &ValidatorSet{}
 	for _, v := range e.Vals {
+		// Real priorities stay within a few total powers of zero; anything
+		// beyond 4*MaxTotalPower could overflow the rotation arithmetic.
+		if v.Priority > 4*MaxTotalPower || v.Priority < -4*MaxTotalPower {
+			return nil, fmt.Errorf("%w: priority %d of %s out of range", ErrBadValidatorSet, v.Priority, v.Address)
+		}
 		vs.vals = append(vs.vals, Validator{Address: v.Address, PubKey: v.PubKey, Power: v.Power, ProposerPriority: v.Priority})
 	}
 	if err := vs.finish(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"math/rand"
 	"testing"
 
+	"github.com/inferd/inferd/codec"
 	"github.com/inferd/inferd/keys"
 )
 
@@ -36,6 +37,10 @@ func TestValidatorSetEncodeKeepsPriorities(t *testing.T) {
 		}
 		a, _ = a.Advance(nil)
 		b, _ = b.Advance(nil)
+	}
+	bad := encodedSet{Vals: []encodedValidator{{Address: keys.Address{1}, Power: 1, Priority: 1 << 62}}}
+	if _, err := DecodeValidatorSet(codec.MustMarshal(bad)); err == nil {
+		t.Fatal("out-of-range priority decoded")
 	}
 	if _, err := DecodeValidatorSet([]byte{0x80}); err == nil {
 		t.Fatal("empty set decoded")
