@@ -8,7 +8,7 @@ RACE_PKGS ?= ./keys/... ./codec/... ./cmd/... ./node/... ./p2p/... ./ledger/stor
 PLAIN_PKGS = $(shell $(GO) list ./... | grep -v -E '/(keys|codec|cmd|node|p2p)(/|$$)|/ledger/store|/consensus/wal')
 SEEDS     ?= 10000
 
-.PHONY: build test test-short fmt-check vet lint run bench sim clean
+.PHONY: build test test-short fmt-check vet lint run bench bench-net sim clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/inferd
@@ -41,3 +41,7 @@ sim:
 
 clean:
 	rm -rf bin
+
+# bench-net: 4 validator processes on loopback under rising load (see docs/benchmarks.md).
+bench-net: build
+	$(GO) run ./tools/benchnet -bin $(BIN)

@@ -81,7 +81,10 @@ func Open(home string, log *slog.Logger) (*Node, error) {
 		return nil, err
 	}
 	n.closers = append(n.closers, n.ledgerStore.Close)
-	if n.Chain, err = chain.New(n.ledgerStore, chain.Options{Evidence: blocks.EvidenceVerifier{}}); err != nil {
+	// Transactions in our mempool had their signatures checked on admission;
+	// the ledger need not check them again when a block includes them.
+	verified := func(h ledger.TxHash) bool { return n.Mempool != nil && n.Mempool.Has(h) }
+	if n.Chain, err = chain.New(n.ledgerStore, chain.Options{Evidence: blocks.EvidenceVerifier{}, Ledger: ledger.Options{Verified: verified}}); err != nil {
 		return nil, err
 	}
 	if _, has := n.Chain.Height(); !has {
@@ -95,7 +98,7 @@ func Open(home string, log *slog.Logger) (*Node, error) {
 		return nil, err
 	}
 	n.closers = append(n.closers, n.Blocks.Close)
-	n.Mempool = mempool.New(mempool.Config{MaxTxs: cfg.Mempool.MaxTxs, MaxBytes: cfg.Mempool.MaxBytes})
+	n.Mempool = mempool.New(mempool.Config{MaxTxs: cfg.Mempool.MaxTxs, MaxBytes: cfg.Mempool.MaxBytes, Recheck: n.recheck})
 	if n.valKey != nil {
 		if n.wal, err = wal.Open(filepath.Join(home, WALFile)); err != nil {
 			return nil, err
@@ -149,13 +152,24 @@ func (n *Node) Close() error {
 // SubmitTx checks a transaction against the latest state and adds it to the
 // mempool. It returns the hash; the caller gossips the bytes.
 func (n *Node) SubmitTx(raw []byte) (ledger.TxHash, error) {
+	return n.submitTx(raw, false)
+}
+
+// submitTx is SubmitTx; sigChecked says the gossip validator already
+// verified the signature.
+func (n *Node) submitTx(raw []byte, sigChecked bool) (ledger.TxHash, error) {
 	h := ledger.HashTx(raw)
+	if n.Mempool.Has(h) {
+		return h, fmt.Errorf("%w: %x", mempool.ErrDuplicate, h[:8])
+	}
 	tx, err := ledger.DecodeTx(raw)
 	if err != nil {
 		return h, err
 	}
-	if err := ledger.VerifyTx(n.Genesis.ChainID, tx); err != nil {
-		return h, err
+	if !sigChecked {
+		if err := ledger.VerifyTx(n.Genesis.ChainID, tx); err != nil {
+			return h, err
+		}
 	}
 	height, _ := n.Chain.Height()
 	var nonce, balance, minFee uint64
@@ -181,4 +195,18 @@ func (n *Node) SubmitTx(raw []byte) (ledger.TxHash, error) {
 		return h, err
 	}
 	return h, nil
+}
+
+// recheck runs after every block on each pending tx: a sender who can no
+// longer pay the fee loses the tx (its nonce order is the mempool's job).
+func (n *Node) recheck(tx *ledger.Tx) error {
+	h, _ := n.Chain.Height()
+	var bal uint64
+	if err := n.Chain.Query(h, func(ctx *ledger.Context) error { bal = n.Chain.Bank.Balance(ctx, tx.Body.Sender); return nil }); err != nil {
+		return err
+	}
+	if bal < tx.Body.Fee {
+		return fmt.Errorf("%w: balance %d cannot pay fee %d", ledger.ErrInsufficientFunds, bal, tx.Body.Fee)
+	}
+	return nil
 }

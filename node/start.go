@@ -158,7 +158,8 @@ func (r *Running) validator(kind string) p2p.Validator {
 			if err != nil {
 				return p2p.Reject
 			}
-			if ledger.VerifyTx(r.Genesis.ChainID, tx) != nil {
+			// Our own submissions are in the mempool, already verified.
+			if !r.Mempool.Has(ledger.HashTx(body)) && ledger.VerifyTx(r.Genesis.ChainID, tx) != nil {
 				return p2p.Reject
 			}
 		case KindEvidence:
@@ -194,7 +195,7 @@ func (r *Running) consume(ctx context.Context, kind string, t *p2p.Topic) {
 				r.Engine.DeliverBlock(b)
 			}
 		case KindTx:
-			if _, err := r.SubmitTx(body); err != nil {
+			if _, err := r.submitTx(body, true); err != nil {
 				continue // already known, stale nonce...: not relayed further by us
 			}
 		case KindEvidence:

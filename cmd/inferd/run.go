@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -50,6 +51,15 @@ func runNode(home, logLevel string) error {
 		return usagef("--log-level %q: want debug, info, warn or error", logLevel)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	if path := os.Getenv("INFERD_CPUPROFILE"); path != "" {
+		// For profiling a node under load: the profile covers the whole run.
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	n, err := node.Open(home, log)
 	if err != nil {
 		return err
