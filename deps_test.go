@@ -2,6 +2,7 @@ package inferd
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -77,7 +78,20 @@ func isAdapter(path string) bool {
 }
 
 func TestDeterministicCoreImports(t *testing.T) {
-	pkgs := goList(t, "./ledger/...", "./consensus/...", "./contest/...")
+	var patterns []string
+	for _, dir := range []string{"ledger", "consensus", "contest"} {
+		// contest/ arrives with its issue; until then there is nothing to check.
+		if st, err := os.Stat(dir); err == nil && st.IsDir() {
+			patterns = append(patterns, "./"+dir+"/...")
+		}
+	}
+	if len(patterns) < 2 {
+		t.Fatalf("ledger/ and consensus/ must exist; found %v", patterns)
+	}
+	pkgs := goList(t, patterns...)
+	if len(pkgs) < 5 {
+		t.Fatalf("go list found only %d packages; the check would prove nothing", len(pkgs))
+	}
 	if bad := violations(pkgs); len(bad) > 0 {
 		t.Fatalf("deterministic packages import forbidden packages:\n%s", strings.Join(bad, "\n"))
 	}
