@@ -1,0 +1,83 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newPinCmd) }
+
+func newPinCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "pin",
+		Short: "Pin, unpin and list roots of the local content store (gc keeps what is pinned)",
+	}
+	for _, sub := range []struct {
+		use, short string
+		args       cobra.PositionalArgs
+		run        func(c *cobra.Command, a *contentArgs, args []string) error
+	}{
+		{"add CID", "Pin CID (its whole DAG must be in the store)", exactArgs("CID"), runPinAdd},
+		{"rm CID", "Unpin CID (its blocks stay until gc)", exactArgs("CID"), runPinRm},
+		{"ls", "List the pinned CIDs", exactArgs(), runPinLs},
+	} {
+		a := &contentArgs{}
+		sc := &cobra.Command{Use: sub.use, Short: sub.short, Args: sub.args}
+		run := sub.run
+		sc.RunE = func(c *cobra.Command, args []string) error { return run(c, a, args) }
+		addContentFlags(sc, a)
+		c.AddCommand(sc)
+	}
+	return c
+}
+
+func runPinAdd(c *cobra.Command, a *contentArgs, args []string) error {
+	id, err := parseCID(args[0])
+	if err != nil {
+		return err
+	}
+	s, err := a.open()
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := s.Pin(c.Context(), id); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "pinned", id)
+	return nil
+}
+
+func runPinRm(c *cobra.Command, a *contentArgs, args []string) error {
+	id, err := parseCID(args[0])
+	if err != nil {
+		return err
+	}
+	s, err := a.open()
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := s.Unpin(c.Context(), id); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "unpinned", id)
+	return nil
+}
+
+func runPinLs(c *cobra.Command, a *contentArgs, _ []string) error {
+	s, err := a.open()
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	pins, err := s.Pins(c.Context())
+	if err != nil {
+		return err
+	}
+	for _, p := range pins {
+		fmt.Fprintln(stdout, p)
+	}
+	return nil
+}

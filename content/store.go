@@ -1,0 +1,278 @@
+package content
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/ipfs/boxo/blockservice"
+	"github.com/ipfs/boxo/blockstore"
+	"github.com/ipfs/boxo/exchange/offline"
+	"github.com/ipfs/boxo/ipld/merkledag"
+	uio "github.com/ipfs/boxo/ipld/unixfs/io"
+	"github.com/ipfs/go-cid"
+	ds "github.com/ipfs/go-datastore"
+	dsq "github.com/ipfs/go-datastore/query"
+	ipld "github.com/ipfs/go-ipld-format"
+)
+
+// Dir is where a node keeps its content store, relative to its home.
+const Dir = "data/content"
+
+// ErrNotPinned is returned by Unpin for a CID that is not pinned.
+var ErrNotPinned = errors.New("not pinned")
+
+// ErrNotFound is returned when a block of the requested DAG is not in the
+// store.
+var ErrNotFound = errors.New("not in the local content store")
+
+var pinPrefix = ds.NewKey("/pins")
+
+// Store holds blocks and the pin set in one Badger directory.
+type Store struct {
+	ds  *badgerDS
+	bs  blockstore.Blockstore
+	dag ipld.DAGService
+	// gc is held for reading by writers (Add, Pin, Fetch) and for writing
+	// by GC.
+	gc sync.RWMutex
+}
+
+// Open opens (creating if needed) the content store in dir. If a running
+// node holds dir, the error wraps ErrLocked.
+func Open(dir string) (*Store, error) {
+	d, err := openBadger(dir, false)
+	if err != nil {
+		return nil, err
+	}
+	return newStore(d), nil
+}
+
+// OpenMemory returns a store that lives in memory only, for tests and
+// tools.
+func OpenMemory() (*Store, error) {
+	d, err := openBadger("", true)
+	if err != nil {
+		return nil, err
+	}
+	return newStore(d), nil
+}
+
+func newStore(d *badgerDS) *Store {
+	bs := blockstore.NewBlockstore(d, blockstore.WriteThrough(true))
+	return &Store{ds: d, bs: bs, dag: merkledag.NewDAGService(blockservice.New(bs, offline.Exchange(bs)))}
+}
+
+// Close closes the Badger database.
+func (s *Store) Close() error { return s.ds.Close() }
+
+// Blockstore is the store's blocks, for bitswap and other boxo components.
+func (s *Store) Blockstore() blockstore.Blockstore { return s.bs }
+
+// DAG is the store's offline DAG service (local blocks only).
+func (s *Store) DAG() ipld.DAGService { return s.dag }
+
+// Has reports whether the block c is held.
+func (s *Store) Has(ctx context.Context, c cid.Cid) (bool, error) { return s.bs.Has(ctx, c) }
+
+// Cat returns the bytes of the UnixFS file c from local blocks. Reading
+// fails with an error wrapping ErrNotFound where a block is missing.
+func (s *Store) Cat(ctx context.Context, c cid.Cid) (uio.ReadSeekCloser, error) {
+	return cat(ctx, s.dag, c)
+}
+
+func cat(ctx context.Context, dag ipld.NodeGetter, c cid.Cid) (uio.ReadSeekCloser, error) {
+	nd, err := dag.Get(ctx, c)
+	if err != nil {
+		return nil, notFound(c, err)
+	}
+	r, err := uio.NewDagReader(ctx, nd, dag)
+	if err != nil {
+		if errors.Is(err, uio.ErrIsDir) {
+			return nil, fmt.Errorf("%s is a directory, not a file", c)
+		}
+		return nil, fmt.Errorf("%s: %w", c, err)
+	}
+	return r, nil
+}
+
+func notFound(c cid.Cid, err error) error {
+	if ipld.IsNotFound(err) {
+		return fmt.Errorf("block %s: %w", c, ErrNotFound)
+	}
+	return fmt.Errorf("block %s: %w", c, err)
+}
+
+// Pin adds c to the pin set after checking that the whole DAG under c is
+// held. GC keeps every block reachable from a pin.
+func (s *Store) Pin(ctx context.Context, c cid.Cid) error {
+	s.gc.RLock()
+	defer s.gc.RUnlock()
+	return s.pin(ctx, c)
+}
+
+func (s *Store) pin(ctx context.Context, c cid.Cid) error {
+	if err := walk(ctx, s.bs, c, func(cid.Cid, []byte) error { return nil }); err != nil {
+		return fmt.Errorf("pin %s: %w", c, err)
+	}
+	if err := s.ds.Put(ctx, pinKey(c), nil); err != nil {
+		return err
+	}
+	return s.ds.Sync(ctx, pinPrefix)
+}
+
+// Unpin removes c from the pin set (its blocks stay until GC).
+func (s *Store) Unpin(ctx context.Context, c cid.Cid) error {
+	k := pinKey(c)
+	ok, err := s.ds.Has(ctx, k)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%s: %w", c, ErrNotPinned)
+	}
+	if err := s.ds.Delete(ctx, k); err != nil {
+		return err
+	}
+	return s.ds.Sync(ctx, pinPrefix)
+}
+
+// Pins lists the pinned roots in key order.
+func (s *Store) Pins(ctx context.Context) ([]cid.Cid, error) {
+	res, err := s.ds.Query(ctx, dsq.Query{Prefix: pinPrefix.String(), KeysOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer res.Close()
+	var out []cid.Cid
+	for r := range res.Next() {
+		if r.Error != nil {
+			return nil, r.Error
+		}
+		c, err := cid.Decode(strings.TrimPrefix(r.Key, pinPrefix.String()+"/"))
+		if err != nil {
+			return nil, fmt.Errorf("pin set: bad key %q: %v", r.Key, err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// IsPinned reports whether c is a pinned root.
+func (s *Store) IsPinned(ctx context.Context, c cid.Cid) (bool, error) {
+	return s.ds.Has(ctx, pinKey(c))
+}
+
+func pinKey(c cid.Cid) ds.Key { return pinPrefix.ChildString(c.String()) }
+
+// GCResult says what a collection did.
+type GCResult struct {
+	Removed      int   // blocks deleted
+	RemovedBytes int64 // their size
+	Kept         int   // blocks reachable from a pin
+}
+
+// GC deletes every block not reachable from a pin. It fails, deleting
+// nothing, if a pinned DAG is incomplete.
+func (s *Store) GC(ctx context.Context) (GCResult, error) {
+	s.gc.Lock()
+	defer s.gc.Unlock()
+	var res GCResult
+	keep := map[string]struct{}{}
+	pins, err := s.Pins(ctx)
+	if err != nil {
+		return res, err
+	}
+	for _, p := range pins {
+		err := walk(ctx, s.bs, p, func(c cid.Cid, _ []byte) error {
+			keep[string(c.Hash())] = struct{}{}
+			return nil
+		})
+		if err != nil {
+			return res, fmt.Errorf("gc: pinned %s: %w (nothing removed)", p, err)
+		}
+	}
+	res.Kept = len(keep)
+	keys, err := s.bs.AllKeysChan(ctx)
+	if err != nil {
+		return res, err
+	}
+	var drop []cid.Cid
+	for c := range keys {
+		if _, ok := keep[string(c.Hash())]; !ok {
+			drop = append(drop, c)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	for _, c := range drop {
+		n, err := s.bs.GetSize(ctx, c)
+		if err != nil && !ipld.IsNotFound(err) {
+			return res, err
+		}
+		if err := s.bs.DeleteBlock(ctx, c); err != nil {
+			return res, err
+		}
+		res.Removed++
+		res.RemovedBytes += int64(max(n, 0))
+	}
+	return res, s.ds.Sync(ctx, ds.NewKey("/"))
+}
+
+// walk visits every block of the DAG under root once, depth first, in link
+// order, with its data. A missing block is an error wrapping ErrNotFound.
+// Only dag-pb and raw blocks are understood.
+func walk(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, visit func(cid.Cid, []byte) error) error {
+	seen := map[string]struct{}{}
+	var rec func(c cid.Cid) error
+	rec = func(c cid.Cid) error {
+		if _, ok := seen[c.KeyString()]; ok {
+			return nil
+		}
+		seen[c.KeyString()] = struct{}{}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		b, err := bs.Get(ctx, c)
+		if err != nil {
+			return notFound(c, err)
+		}
+		if err := visit(c, b.RawData()); err != nil {
+			return err
+		}
+		links, err := links(c, b.RawData())
+		if err != nil {
+			return err
+		}
+		for _, l := range links {
+			if err := rec(l); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return rec(root)
+}
+
+// links returns the CIDs a block links to.
+func links(c cid.Cid, data []byte) ([]cid.Cid, error) {
+	switch c.Type() {
+	case cid.Raw:
+		return nil, nil
+	case cid.DagProtobuf:
+		nd, err := merkledag.DecodeProtobuf(data)
+		if err != nil {
+			return nil, fmt.Errorf("block %s: %v", c, err)
+		}
+		out := make([]cid.Cid, len(nd.Links()))
+		for i, l := range nd.Links() {
+			out[i] = l.Cid
+		}
+		return out, nil
+	default:
+		return nil, fmt.Errorf("block %s: codec 0x%x is not supported (only dag-pb and raw)", c, c.Type())
+	}
+}
