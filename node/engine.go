@@ -126,7 +126,6 @@ type evEvidence struct {
 	ev *consensus.DuplicateVoteEvidence
 }
 type evNewHeight struct{ height uint64 }
-type evRebroadcast struct{}
 
 // NewEngine builds the engine at the height after the last committed block.
 func NewEngine(cfg EngineConfig) (*Engine, error) {

@@ -142,8 +142,7 @@ func TestStakingMessages(t *testing.T) {
 			t.Fatal(r.Error)
 		}
 	}
-	var val func(op keys.Address) staking.Validator
-	val = func(op keys.Address) staking.Validator {
+	val := func(op keys.Address) staking.Validator {
 		var v staking.Validator
 		n.c.Query(n.height, func(ctx *ledger.Context) error { v, _ = n.c.Staking.Validator(ctx, op); return nil })
 		return v

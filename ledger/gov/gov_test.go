@@ -230,11 +230,11 @@ func TestExpiredDepositIsBurned(t *testing.T) {
 	h.ok(a1, MsgTypeDeposit, MsgDeposit{ProposalID: id, Amount: 499}) // 999 < 1000
 	p := h.proposal(id)
 	burned := h.burned()
-	res := h.block(time.Duration(p.DepositEnd - h.now - 1))
+	h.block(time.Duration(p.DepositEnd - h.now - 1))
 	if h.proposal(id).Status != StatusDepositPeriod {
 		t.Fatal("expired early")
 	}
-	res = h.block(1)
+	res := h.block(1)
 	if e, ok := findEvent(res.Events, "proposal_expired"); !ok || e.Attrs["burned"] != "999" {
 		t.Fatalf("events %+v", res.Events)
 	}

@@ -187,6 +187,11 @@ func TestEviction(t *testing.T) {
 	if m.Size() != 1 || m.Bytes() != len(big) {
 		t.Fatalf("after the big tx: %d txs, %d bytes", m.Size(), m.Bytes())
 	}
+	for i, s := range smalls {
+		if m.Has(ledger.HashTx(s)) {
+			t.Fatalf("small tx %d survived the big one", i)
+		}
+	}
 }
 
 func TestEvictionPrefersGappedTxs(t *testing.T) {
