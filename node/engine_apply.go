@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +20,13 @@ import (
 // propose one per round; more is a peer flooding us).
 const maxPendingBlocks = 64
 
+// Evidence limits: per block, and the age after which the pool drops it
+// (the ledger's default max_evidence_age_blocks).
+const (
+	maxBlockEvidence = 64
+	evidenceMaxAge   = 100_000
+)
+
 // propose builds the block this validator proposes at height.
 func (e *Engine) propose(height uint64) (consensus.BlockID, error) {
 	txs := e.cfg.Mempool.Reap(MaxBlockBytes, MaxBlockTxs)
@@ -32,7 +38,7 @@ func (e *Engine) propose(height uint64) (consensus.BlockID, error) {
 	sort.Strings(keysSorted)
 	for _, k := range keysSorted {
 		ev := e.evidence[k]
-		if ev.Height() < height {
+		if ev.Height() < height && len(evs) < maxBlockEvidence {
 			evs = append(evs, ev.Encode())
 		}
 	}
@@ -162,11 +168,15 @@ func (e *Engine) apply(b *blocks.Block, seen blocks.Commit) error {
 		e.cfg.Chain.Query(b.Header.Height, func(ctx *ledger.Context) error { n = ledger.AccountNonce(ctx, a); return nil })
 		return n
 	})
+	included := map[string]bool{}
+	for _, raw := range b.Evidence {
+		included[string(raw)] = true
+	}
 	for k, ev := range e.evidence {
-		for _, raw := range b.Evidence {
-			if bytes.Equal(raw, ev.Encode()) || ev.Height()+100_000 < b.Header.Height {
-				delete(e.evidence, k)
-			}
+		// Evidence older than the ledger accepts is useless; included
+		// evidence is done.
+		if included[k] || ev.Height()+evidenceMaxAge < b.Header.Height {
+			delete(e.evidence, k)
 		}
 	}
 	e.prevVals, e.vals = e.vals, next
