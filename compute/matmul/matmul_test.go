@@ -61,6 +61,23 @@ func TestCPUMatchesNaive(t *testing.T) {
 // TestExtremes drives every lane to its bound: all -128 (each product is
 // +2^14, the largest) and mixed -128/127 (the most negative products), over
 // more than one k block so the flushes and block sums are exercised.
+// TestCPUMatchesNaiveWide covers sizes past one column block (64 panels =
+// 384 columns) and several k blocks (252 steps), with few rows to keep the
+// naive product cheap, plus one full square product.
+func TestCPUMatchesNaiveWide(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for _, c := range [][2]int{{385, 5}, {449, 9}, {777, 6}, {1031, 3}, {400, 400}} {
+		n, m := c[0], c[1]
+		a := randMat(r, m, n)
+		b := randMat(r, n, n)
+		want := make([]int32, m*n)
+		Naive{}.MatMul(a, m, b, n, want)
+		got := make([]int32, m*n)
+		CPU{}.MatMul(a, m, b, n, got)
+		equal(t, fmt.Sprintf("n=%d m=%d", n, m), got, want)
+	}
+}
+
 func TestExtremes(t *testing.T) {
 	for _, n := range []int{63, 64, 126, 127, 505} {
 		cases := map[string][2][]int8{

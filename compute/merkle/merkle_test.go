@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"math/bits"
+	"slices"
 	"testing"
 )
 
@@ -129,4 +130,26 @@ func TestFromRows(t *testing.T) {
 	if tr.Root() != want || tr.Size() != 3 {
 		t.Fatal("FromRows root mismatch")
 	}
+}
+
+// FuzzVerify: proofs arrive from the network; Verify must never panic and
+// must accept only the real path of the real leaf.
+func FuzzVerify(f *testing.F) {
+	f.Add(5, 2, []byte{1, 2, 3})
+	f.Add(1, 0, []byte{})
+	f.Add(64, 63, make([]byte, 32*6))
+	f.Add(-3, 7, make([]byte, 33))
+	d := leaves(13)
+	tr := FromLeaves(d)
+	f.Fuzz(func(t *testing.T, size, index int, raw []byte) {
+		var p Proof
+		for len(raw) >= 32 && len(p) < 80 {
+			p = append(p, Hash(raw[:32]))
+			raw = raw[32:]
+		}
+		err := Verify(tr.Root(), size, index, d[0], p)
+		if err == nil && !(size == 13 && index == 0 && slices.Equal(p, tr.Prove(0))) {
+			t.Fatalf("accepted size=%d index=%d path of %d", size, index, len(p))
+		}
+	})
 }
