@@ -1,0 +1,313 @@
+package content
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/ipfs/boxo/bitswap"
+	bsmsg "github.com/ipfs/boxo/bitswap/message"
+	"github.com/ipfs/boxo/bitswap/network/bsnet"
+	"github.com/ipfs/boxo/blockservice"
+	"github.com/ipfs/boxo/ipld/merkledag"
+	"github.com/ipfs/boxo/ipld/unixfs"
+	"github.com/ipfs/boxo/verifcid"
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/routing"
+	"github.com/multiformats/go-multihash"
+)
+
+// ErrTimeout is wrapped by Fetch's error when the blocks did not all come
+// within FetchOptions.Timeout.
+var ErrTimeout = errors.New("timed out")
+
+// ErrBadCID is wrapped by ParseCID and Fetch for a CID that is malformed or
+// uses a codec or hash this store does not accept.
+var ErrBadCID = errors.New("bad CID")
+
+// ParseCID parses s and checks that it is a CID Fetch accepts: dag-pb or
+// raw, hashed with sha2-256.
+func ParseCID(s string) (cid.Cid, error) {
+	c, err := cid.Decode(s)
+	if err != nil {
+		return cid.Undef, fmt.Errorf("%w %q: %v", ErrBadCID, s, err)
+	}
+	return c, checkCID(c)
+}
+
+func checkCID(c cid.Cid) error {
+	if !c.Defined() {
+		return fmt.Errorf("%w: undefined", ErrBadCID)
+	}
+	if c.Type() != cid.Raw && c.Type() != cid.DagProtobuf {
+		return fmt.Errorf("%w %s: codec 0x%x (want dag-pb or raw)", ErrBadCID, c, c.Type())
+	}
+	if c.Prefix().MhType != multihash.SHA2_256 {
+		// Blocks are made with sha2-256; boxo would also accept identity
+		// hashes, which carry their data inline and are never fetched.
+		return fmt.Errorf("%w %s: hash 0x%x (want sha2-256)", ErrBadCID, c, c.Prefix().MhType)
+	}
+	if err := verifcid.ValidateCid(verifcid.DefaultAllowlist, c); err != nil {
+		return fmt.Errorf("%w %s: %v", ErrBadCID, c, err)
+	}
+	return nil
+}
+
+// ExchangeOptions tune NewExchange.
+type ExchangeOptions struct {
+	// Routing finds providers of a CID (the node's DHT). Nil: only
+	// connected peers are asked.
+	Routing routing.ContentDiscovery
+	// OnUnwantedBlock, if set, is called when a peer sends a block this
+	// node did not ask for and does not hold, which is what a corrupted
+	// block looks like: its CID is recomputed from its bytes, so it never
+	// matches a want and is dropped. The Exchange disconnects the peer
+	// either way; the node may also ban it (p2p.Host.Penalize). Called on
+	// bitswap's goroutines; must not block.
+	OnUnwantedBlock func(peer.ID, cid.Cid)
+}
+
+// Exchange fetches and serves blocks of a Store with bitswap on a libp2p
+// host.
+type Exchange struct {
+	store *Store
+	bs    *bitswap.Bitswap
+	bserv blockservice.BlockService
+	host  host.Host
+
+	mu     sync.Mutex
+	wanted map[string]int // multihash -> number of fetches wanting it
+	onBad  func(peer.ID, cid.Cid)
+}
+
+// NewExchange starts bitswap on h over s: it serves every block s holds to
+// peers that ask, and fetches for Fetch. Close stops it (not h).
+func NewExchange(ctx context.Context, h host.Host, s *Store, o ExchangeOptions) *Exchange {
+	e := &Exchange{store: s, host: h, wanted: map[string]int{}, onBad: o.OnUnwantedBlock}
+	net := bsnet.NewFromIpfsHost(h)
+	e.bs = bitswap.New(ctx, net, o.Routing, s.bs,
+		bitswap.WithTracer(tracer{e}),
+		bitswap.ProviderSearchDelay(time.Second),
+	)
+	e.bserv = blockservice.New(s.bs, e.bs)
+	return e
+}
+
+// Close stops bitswap.
+func (e *Exchange) Close() error { return e.bs.Close() }
+
+// Stats are bitswap's counters.
+func (e *Exchange) Stats() (received, sent uint64, err error) {
+	st, err := e.bs.Stat()
+	if err != nil {
+		return 0, 0, err
+	}
+	return st.BlocksReceived, st.BlocksSent, nil
+}
+
+type tracer struct{ e *Exchange }
+
+func (t tracer) MessageReceived(p peer.ID, m bsmsg.BitSwapMessage) {
+	for _, b := range m.Blocks() {
+		t.e.mu.Lock()
+		_, ok := t.e.wanted[string(b.Cid().Hash())]
+		t.e.mu.Unlock()
+		if ok {
+			continue
+		}
+		// A late duplicate of a block we fetched is no offence.
+		if has, err := t.e.store.bs.Has(context.Background(), b.Cid()); err != nil || has {
+			continue
+		}
+		if t.e.onBad != nil {
+			t.e.onBad(p, b.Cid())
+		}
+		// Drop the connection so bitswap stops waiting on this peer; the
+		// node's callback may also ban it.
+		go t.e.host.Network().ClosePeer(p)
+	}
+}
+
+func (tracer) MessageSent(peer.ID, bsmsg.BitSwapMessage) {}
+
+func (e *Exchange) want(cs []cid.Cid, add int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, c := range cs {
+		k := string(c.Hash())
+		if e.wanted[k] += add; e.wanted[k] <= 0 {
+			delete(e.wanted, k)
+		}
+	}
+}
+
+// FetchOptions tune Fetch.
+type FetchOptions struct {
+	// Timeout bounds the whole fetch; 0 means only ctx bounds it.
+	Timeout time.Duration
+	// Progress, if set, is called after each block with the file bytes
+	// held so far and the file's size (0 until the root is known).
+	Progress func(done, total int64)
+	// NoPin leaves the fetched root unpinned.
+	NoPin bool
+}
+
+// batchSize is how many CIDs one bitswap request asks for at once.
+const batchSize = 512
+
+// Fetch gets the DAG under c into the store from connected peers (and
+// providers found through routing), pins it, and, if out is not empty,
+// writes the file to out atomically: a temporary file beside it, synced,
+// then renamed. Blocks already held are not fetched again, so a fetch
+// that failed resumes where it stopped. Every block is checked against its
+// CID by bitswap. On error no file is left at out.
+func (e *Exchange) Fetch(ctx context.Context, c cid.Cid, out string, o FetchOptions) error {
+	if err := checkCID(c); err != nil {
+		return err
+	}
+	var tmp *os.File
+	if out != "" {
+		var err error
+		tmp, err = os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".part-*")
+		if err != nil {
+			return fmt.Errorf("fetch %s: output: %w", c, err)
+		}
+		defer func() {
+			if tmp != nil {
+				tmp.Close()
+				os.Remove(tmp.Name())
+			}
+		}()
+	}
+	e.store.gc.RLock()
+	defer e.store.gc.RUnlock()
+	if o.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
+		defer cancel()
+	}
+	isDir, err := e.fetchDAG(ctx, c, o)
+	if err != nil {
+		return err
+	}
+	if !o.NoPin {
+		if err := e.store.pin(ctx, c); err != nil {
+			return err
+		}
+	}
+	if tmp == nil {
+		return nil
+	}
+	if isDir {
+		return fmt.Errorf("fetch %s: it is a directory; fetched and pinned, but only files can be written to %s", c, out)
+	}
+	r, err := e.store.Cat(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if _, err := io.Copy(tmp, r); err != nil {
+		return fmt.Errorf("fetch %s: write %s: %w", c, tmp.Name(), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("fetch %s: %w", c, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("fetch %s: %w", c, err)
+	}
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		os.Remove(tmp.Name())
+		tmp = nil
+		return fmt.Errorf("fetch %s: %w", c, err)
+	}
+	tmp = nil
+	return nil
+}
+
+// fetchDAG fetches the DAG level by level, each level in batches through
+// one bitswap session, so many blocks are in flight at once.
+func (e *Exchange) fetchDAG(ctx context.Context, root cid.Cid, o FetchOptions) (isDir bool, err error) {
+	sess := blockservice.NewSession(ctx, e.bserv)
+	var done, total int64
+	level := []cid.Cid{root}
+	seen := map[string]bool{string(root.Hash()): true}
+	for len(level) > 0 {
+		var next []cid.Cid
+		for start := 0; start < len(level); start += batchSize {
+			batch := level[start:min(start+batchSize, len(level))]
+			e.want(batch, 1)
+			got := 0
+			for b := range sess.GetBlocks(ctx, batch) {
+				got++
+				c, data := b.Cid(), b.RawData()
+				if c.Type() == cid.Raw {
+					done += int64(len(data))
+				}
+				if c.Equals(root) {
+					total, isDir = rootSize(c, data)
+				}
+				ls, err := links(c, data)
+				if err != nil {
+					e.want(batch, -1)
+					return false, err
+				}
+				for _, l := range ls {
+					if !seen[string(l.Hash())] {
+						seen[string(l.Hash())] = true
+						next = append(next, l)
+					}
+				}
+				if o.Progress != nil {
+					o.Progress(done, total)
+				}
+			}
+			e.want(batch, -1)
+			if got < len(batch) {
+				return false, e.fetchErr(ctx, root, done, total, len(batch)-got)
+			}
+		}
+		level = next
+	}
+	return isDir, nil
+}
+
+func (e *Exchange) fetchErr(ctx context.Context, root cid.Cid, done, total int64, missing int) error {
+	err := ctx.Err()
+	if errors.Is(err, context.DeadlineExceeded) {
+		peers := len(e.host.Network().Peers())
+		return fmt.Errorf("fetch %s: %w with %d of %d bytes and %d blocks of this round missing: none of the %d connected peers sent them (is a peer that holds the CID connected?)",
+			root, ErrTimeout, done, total, missing, peers)
+	}
+	if err != nil {
+		return fmt.Errorf("fetch %s: %w", root, err)
+	}
+	return fmt.Errorf("fetch %s: %d blocks did not arrive", root, missing)
+}
+
+// rootSize is the file size a root block announces, and whether it is a
+// directory.
+func rootSize(c cid.Cid, data []byte) (int64, bool) {
+	if c.Type() == cid.Raw {
+		return int64(len(data)), false
+	}
+	nd, err := merkledag.DecodeProtobuf(data)
+	if err != nil {
+		return 0, false
+	}
+	fs, err := unixfs.FSNodeFromBytes(nd.Data())
+	if err != nil {
+		return 0, false
+	}
+	switch fs.Type() {
+	case unixfs.TDirectory, unixfs.THAMTShard:
+		return 0, true
+	}
+	return int64(fs.FileSize()), false
+}
