@@ -1,0 +1,175 @@
+package content
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ipfs/boxo/ipld/merkledag"
+	"github.com/ipfs/boxo/ipld/unixfs"
+	"github.com/ipfs/go-cid"
+)
+
+// Gateway is a read-only HTTP gateway over the blocks a Store holds (it
+// never fetches from peers):
+//
+//	GET /ipfs/{cid}             the file's bytes (Range requests work), or
+//	                            a plain-text listing for a directory
+//	GET /ipfs/{cid}?format=car  the whole DAG as a CAR v1 stream
+//	                            (also with Accept: application/vnd.ipld.car)
+//
+// A missing block is 404, a bad CID 400. Responses are immutable and
+// cacheable: the CID is the ETag.
+func Gateway(s *Store) http.Handler {
+	mux := http.NewServeMux()
+	g := gateway{s}
+	mux.HandleFunc("GET /ipfs/{cid}", g.serve)
+	mux.HandleFunc("GET /ipfs/{cid}/{rest...}", func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "paths inside a CID are not supported: request /ipfs/{cid} of the file itself", http.StatusNotFound)
+	})
+	return mux
+}
+
+type gateway struct{ s *Store }
+
+const carType = "application/vnd.ipld.car"
+
+func (g gateway) serve(w http.ResponseWriter, r *http.Request) {
+	c, err := ParseCID(r.PathValue("cid"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	ctx := r.Context()
+	if err := present(ctx, g.s, c); err != nil {
+		code := http.StatusInternalServerError
+		if errors.Is(err, ErrNotFound) {
+			code = http.StatusNotFound
+		}
+		http.Error(w, err.Error(), code)
+		return
+	}
+	h := w.Header()
+	h.Set("Etag", `"`+c.String()+`"`)
+	h.Set("Cache-Control", "public, max-age=29030400, immutable")
+	h.Set("X-Ipfs-Path", "/ipfs/"+c.String())
+	h.Set("X-Content-Type-Options", "nosniff")
+	if r.URL.Query().Get("format") == "car" || strings.Contains(r.Header.Get("Accept"), carType) {
+		h.Set("Content-Type", carType+"; version=1")
+		h.Set("Content-Disposition", `attachment; filename="`+c.String()+`.car"`)
+		if r.Method == http.MethodHead {
+			return
+		}
+		bw := bufio.NewWriterSize(w, 256<<10)
+		if err := WriteCAR(ctx, g.s, c, bw); err != nil {
+			panic(http.ErrAbortHandler) // headers are out: cut the stream
+		}
+		bw.Flush()
+		return
+	}
+	rd, err := g.s.Cat(ctx, c)
+	if err != nil {
+		if nd, derr := g.s.dag.Get(ctx, c); derr == nil {
+			if fs, ferr := unixfs.ExtractFSNode(nd); ferr == nil && fs.IsDir() {
+				h.Set("Content-Type", "text/plain; charset=utf-8")
+				for _, l := range nd.Links() {
+					fmt.Fprintf(w, "%s\t%d\t%s\n", l.Cid, l.Size, l.Name)
+				}
+				return
+			}
+		}
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	defer rd.Close()
+	h.Set("Content-Type", "application/octet-stream")
+	http.ServeContent(w, r, "", zeroTime, rd)
+}
+
+// present checks that every block of the DAG under c is held, reading only
+// the dag-pb nodes (raw leaves are checked with Has).
+func present(ctx context.Context, s *Store, c cid.Cid) error {
+	if c.Type() == cid.Raw {
+		ok, err := s.bs.Has(ctx, c)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("block %s: %w", c, ErrNotFound)
+		}
+		return nil
+	}
+	b, err := s.bs.Get(ctx, c)
+	if err != nil {
+		return notFound(c, err)
+	}
+	nd, err := merkledag.DecodeProtobuf(b.RawData())
+	if err != nil {
+		return fmt.Errorf("block %s: %v", c, err)
+	}
+	for _, l := range nd.Links() {
+		if err := present(ctx, s, l.Cid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteCAR writes the DAG under root as a CAR v1 stream (root as its only
+// root; blocks depth first in link order, each once), the format of
+// `ipfs dag export` and of gateways' ?format=car.
+func WriteCAR(ctx context.Context, s *Store, root cid.Cid, w io.Writer) error {
+	if _, err := w.Write(carHeader(root)); err != nil {
+		return err
+	}
+	var lenBuf [binary.MaxVarintLen64]byte
+	return walk(ctx, s.bs, root, func(c cid.Cid, data []byte) error {
+		cb := c.Bytes()
+		n := binary.PutUvarint(lenBuf[:], uint64(len(cb)+len(data)))
+		if _, err := w.Write(lenBuf[:n]); err != nil {
+			return err
+		}
+		if _, err := w.Write(cb); err != nil {
+			return err
+		}
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// carHeader is uvarint(len) + the dag-cbor map {"roots": [root], "version":
+// 1}, keys in dag-cbor order (shorter first).
+func carHeader(root cid.Cid) []byte {
+	link := append([]byte{0x00}, root.Bytes()...) // tag 42 payload: multibase identity prefix
+	var h []byte
+	h = append(h, 0xa2)               // map(2)
+	h = append(h, 0x65)               // text(5)
+	h = append(h, "roots"...)         //
+	h = append(h, 0x81, 0xd8, 0x2a)   // array(1), tag(42)
+	h = cborBytesHeader(h, len(link)) // bytes(n)
+	h = append(h, link...)            //
+	h = append(h, 0x67)               // text(7)
+	h = append(h, "version"...)       //
+	h = append(h, 0x01)               // 1
+	out := binary.AppendUvarint(nil, uint64(len(h)))
+	return append(out, h...)
+}
+
+func cborBytesHeader(b []byte, n int) []byte {
+	switch {
+	case n < 24:
+		return append(b, 0x40|byte(n))
+	case n < 256:
+		return append(b, 0x58, byte(n))
+	default:
+		return append(b, 0x59, byte(n>>8), byte(n))
+	}
+}
+
+var zeroTime = time.Time{}
