@@ -243,3 +243,22 @@ func TestFetchErrors(t *testing.T) {
 	}
 	noFiles(t, outDir)
 }
+
+func TestServiceStartClose(t *testing.T) {
+	home := t.TempDir()
+	svc, err := Start(context.Background(), home, newHost(t), ExchangeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Store.AddReader(context.Background(), strings.NewReader("x"), AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(filepath.Join(home, Dir))
+	if err != nil {
+		t.Fatalf("store not released by Close: %v", err)
+	}
+	s.Close()
+}

@@ -1,0 +1,99 @@
+package content
+
+import (
+	"context"
+	"crypto/sha256"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+)
+
+// The add benchmarks measure a file of INFERD_BENCH_MIB MiB (default 1024)
+// of math/rand bytes (seed 42), written to a temporary file first:
+//
+//	go test ./content -run '^$' -bench . -benchtime 1x
+//
+// BenchmarkSHA256 is the single-core sha256 throughput over the same
+// number of bytes, the limit for any verified transfer.
+func benchSize(b *testing.B) int64 {
+	mib := int64(1024)
+	if v := os.Getenv("INFERD_BENCH_MIB"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			b.Fatal(err)
+		}
+		mib = n
+	}
+	return mib << 20
+}
+
+func benchFile(b *testing.B, size int64) string {
+	b.Helper()
+	path := filepath.Join(b.TempDir(), "bench.bin")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewSource(42))
+	buf := make([]byte, 1<<20)
+	for n := int64(0); n < size; n += int64(len(buf)) {
+		rng.Read(buf)
+		if _, err := f.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+func BenchmarkAdd(b *testing.B) {
+	size := benchSize(b)
+	path := benchFile(b, size)
+	b.SetBytes(size)
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		s, err := Open(filepath.Join(b.TempDir(), "content"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if _, err := s.Add(context.Background(), path, AddOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkAddOnlyHash(b *testing.B) {
+	size := benchSize(b)
+	path := benchFile(b, size)
+	b.SetBytes(size)
+	b.ResetTimer()
+	for range b.N {
+		if _, err := Hash(context.Background(), path, AddOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSHA256(b *testing.B) {
+	size := benchSize(b)
+	buf := make([]byte, 256<<10)
+	rand.New(rand.NewSource(42)).Read(buf)
+	b.SetBytes(size)
+	b.ResetTimer()
+	for range b.N {
+		h := sha256.New()
+		for n := int64(0); n < size; n += int64(len(buf)) {
+			h.Write(buf)
+		}
+		h.Sum(nil)
+	}
+}
