@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -35,6 +36,7 @@ func TestCrashChild(t *testing.T) {
 			fmt.Println("error", err)
 			return
 		}
+		fmt.Println("saved", h)
 	}
 }
 
@@ -68,12 +70,27 @@ func TestCrashSafety(t *testing.T) {
 			cmd.Wait()
 			t.Fatalf("kill %d: child did not start: %q", i, sc.Text())
 		}
+		saved := make(chan struct{}, 1)
 		go func() {
 			for sc.Scan() {
+				if strings.HasPrefix(sc.Text(), "saved") {
+					select {
+					case saved <- struct{}{}:
+					default:
+					}
+					continue
+				}
 				fmt.Fprintln(os.Stderr, "child:", sc.Text())
 			}
 		}()
-		time.Sleep(time.Duration(20+r.Intn(200)) * time.Millisecond)
+		// Wait for the first durable save of this run (a slow start, as
+		// under -race on a loaded machine, must not make every kill land
+		// before any write), then kill at a random moment after it.
+		select {
+		case <-saved:
+		case <-time.After(60 * time.Second):
+		}
+		time.Sleep(time.Duration(r.Intn(150)) * time.Millisecond)
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 
