@@ -94,6 +94,7 @@ func TestCrashChild(t *testing.T) {
 			fmt.Println("error", err)
 			os.Exit(3)
 		}
+		fmt.Println("applied", h+1)
 	}
 }
 
@@ -144,13 +145,29 @@ func TestCrashConsistency(t *testing.T) {
 			cmd.Wait()
 			t.Fatalf("kill %d: child did not start: %q", i, sc.Text())
 		}
+		applied := make(chan struct{}, 1)
 		go func() {
 			for sc.Scan() {
+				if strings.HasPrefix(sc.Text(), "applied") {
+					select {
+					case applied <- struct{}{}:
+					default:
+					}
+				}
 				if strings.HasPrefix(sc.Text(), "error") {
 					fmt.Fprintln(os.Stderr, "child:", sc.Text())
 				}
 			}
 		}()
+		// Half the kills land right after start-up (reopening, rebuilding
+		// the tree); the others after the run's first durable block, so a
+		// slow start cannot make every kill miss the writes.
+		if i%2 == 1 {
+			select {
+			case <-applied:
+			case <-time.After(60 * time.Second):
+			}
+		}
 		time.Sleep(time.Duration(r.Intn(150)) * time.Millisecond)
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
