@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/libp2p/go-libp2p"
 
 	"github.com/inferd/inferd/content"
 )
@@ -61,5 +65,48 @@ func TestContentCommands(t *testing.T) {
 	code, _, errOut := cli(t, "", "pin", "ls", "--home", home)
 	if code != 1 || !strings.Contains(errOut, "stop the node") || strings.Count(errOut, "\n") != 1 {
 		t.Errorf("locked store: code %d, %q", code, errOut)
+	}
+}
+
+func TestFetchCommand(t *testing.T) {
+	ctx := context.Background()
+	src, err := content.OpenMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	data := bytes.Repeat([]byte("model weights "), 100000)
+	id, err := src.AddReader(ctx, bytes.NewReader(data), content.AddOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	ex := content.NewExchange(ctx, h, src, content.ExchangeOptions{})
+	defer ex.Close()
+	addr := h.Addrs()[0].String() + "/p2p/" + h.ID().String()
+
+	home := t.TempDir()
+	out := filepath.Join(t.TempDir(), "model.bin")
+	mustCLI(t, "", "fetch", id.String(), "--peer", addr, "-o", out, "--home", home)
+	if got, _ := os.ReadFile(out); !bytes.Equal(got, data) {
+		t.Fatal("fetched file differs")
+	}
+	if out := mustCLI(t, "", "pin", "ls", "--home", home); strings.TrimSpace(out) != id.String() {
+		t.Errorf("pin ls after fetch: %q", out)
+	}
+	if code, _, errOut := cli(t, "", "fetch", "garbage", "--peer", addr, "--home", home); code != 2 || !strings.Contains(errOut, "bad CID") {
+		t.Errorf("fetch garbage: %d %q", code, errOut)
+	}
+	unknown, _ := content.HashReader(ctx, strings.NewReader("nobody"), content.AddOptions{})
+	code, _, errOut := cli(t, "", "fetch", unknown.String(), "--peer", addr, "--home", home, "--timeout", "1s", "-o", out+".2")
+	if code != 1 || !strings.Contains(errOut, "timed out") {
+		t.Errorf("fetch unknown: %d %q", code, errOut)
+	}
+	if _, err := os.Stat(out + ".2"); !os.IsNotExist(err) {
+		t.Error("an output file was left after a failed fetch")
 	}
 }
