@@ -34,7 +34,7 @@ func run(args []string) int {
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(stderr, "Error:", oneLine(err))
 		var ue usageError
-		if errors.As(err, &ue) {
+		if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") {
 			return 2
 		}
 		return 1
