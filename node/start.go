@@ -10,10 +10,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/inferd/inferd/codec"
 	"github.com/inferd/inferd/consensus"
+	"github.com/inferd/inferd/content"
 	"github.com/inferd/inferd/ledger"
 	"github.com/inferd/inferd/node/api"
 	"github.com/inferd/inferd/node/blocks"
@@ -53,6 +55,7 @@ func unwrap(data []byte) ([]byte, bool) {
 type Running struct {
 	*Node
 	Host    *p2p.Host
+	Content *content.Service
 	Metrics *api.Metrics
 	APIAddr string
 	syncing atomic.Bool
@@ -88,13 +91,26 @@ func (n *Node) Start(ctx context.Context) (*Running, error) {
 		return nil, err
 	}
 	host.ServeBlocks(syncProvider{n})
+	// Models and datasets by CID: bitswap on the same host, the gateway on
+	// the API address. Closed before the host (closers run newest first).
+	svc, err := content.Start(ctx, n.Home, host.LibP2P(), content.ExchangeOptions{
+		Routing: host.Routing(),
+		OnUnwantedBlock: func(p peer.ID, _ cid.Cid) {
+			host.Penalize(p, "sent a block that matches no CID asked for")
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.closers = append(n.closers, svc.Close)
+	r.Content = svc
 	ln, err := net.Listen("tcp", n.Config.API.Address)
 	if err != nil {
 		return nil, fmt.Errorf("api: listen on %s: %v (set api.address in config.toml)", n.Config.API.Address, err)
 	}
 	r.APIAddr = ln.Addr().String()
 	go func() {
-		err := api.ServeListener(ctx, ln, backend{r, tr}, r.Metrics)
+		err := api.ServeListenerWith(ctx, ln, backend{r, tr}, r.Metrics, map[string]http.Handler{"/ipfs/": svc.Gateway})
 		if err != nil && !errors.Is(err, http.ErrServerClosed) && ctx.Err() == nil {
 			r.done <- fmt.Errorf("api: %w", err)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/core/routing"
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
 	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
@@ -215,6 +216,18 @@ func (h *Host) Addrs() []ma.Multiaddr {
 		return nil // cannot happen: the ID is valid
 	}
 	return addrs
+}
+
+// LibP2P exposes the underlying libp2p host, for protocols that run beside
+// gossip and block sync on the same identity and connections (bitswap).
+func (h *Host) LibP2P() host.Host { return h.host }
+
+// Routing is the DHT for content routing, or nil when the DHT is off.
+func (h *Host) Routing() routing.ContentDiscovery {
+	if h.dht == nil {
+		return nil
+	}
+	return h.dht
 }
 
 // Peers lists the peers with at least one open connection.

@@ -139,8 +139,23 @@ func Serve(ctx context.Context, addr string, b Backend, m *Metrics) error {
 // ServeListener is Serve on an open listener (port 0 in tests and
 // devnets: ln.Addr() tells the port). It closes ln.
 func ServeListener(ctx context.Context, ln net.Listener, b Backend, m *Metrics) error {
+	return ServeListenerWith(ctx, ln, b, m, nil)
+}
+
+// ServeListenerWith is ServeListener with extra handlers mounted beside the
+// API, by path prefix (the content gateway at "/ipfs/").
+func ServeListenerWith(ctx context.Context, ln net.Listener, b Backend, m *Metrics, extra map[string]http.Handler) error {
+	var h http.Handler = NewHandler(b, m)
+	if len(extra) > 0 {
+		mux := http.NewServeMux()
+		for prefix, eh := range extra {
+			mux.Handle(prefix, eh)
+		}
+		mux.Handle("/", h)
+		h = mux
+	}
 	srv := &http.Server{
-		Handler:           NewHandler(b, m),
+		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second, // event streams lift it for themselves
