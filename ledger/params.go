@@ -8,9 +8,13 @@ import (
 	"strings"
 )
 
+// validatable is implemented by parameter sets with rules across fields.
+type validatable interface{ Validate() error }
+
 // ApplyParamJSON returns a copy of cur with the JSON field key set to value.
-// It refuses unknown keys and values of the wrong type; the caller then
-// validates the result as a whole. Used by every module's SetParam.
+// It refuses unknown keys and values of the wrong type, and, when T has a
+// Validate method, a result that breaks it (ErrInvalidMsg). Used by every
+// module's SetParam, which then only stores the result.
 func ApplyParamJSON[T any](cur T, key string, value json.RawMessage) (T, error) {
 	var zero T
 	raw, err := json.Marshal(cur)
@@ -39,6 +43,11 @@ func ApplyParamJSON[T any](cur T, key string, value json.RawMessage) (T, error) 
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&out); err != nil {
 		return zero, fmt.Errorf("%w: parameter %s: value %s: %v", ErrInvalidMsg, key, value, err)
+	}
+	if v, ok := any(out).(validatable); ok {
+		if err := v.Validate(); err != nil {
+			return zero, fmt.Errorf("%w: %v", ErrInvalidMsg, err)
+		}
 	}
 	return out, nil
 }

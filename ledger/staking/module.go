@@ -217,9 +217,6 @@ func (m *Module) SetParam(ctx *ledger.Context, key string, value json.RawMessage
 	if err != nil {
 		return err
 	}
-	if err := p.Validate(); err != nil {
-		return fmt.Errorf("%w: %v", ledger.ErrInvalidMsg, err)
-	}
 	ctx.SetObj(keyParams, p)
 	return nil
 }
