@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"cmp"
 	"fmt"
 	"math/bits"
 )
@@ -97,3 +98,14 @@ func (p PPM) Of(amount uint64) uint64 {
 func (p PPM) Valid() bool { return p <= PPMOne }
 
 func (p PPM) String() string { return fmt.Sprintf("%d.%04d%%", p/10_000, p%10_000) }
+
+// CompareProducts compares a*b with c*d exactly (128-bit products) and
+// returns -1, 0 or +1: how ratios are compared without division or floats.
+func CompareProducts(a, b, c, d uint64) int {
+	xh, xl := bits.Mul64(a, b)
+	yh, yl := bits.Mul64(c, d)
+	if xh != yh {
+		return cmp.Compare(xh, yh)
+	}
+	return cmp.Compare(xl, yl)
+}

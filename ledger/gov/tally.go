@@ -2,7 +2,6 @@ package gov
 
 import (
 	"fmt"
-	"math/bits"
 
 	"github.com/inferd/inferd/keys"
 	"github.com/inferd/inferd/ledger"
@@ -70,24 +69,7 @@ func (m *Module) tally(ctx *ledger.Context, id uint64) TallyResult {
 // cmpPPM compares a/b with p/10^6 exactly (a*10^6 against p*b in 128 bits):
 // -1, 0 or +1.
 func cmpPPM(a, b uint64, p ledger.PPM) int {
-	ahi, alo := bits.Mul64(a, uint64(ledger.PPMOne))
-	bhi, blo := bits.Mul64(uint64(p), b)
-	switch {
-	case ahi != bhi:
-		return cmpU64(ahi, bhi)
-	default:
-		return cmpU64(alo, blo)
-	}
-}
-
-func cmpU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return ledger.CompareProducts(a, uint64(ledger.PPMOne), uint64(p), b)
 }
 
 // decide applies Cosmos SDK's rules, in its order:

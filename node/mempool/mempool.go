@@ -5,7 +5,6 @@ import (
 	"container/heap"
 	"errors"
 	"fmt"
-	"math/bits"
 	"sort"
 	"sync"
 
@@ -96,24 +95,7 @@ func New(cfg Config) *Mempool {
 
 // cmpPrio compares fee per byte exactly: fa/sa vs fb/sb.
 func cmpPrio(fa uint64, sa int, fb uint64, sb int) int {
-	ah, al := bits.Mul64(fa, uint64(sb))
-	bh, bl := bits.Mul64(fb, uint64(sa))
-	switch {
-	case ah != bh:
-		return cmp(ah, bh)
-	default:
-		return cmp(al, bl)
-	}
-}
-
-func cmp(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return ledger.CompareProducts(fa, uint64(sb), fb, uint64(sa))
 }
 
 // better reports whether a goes into a block before b.
