@@ -74,6 +74,17 @@ func (a *nodeArgs) format() (string, error) {
 func (a *nodeArgs) json() bool { f, _ := a.format(); return f == "json" }
 
 // at resolves --height to a query height (api.Latest when not given).
+// connectAt resolves --height, then the node's client: the start of every
+// height-aware query.
+func (a *nodeArgs) connectAt() (*api.Client, uint64, error) {
+	h, err := a.at()
+	if err != nil {
+		return nil, 0, err
+	}
+	cl, err := a.client()
+	return cl, h, err
+}
+
 func (a *nodeArgs) at() (uint64, error) {
 	if a.height == "" || a.height == "latest" {
 		return api.Latest, nil

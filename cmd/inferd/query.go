@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -127,11 +129,7 @@ func runQueryAccount(c *cobra.Command, a *nodeArgs, args []string) error {
 	if err != nil {
 		return err
 	}
-	h, err := a.at()
-	if err != nil {
-		return err
-	}
-	cl, err := a.client()
+	cl, h, err := a.connectAt()
 	if err != nil {
 		return err
 	}
@@ -151,11 +149,7 @@ func runQueryAccount(c *cobra.Command, a *nodeArgs, args []string) error {
 }
 
 func runQueryValidators(c *cobra.Command, a *nodeArgs, _ []string) error {
-	h, err := a.at()
-	if err != nil {
-		return err
-	}
-	cl, err := a.client()
+	cl, h, err := a.connectAt()
 	if err != nil {
 		return err
 	}
@@ -185,11 +179,7 @@ func runQueryDelegations(c *cobra.Command, a *nodeArgs, args []string) error {
 	if err != nil {
 		return err
 	}
-	h, err := a.at()
-	if err != nil {
-		return err
-	}
-	cl, err := a.client()
+	cl, h, err := a.connectAt()
 	if err != nil {
 		return err
 	}
@@ -210,11 +200,7 @@ func runQueryUnbondings(c *cobra.Command, a *nodeArgs, args []string) error {
 	if err != nil {
 		return err
 	}
-	h, err := a.at()
-	if err != nil {
-		return err
-	}
-	cl, err := a.client()
+	cl, h, err := a.connectAt()
 	if err != nil {
 		return err
 	}
@@ -231,11 +217,7 @@ func runQueryUnbondings(c *cobra.Command, a *nodeArgs, args []string) error {
 }
 
 func runQueryProposals(c *cobra.Command, a *nodeArgs, args []string) error {
-	h, err := a.at()
-	if err != nil {
-		return err
-	}
-	cl, err := a.client()
+	cl, h, err := a.connectAt()
 	if err != nil {
 		return err
 	}
@@ -283,11 +265,7 @@ func runQueryProposals(c *cobra.Command, a *nodeArgs, args []string) error {
 }
 
 func runQueryGauge(c *cobra.Command, a *nodeArgs, _ []string) error {
-	h, err := a.at()
-	if err != nil {
-		return err
-	}
-	cl, err := a.client()
+	cl, h, err := a.connectAt()
 	if err != nil {
 		return err
 	}
@@ -305,11 +283,7 @@ func runQueryGauge(c *cobra.Command, a *nodeArgs, _ []string) error {
 }
 
 func runQueryPools(c *cobra.Command, a *nodeArgs, _ []string) error {
-	h, err := a.at()
-	if err != nil {
-		return err
-	}
-	cl, err := a.client()
+	cl, h, err := a.connectAt()
 	if err != nil {
 		return err
 	}
@@ -318,11 +292,7 @@ func runQueryPools(c *cobra.Command, a *nodeArgs, _ []string) error {
 		return err
 	}
 	return a.print(r, func(w *tabwriter.Writer) {
-		names := make([]string, 0, len(r.Pools))
-		for n := range r.Pools {
-			names = append(names, n)
-		}
-		sort.Strings(names)
+		names := slices.Sorted(maps.Keys(r.Pools))
 		fmt.Fprintln(w, "POOL\tBALANCE")
 		for _, n := range names {
 			fmt.Fprintf(w, "%s\t%s\n", n, formatAmount(r.Pools[n]))
@@ -331,11 +301,7 @@ func runQueryPools(c *cobra.Command, a *nodeArgs, _ []string) error {
 }
 
 func runQuerySupply(c *cobra.Command, a *nodeArgs, _ []string) error {
-	h, err := a.at()
-	if err != nil {
-		return err
-	}
-	cl, err := a.client()
+	cl, h, err := a.connectAt()
 	if err != nil {
 		return err
 	}
@@ -346,11 +312,7 @@ func runQuerySupply(c *cobra.Command, a *nodeArgs, _ []string) error {
 	return a.print(r, func(w *tabwriter.Writer) {
 		kv(w, "height", r.Height, "minted", formatAmount(r.Minted), "burned", formatAmount(r.Burned),
 			"circulating", formatAmount(r.Circulating), "pending emission", formatAmount(r.PendingReward))
-		names := make([]string, 0, len(r.Held))
-		for n := range r.Held {
-			names = append(names, n)
-		}
-		sort.Strings(names)
+		names := slices.Sorted(maps.Keys(r.Held))
 		for _, n := range names {
 			kv(w, "held in "+n, formatAmount(r.Held[n]))
 		}
@@ -358,11 +320,7 @@ func runQuerySupply(c *cobra.Command, a *nodeArgs, _ []string) error {
 }
 
 func runQueryParams(c *cobra.Command, a *nodeArgs, _ []string) error {
-	h, err := a.at()
-	if err != nil {
-		return err
-	}
-	cl, err := a.client()
+	cl, h, err := a.connectAt()
 	if err != nil {
 		return err
 	}
@@ -371,11 +329,7 @@ func runQueryParams(c *cobra.Command, a *nodeArgs, _ []string) error {
 		return err
 	}
 	return a.print(r, func(w *tabwriter.Writer) {
-		names := make([]string, 0, len(r.Params))
-		for n := range r.Params {
-			names = append(names, n)
-		}
-		sort.Strings(names)
+		names := slices.Sorted(maps.Keys(r.Params))
 		for _, n := range names {
 			kv(w, n, string(r.Params[n]))
 		}
