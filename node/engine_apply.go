@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/inferd/inferd/codec"
@@ -31,12 +32,7 @@ const (
 func (e *Engine) propose(height uint64) (consensus.BlockID, error) {
 	txs := e.cfg.Mempool.Reap(MaxBlockBytes, MaxBlockTxs)
 	var evs [][]byte
-	keysSorted := make([]string, 0, len(e.evidence))
-	for k := range e.evidence {
-		keysSorted = append(keysSorted, k)
-	}
-	sort.Strings(keysSorted)
-	for _, k := range keysSorted {
+	for _, k := range slices.Sorted(maps.Keys(e.evidence)) {
 		ev := e.evidence[k]
 		if ev.Height() < height && len(evs) < maxBlockEvidence {
 			evs = append(evs, ev.Encode())
@@ -163,11 +159,15 @@ func (e *Engine) apply(b *blocks.Block, seen blocks.Commit) error {
 	if err := e.saveValset(b.Header.Height+1, next, e.vals); err != nil {
 		return err
 	}
-	e.cfg.Mempool.Update(b.Txs, func(a keys.Address) uint64 {
-		var n uint64
-		e.cfg.Chain.Query(b.Header.Height, func(ctx *ledger.Context) error { n = ledger.AccountNonce(ctx, a); return nil })
-		return n
+	// One view of the new state for every sender the block touched (and for
+	// the mempool's recheck, which runs inside Update).
+	err = e.cfg.Chain.Query(b.Header.Height, func(ctx *ledger.Context) error {
+		e.cfg.Mempool.Update(b.Txs, func(a keys.Address) uint64 { return ledger.AccountNonce(ctx, a) })
+		return nil
 	})
+	if err != nil {
+		return fmt.Errorf("update the mempool after block %d: %w", b.Header.Height, err)
+	}
 	included := map[string]bool{}
 	for _, raw := range b.Evidence {
 		included[string(raw)] = true

@@ -45,6 +45,7 @@ type Node struct {
 	nodeKey     keys.PrivKey
 	valKey      keys.PrivKey
 	closers     []func() error
+	recheckView *ledger.Context // see recheck; engine goroutine only
 }
 
 // Open loads a home directory written by `inferd init` and opens its
@@ -199,12 +200,19 @@ func (n *Node) submitTx(raw []byte, sigChecked bool) (ledger.TxHash, error) {
 
 // recheck runs after every block on each pending tx: a sender who can no
 // longer pay the fee loses the tx (its nonce order is the mempool's job).
+// It is called only from Mempool.Update on the engine goroutine, so it
+// keeps one view of the latest state per height instead of opening one
+// per transaction.
 func (n *Node) recheck(tx *ledger.Tx) error {
 	h, _ := n.Chain.Height()
-	var bal uint64
-	if err := n.Chain.Query(h, func(ctx *ledger.Context) error { bal = n.Chain.Bank.Balance(ctx, tx.Body.Sender); return nil }); err != nil {
-		return err
+	if n.recheckView == nil || n.recheckView.Height != h {
+		v, err := n.Chain.View(h)
+		if err != nil {
+			return err
+		}
+		n.recheckView = v
 	}
+	bal := n.Chain.Bank.Balance(n.recheckView, tx.Body.Sender)
 	if bal < tx.Body.Fee {
 		return fmt.Errorf("%w: balance %d cannot pay fee %d", ledger.ErrInsufficientFunds, bal, tx.Body.Fee)
 	}
