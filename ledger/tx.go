@@ -124,3 +124,14 @@ func DecodeMsg(m Msg, v any) error {
 	}
 	return nil
 }
+
+// HandleAs decodes msg into a T (refusing malformed input with
+// ErrInvalidMsg, as DecodeMsg does) and hands it to f: one line per
+// message type in a module's Handle.
+func HandleAs[T any](msg Msg, f func(T) error) error {
+	var x T
+	if err := DecodeMsg(msg, &x); err != nil {
+		return err
+	}
+	return f(x)
+}

@@ -254,11 +254,7 @@ func (m *Module) EndBlock(ctx *ledger.Context) error {
 func (m *Module) Handle(ctx *ledger.Context, sender keys.Address, msg ledger.Msg) error {
 	switch msg.Type {
 	case MsgTypeSetGauge:
-		var x MsgSetGauge
-		if err := ledger.DecodeMsg(msg, &x); err != nil {
-			return err
-		}
-		return m.setGauge(ctx, sender, x.Weights)
+		return ledger.HandleAs(msg, func(x MsgSetGauge) error { return m.setGauge(ctx, sender, x.Weights) })
 	}
 	return fmt.Errorf("%w: %s", ledger.ErrUnknownMsg, msg.Type)
 }

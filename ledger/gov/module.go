@@ -160,23 +160,11 @@ func (*Module) Holdings(ctx *ledger.Context) []ledger.Holding {
 func (m *Module) Handle(ctx *ledger.Context, sender keys.Address, msg ledger.Msg) error {
 	switch msg.Type {
 	case MsgTypeSubmitProposal:
-		var x MsgSubmitProposal
-		if err := ledger.DecodeMsg(msg, &x); err != nil {
-			return err
-		}
-		return m.submit(ctx, sender, &x)
+		return ledger.HandleAs(msg, func(x MsgSubmitProposal) error { return m.submit(ctx, sender, &x) })
 	case MsgTypeDeposit:
-		var x MsgDeposit
-		if err := ledger.DecodeMsg(msg, &x); err != nil {
-			return err
-		}
-		return m.deposit(ctx, sender, x)
+		return ledger.HandleAs(msg, func(x MsgDeposit) error { return m.deposit(ctx, sender, x) })
 	case MsgTypeVote:
-		var x MsgVote
-		if err := ledger.DecodeMsg(msg, &x); err != nil {
-			return err
-		}
-		return m.vote(ctx, sender, x)
+		return ledger.HandleAs(msg, func(x MsgVote) error { return m.vote(ctx, sender, x) })
 	}
 	return fmt.Errorf("%w: %s", ledger.ErrUnknownMsg, msg.Type)
 }

@@ -166,41 +166,17 @@ func (m *Module) unbond(ctx *ledger.Context, del, val keys.Address, amt uint64) 
 func (m *Module) Handle(ctx *ledger.Context, sender keys.Address, msg ledger.Msg) error {
 	switch msg.Type {
 	case MsgTypeCreateValidator:
-		var x MsgCreateValidator
-		if err := ledger.DecodeMsg(msg, &x); err != nil {
-			return err
-		}
-		return m.handleCreate(ctx, sender, x)
+		return ledger.HandleAs(msg, func(x MsgCreateValidator) error { return m.handleCreate(ctx, sender, x) })
 	case MsgTypeEditValidator:
-		var x MsgEditValidator
-		if err := ledger.DecodeMsg(msg, &x); err != nil {
-			return err
-		}
-		return m.handleEdit(ctx, sender, x)
+		return ledger.HandleAs(msg, func(x MsgEditValidator) error { return m.handleEdit(ctx, sender, x) })
 	case MsgTypeDelegate:
-		var x MsgDelegate
-		if err := ledger.DecodeMsg(msg, &x); err != nil {
-			return err
-		}
-		return m.handleDelegate(ctx, sender, x)
+		return ledger.HandleAs(msg, func(x MsgDelegate) error { return m.handleDelegate(ctx, sender, x) })
 	case MsgTypeUndelegate:
-		var x MsgUndelegate
-		if err := ledger.DecodeMsg(msg, &x); err != nil {
-			return err
-		}
-		return m.handleUndelegate(ctx, sender, x)
+		return ledger.HandleAs(msg, func(x MsgUndelegate) error { return m.handleUndelegate(ctx, sender, x) })
 	case MsgTypeRedelegate:
-		var x MsgRedelegate
-		if err := ledger.DecodeMsg(msg, &x); err != nil {
-			return err
-		}
-		return m.handleRedelegate(ctx, sender, x)
+		return ledger.HandleAs(msg, func(x MsgRedelegate) error { return m.handleRedelegate(ctx, sender, x) })
 	case MsgTypeUnjail:
-		var x MsgUnjail
-		if err := ledger.DecodeMsg(msg, &x); err != nil {
-			return err
-		}
-		return m.handleUnjail(ctx, sender)
+		return ledger.HandleAs(msg, func(x MsgUnjail) error { return m.handleUnjail(ctx, sender) })
 	}
 	return fmt.Errorf("%w: %s", ledger.ErrUnknownMsg, msg.Type)
 }
