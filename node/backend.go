@@ -34,9 +34,16 @@ func (b backend) Status() api.Status {
 
 func (b backend) Chain() *chain.Chain { return b.r.Chain }
 
-func (b backend) LatestHeight() uint64 { return b.r.Blocks.Height() }
+// LatestHeight is the height the engine last finished: the block store can
+// be one block ahead of the ledger for a moment (a block is stored before
+// the ledger commits it), and "latest" must name a height every query can
+// answer.
+func (b backend) LatestHeight() uint64 { return b.r.Engine.Status().Height }
 
 func (b backend) Block(h uint64) (api.BlockView, error) {
+	if latest := b.LatestHeight(); h > latest {
+		return api.BlockView{}, fmt.Errorf("%w: no block at height %d (latest is %d)", api.ErrNotFound, h, latest)
+	}
 	blk, err := b.r.Blocks.Block(h)
 	if errors.Is(err, blockstore.ErrNotFound) {
 		return api.BlockView{}, fmt.Errorf("%w: no block at height %d (latest is %d)", api.ErrNotFound, h, b.r.Blocks.Height())
