@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync/atomic"
 
 	"github.com/inferd/inferd/keys"
 	"github.com/inferd/inferd/ledger/store"
@@ -81,6 +82,7 @@ type State struct {
 	appHash [32]byte
 	lastT   int64
 	broken  error
+	tip     atomic.Pointer[tip]
 }
 
 // New opens the ledger over st. If st already holds state, the app-hash tree
@@ -115,6 +117,7 @@ func New(st store.Store, modules []Module, fees FeePayer, opts Options) (*State,
 	s.tree.rebuildNodes()
 	s.height, s.hasInit = h, true
 	s.appHash = s.tree.root()
+	s.publishTip()
 	if v, ok, _ := r.Get(keyMetaAppHash); !ok || string(v) != string(s.appHash[:]) {
 		return nil, fmt.Errorf("ledger: the state at height %d does not match its recorded app hash; the data directory is corrupt", h)
 	}
@@ -127,10 +130,32 @@ func New(st store.Store, modules []Module, fees FeePayer, opts Options) (*State,
 }
 
 // Height is the last committed height and whether genesis was applied.
-func (s *State) Height() (uint64, bool) { return s.height, s.hasInit }
+// Safe from any goroutine: it reads the snapshot published at each commit.
+func (s *State) Height() (uint64, bool) {
+	t := s.tip.Load()
+	if t == nil {
+		return 0, false
+	}
+	return t.height, true
+}
 
 // AppHash is the commitment to the state at Height.
-func (s *State) AppHash() [32]byte { return s.appHash }
+// Safe from any goroutine.
+func (s *State) AppHash() [32]byte {
+	if t := s.tip.Load(); t != nil {
+		return t.appHash
+	}
+	return [32]byte{}
+}
+
+// tip is the last committed height, published for readers on other
+// goroutines (the API, gossip validation) while blocks are applied.
+type tip struct {
+	height  uint64
+	appHash [32]byte
+}
+
+func (s *State) publishTip() { s.tip.Store(&tip{height: s.height, appHash: s.appHash}) }
 
 // ChainID is the chain id from genesis.
 func (s *State) ChainID() string { return s.chainID }
@@ -282,6 +307,7 @@ func (s *State) commit(height uint64, ctx *Context) error {
 		return s.broken
 	}
 	s.height, s.appHash = height, root
+	s.publishTip()
 	return nil
 }
 
