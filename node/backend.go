@@ -93,7 +93,11 @@ func (b backend) SubmitTx(raw []byte) ([32]byte, error) {
 	case err != nil:
 		return h, err
 	}
-	if err := b.tr.Broadcast(KindTx, raw); err != nil {
+	kind := KindTx
+	if tx, derr := ledger.DecodeTx(raw); derr == nil { // accepted above, so it decodes
+		kind = txKind(tx.Body.Msgs)
+	}
+	if err := b.tr.Broadcast(kind, raw); err != nil {
 		b.r.Log.Debug("gossip tx", "err", err)
 	}
 	return h, nil

@@ -32,6 +32,24 @@ type Config struct {
 	API       APIConfig       `toml:"api"`
 	Consensus ConsensusConfig `toml:"consensus"`
 	Mempool   MempoolConfig   `toml:"mempool"`
+	Agent     AgentConfig     `toml:"agent"`
+	Provider  ProviderConfig  `toml:"provider"`
+}
+
+// AgentConfig names the key that signs the node's own transactions: a
+// validator's score attestations and compute checks, a provider's
+// commitments and job results. Empty key: no agents run (a plain full
+// node). The key lives in the keyring (inferd keys add), like a CLI key.
+type AgentConfig struct {
+	Key            string `toml:"key"`
+	KeyringBackend string `toml:"keyring_backend"` // "file" (passphrase from $INFERD_KEYRING_PASSPHRASE) or "test"
+	KeyringHome    string `toml:"keyring_home"`    // default: the node's home
+}
+
+// ProviderConfig runs the compute provider agent (inferd run --provider).
+type ProviderConfig struct {
+	Enabled bool   `toml:"enabled"`
+	Backend string `toml:"backend"` // "cpu" or "gpu"
 }
 
 // P2PConfig configures the libp2p host.
@@ -95,7 +113,9 @@ func DefaultConfig(moniker string) Config {
 			TimeoutDelta:     Duration{100 * time.Millisecond},
 			CommitDelay:      Duration{time.Second},
 		},
-		Mempool: MempoolConfig{MaxTxs: 10_000, MaxBytes: 64 << 20},
+		Mempool:  MempoolConfig{MaxTxs: 10_000, MaxBytes: 64 << 20},
+		Agent:    AgentConfig{KeyringBackend: "file"},
+		Provider: ProviderConfig{Backend: "cpu"},
 	}
 }
 
@@ -122,6 +142,19 @@ func (c *Config) Validate() error {
 	}
 	if c.Mempool.MaxTxs < 1 || c.Mempool.MaxBytes < 1 {
 		return fmt.Errorf("config: mempool.max_txs and mempool.max_bytes must be positive")
+	}
+	switch c.Agent.KeyringBackend {
+	case "file", "test":
+	default:
+		return fmt.Errorf("config: agent.keyring_backend %q: want file or test", c.Agent.KeyringBackend)
+	}
+	switch c.Provider.Backend {
+	case "cpu", "gpu":
+	default:
+		return fmt.Errorf("config: provider.backend %q: want cpu or gpu", c.Provider.Backend)
+	}
+	if c.Provider.Enabled && c.Agent.Key == "" {
+		return fmt.Errorf("config: provider.enabled needs agent.key, the key of the provider's account (inferd keys add NAME, then set agent.key)")
 	}
 	return nil
 }

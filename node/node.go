@@ -40,6 +40,12 @@ type Node struct {
 	Engine  *Engine
 	Log     *slog.Logger
 
+	// AgentKey, when set before Start, signs the transactions of the
+	// background agents (the validator operator's or provider's account
+	// key); Agents are started with it.
+	AgentKey keys.PrivKey
+	Agents   []AgentFunc
+
 	ledgerStore *badgerstore.Store
 	wal         *wal.WAL
 	nodeKey     keys.PrivKey

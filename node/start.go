@@ -61,6 +61,7 @@ type Running struct {
 	syncing atomic.Bool
 	done    chan error
 	topics  map[string]*p2p.Topic
+	agents  *agentHost // nil without an agent key
 }
 
 // Start brings the node up: p2p host, topics, consensus engine, block sync,
@@ -79,7 +80,8 @@ func (n *Node) Start(ctx context.Context) (*Running, error) {
 	r := &Running{Node: n, Host: host, Metrics: api.NewMetrics(), done: make(chan error, 4)}
 	n.closers = append(n.closers, host.Close)
 	tr := &p2pTransport{topics: map[string]*p2p.Topic{}}
-	sizes := map[string]int{KindConsensus: 4 << 10, KindBlock: 4 << 20, KindTx: ledger.MaxTxBytes + 64, KindEvidence: 8 << 10}
+	sizes := map[string]int{KindConsensus: 4 << 10, KindBlock: 4 << 20, KindTx: ledger.MaxTxBytes + 64, KindEvidence: 8 << 10,
+		KindSubmissions: ledger.MaxTxBytes + 64, KindCompute: 4<<20 - 64}
 	for kind, size := range sizes {
 		t, err := host.JoinTopic(kind, size, r.validator(kind))
 		if err != nil {
@@ -116,12 +118,19 @@ func (n *Node) Start(ctx context.Context) (*Running, error) {
 		}
 	}()
 	r.topics = tr.topics
+	if n.AgentKey != nil {
+		r.agents = newAgentHost(r, tr, n.AgentKey)
+	}
 	for kind, t := range tr.topics {
 		go r.consume(ctx, kind, t)
 	}
 	go r.syncLoop(ctx)
 	go r.gaugeLoop(ctx)
 	go func() { r.done <- n.Engine.Run(ctx) }()
+	if r.agents != nil {
+		r.startAgents(ctx, r.agents, n.Agents)
+		n.Log.Info("agents started", "account", r.agents.Account(), "agents", len(n.Agents))
+	}
 	n.Log.Info("node started", "chain", n.Genesis.ChainID, "peer_id", host.ID().String(), "api", r.APIAddr, "validator", n.ValidatorAddress())
 	return r, nil
 }
@@ -169,7 +178,7 @@ func (r *Running) validator(kind string) p2p.Validator {
 			if cur := r.Engine.Status().Height + 1; b.Header.Height+1 < cur || b.Header.Height > cur+1 {
 				return p2p.Ignore
 			}
-		case KindTx:
+		case KindTx, KindSubmissions:
 			tx, err := ledger.DecodeTx(body)
 			if err != nil {
 				return p2p.Reject
@@ -210,9 +219,14 @@ func (r *Running) consume(ctx context.Context, kind string, t *p2p.Topic) {
 			if b, err := blocks.Decode(body); err == nil {
 				r.Engine.DeliverBlock(b)
 			}
-		case KindTx:
+		case KindTx, KindSubmissions:
 			if _, err := r.submitTx(body, true); err != nil {
 				continue // already known, stale nonce...: not relayed further by us
+			}
+		case KindCompute:
+			// Opaque to the node: the compute agents decode and bound it.
+			if r.agents != nil {
+				r.agents.deliver(kind, body)
 			}
 		case KindEvidence:
 			ev, err := consensus.DecodeDuplicateVoteEvidence(body)

@@ -1,0 +1,222 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/inferd/inferd/agent"
+	"github.com/inferd/inferd/content"
+	"github.com/inferd/inferd/keys"
+	"github.com/inferd/inferd/ledger"
+	"github.com/inferd/inferd/ledger/chain"
+	"github.com/inferd/inferd/node/mempool"
+)
+
+// Gossip kinds the agents use (topic names; see agent.Topic*).
+const (
+	KindSubmissions = agent.TopicSubmissions
+	KindCompute     = agent.TopicCompute
+)
+
+// maxAgentFetch bounds what an agent reads into memory by CID (a model,
+// a dataset, a workload): larger files are refused rather than risking
+// the node's memory.
+const maxAgentFetch = 256 << 20
+
+// AgentFunc is a background agent: it runs until ctx ends. An error other
+// than ctx's is logged; it does not stop the node.
+type AgentFunc func(ctx context.Context, h agent.Host) error
+
+// agentHost is the node side of agent.Host for one signing key.
+type agentHost struct {
+	r    *Running
+	tr   *p2pTransport
+	priv keys.PrivKey
+	addr keys.Address
+	log  *slog.Logger
+
+	mu        sync.Mutex // guards the nonce fields; Submit is called from several agents
+	nextNonce uint64
+	pending   map[uint64]ledger.TxHash // our accepted txs by nonce, not yet committed
+
+	subsMu sync.Mutex
+	subs   map[string][]chan []byte
+}
+
+func newAgentHost(r *Running, tr *p2pTransport, priv keys.PrivKey) *agentHost {
+	pub := priv.Public().(keys.PubKey)
+	return &agentHost{r: r, tr: tr, priv: priv, addr: keys.AddressOf(pub),
+		log: r.Log.With("component", "agent"), subs: map[string][]chan []byte{}, pending: map[uint64]ledger.TxHash{}}
+}
+
+var _ agent.Host = (*agentHost)(nil)
+
+func (h *agentHost) ChainID() string       { return h.r.Genesis.ChainID }
+func (h *agentHost) Chain() *chain.Chain   { return h.r.Chain }
+func (h *agentHost) LatestHeight() uint64  { return h.r.Engine.Status().Height }
+func (h *agentHost) Account() keys.Address { return h.addr }
+func (h *agentHost) Logger() *slog.Logger  { return h.log }
+
+func (h *agentHost) Committed() (<-chan uint64, func()) { return h.r.Engine.SubscribeCommits() }
+
+// Submit signs with the next nonce: the larger of the ledger's and the
+// one after our last accepted submission, so that several transactions
+// can wait in the mempool at once. If a transaction of ours left the
+// mempool without being committed (evicted, or refused by a block), the
+// nonces after it would wait forever: the counter falls back to the
+// ledger's nonce.
+func (h *agentHost) Submit(ctx context.Context, msgs ...ledger.Msg) (ledger.TxHash, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var hash ledger.TxHash
+	var err error
+	for attempt := 0; attempt < 2; attempt++ {
+		if err = ctx.Err(); err != nil {
+			return hash, err
+		}
+		var chainNonce, fee uint64
+		height := h.r.Engine.Status().Height
+		if qerr := h.r.Chain.Query(height, func(c *ledger.Context) error {
+			chainNonce = ledger.AccountNonce(c, h.addr)
+			fee = h.r.Chain.Bank.MinFee(c)
+			return nil
+		}); qerr != nil {
+			return hash, qerr
+		}
+		h.dropCommitted(chainNonce)
+		nonce := max(chainNonce, h.nextNonce)
+		if attempt > 0 {
+			nonce = chainNonce
+		}
+		_, raw := ledger.SignTx(h.ChainID(), h.priv, nonce, fee, "agent", msgs...)
+		hash, err = h.r.SubmitTx(raw)
+		if err == nil {
+			h.nextNonce = nonce + 1
+			h.pending[nonce] = hash
+			if berr := h.tr.Broadcast(txKind(msgs), raw); berr != nil {
+				h.log.Debug("gossip agent tx", "err", berr)
+			}
+			return hash, nil
+		}
+		if !errors.Is(err, ledger.ErrWrongNonce) && !errors.Is(err, mempool.ErrNonceTooLow) && !errors.Is(err, mempool.ErrTooManyPending) {
+			return hash, err
+		}
+		h.nextNonce = 0
+	}
+	return hash, err
+}
+
+// dropCommitted forgets our transactions below the ledger's nonce and
+// resets the counter when one at or above it is no longer pending.
+func (h *agentHost) dropCommitted(chainNonce uint64) {
+	for n := range h.pending {
+		if n < chainNonce {
+			delete(h.pending, n)
+		}
+	}
+	for n := chainNonce; n < h.nextNonce; n++ {
+		if hash, ok := h.pending[n]; !ok || !h.r.Mempool.Has(hash) {
+			h.nextNonce = chainNonce
+			clear(h.pending)
+			return
+		}
+	}
+}
+
+// txKind picks the gossip topic of a transaction: contest commits, reveals
+// and attestations travel on the submissions topic (DESIGN section 6),
+// everything else on the tx topic. Both feed the same mempool.
+func txKind(msgs []ledger.Msg) string {
+	for _, m := range msgs {
+		if strings.HasPrefix(m.Type, "contest/") {
+			return KindSubmissions
+		}
+	}
+	return KindTx
+}
+
+func (h *agentHost) Publish(topic string, data []byte) error {
+	if topic != KindSubmissions && topic != KindCompute {
+		return fmt.Errorf("agent: no gossip topic %q (use %q or %q)", topic, KindSubmissions, KindCompute)
+	}
+	return h.tr.Broadcast(topic, data)
+}
+
+func (h *agentHost) Subscribe(topic string) (<-chan []byte, func()) {
+	ch := make(chan []byte, 256)
+	h.subsMu.Lock()
+	h.subs[topic] = append(h.subs[topic], ch)
+	h.subsMu.Unlock()
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			h.subsMu.Lock()
+			defer h.subsMu.Unlock()
+			list := h.subs[topic]
+			for i, c := range list {
+				if c == ch {
+					h.subs[topic] = append(list[:i:i], list[i+1:]...)
+					break
+				}
+			}
+		})
+	}
+}
+
+// deliver hands a gossip payload to the topic's subscribers; a slow
+// subscriber loses the message rather than blocking gossip.
+func (h *agentHost) deliver(topic string, data []byte) {
+	h.subsMu.Lock()
+	defer h.subsMu.Unlock()
+	for _, ch := range h.subs[topic] {
+		select {
+		case ch <- data:
+		default:
+		}
+	}
+}
+
+func (h *agentHost) Fetch(ctx context.Context, c cid.Cid) ([]byte, error) {
+	svc := h.r.Content
+	if err := svc.Exchange.Fetch(ctx, c, "", content.FetchOptions{Timeout: 2 * time.Minute}); err != nil {
+		return nil, err
+	}
+	rd, err := svc.Store.Cat(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	data, err := io.ReadAll(io.LimitReader(rd, maxAgentFetch+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxAgentFetch {
+		return nil, fmt.Errorf("%s is larger than %d MiB, the most an agent reads into memory", c, maxAgentFetch>>20)
+	}
+	return data, nil
+}
+
+func (h *agentHost) Add(ctx context.Context, data []byte) (cid.Cid, error) {
+	return h.r.Content.Store.AddReader(ctx, bytes.NewReader(data), content.AddOptions{})
+}
+
+// startAgents runs each agent on its own goroutine with the host of the
+// node's agent key.
+func (r *Running) startAgents(ctx context.Context, h *agentHost, agents []AgentFunc) {
+	for _, run := range agents {
+		go func() {
+			if err := run(ctx, h); err != nil && ctx.Err() == nil {
+				h.log.Error("agent stopped", "err", err)
+			}
+		}()
+	}
+}
