@@ -173,6 +173,8 @@ func CreateDevnet(dir string, o DevnetOptions) (*DevnetInfo, error) {
 		}
 		c.P2P.MDNS = false // bootstrap peers suffice on loopback, and tests must not reach the LAN
 		c.API.Address = fmt.Sprintf("127.0.0.1:%d", p2pPort+1)
+		// The node's agents sign with its operator key from the devnet keyring.
+		c.Agent = AgentConfig{Key: nd.Moniker, KeyringBackend: "test", KeyringHome: dir}
 		if o.CommitDelay > 0 {
 			c.Consensus.CommitDelay = Duration{o.CommitDelay}
 		}
