@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/inferd/inferd/keys"
+	"github.com/inferd/inferd/ledger"
+	"github.com/inferd/inferd/node/api"
+)
+
+// keySender signs transactions with one key and submits them through a
+// node's API, waiting for each to be committed. The devnet's demo uses it
+// to play the designer, the voters and the builder.
+type keySender struct {
+	cl      *api.Client
+	chainID string
+	priv    keys.PrivKey
+	addr    keys.Address
+}
+
+func newKeySender(ctx context.Context, cl *api.Client, priv keys.PrivKey) (*keySender, error) {
+	st, err := cl.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &keySender{cl: cl, chainID: st.ChainID, priv: priv, addr: keys.AddressOf(priv.Public().(keys.PubKey))}, nil
+}
+
+// send submits msgs as one transaction and waits up to a minute for it to
+// be committed; a transaction that fails in its block is an error.
+func (s *keySender) send(ctx context.Context, msgs ...ledger.Msg) (api.TxView, error) {
+	acc, err := s.cl.Account(ctx, s.addr, api.Latest)
+	if err != nil {
+		return api.TxView{}, err
+	}
+	fee, err := minFee(ctx, s.cl)
+	if err != nil {
+		return api.TxView{}, err
+	}
+	_, raw := ledger.SignTx(s.chainID, s.priv, acc.Nonce, fee, "devnet demo", msgs...)
+	hash, err := s.cl.SubmitTx(ctx, raw)
+	if err != nil {
+		return api.TxView{}, fmt.Errorf("the node refused %s: %w", msgs[0].Type, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for {
+		t, err := s.cl.Tx(ctx, hash)
+		var ae *api.Error
+		switch {
+		case err == nil:
+			if !t.Result.OK {
+				return t, fmt.Errorf("%s failed in block %d: %s", msgs[0].Type, t.Height, t.Result.Error)
+			}
+			return t, nil
+		case errors.As(err, &ae) && ae.Code == http.StatusNotFound:
+		default:
+			return t, err
+		}
+		select {
+		case <-ctx.Done():
+			return t, fmt.Errorf("%s was not committed within a minute", msgs[0].Type)
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
