@@ -26,18 +26,26 @@ type devnetArgs struct {
 	validators  int
 	basePort    int
 	commitDelay time.Duration
+	providers   int
+	noDemo      bool
 }
 
 func newDevnetCmd() *cobra.Command {
 	a := &devnetArgs{}
 	c := &cobra.Command{
-		Use:   "devnet [--validators 4] [--home DIR]",
+		Use:   "devnet [--validators 4] [--providers 1] [--no-demo] [--home DIR]",
 		Short: "Run a local network: N validator processes on loopback",
 		Long: `Create (on first use) and run a local network of N validators, each a separate
 'inferd run' process on 127.0.0.1 with its own ports, plus a funded demo account
 in an unencrypted test keyring. Prints each node's API URL and writes them to
 DIR/devnet.json. Ctrl-C stops every node; running the command again with the
-same --home resumes the same chain.`,
+same --home resumes the same chain.
+
+Unless --no-demo, the devnet also plays a demo on a new chain: the first
+--providers nodes register as compute providers (so verified operations and a
+demo job appear), and a demo contest is proposed, voted in, entered by a
+demo builder, evaluated by the validators and paid, all within a few minutes.
+The demo's progress is printed here.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error { return runDevnet(a) },
 	}
@@ -46,6 +54,8 @@ same --home resumes the same chain.`,
 	f.IntVar(&a.validators, "validators", 4, "number of validators (new devnets only)")
 	f.IntVar(&a.basePort, "base-port", 26600, "node i uses ports base+10i (p2p) and base+10i+1 (API)")
 	f.DurationVar(&a.commitDelay, "commit-delay", 0, "consensus.commit_delay of new devnets (0: the default)")
+	f.IntVar(&a.providers, "providers", 1, "how many of the nodes also run the compute provider agent")
+	f.BoolVar(&a.noDemo, "no-demo", false, "no demo contest, provider registration or demo job")
 	return c
 }
 
@@ -54,7 +64,11 @@ func runDevnet(a *devnetArgs) error {
 	if err != nil {
 		return err
 	}
+	if a.providers < 0 {
+		return usagef("--providers %d: want 0 or more", a.providers)
+	}
 	info, err := node.LoadDevnet(dir)
+	fresh := false
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		kr, err := keystore.Open(filepath.Join(dir, "keyring"), keystore.BackendTest)
@@ -71,11 +85,15 @@ func runDevnet(a *devnetArgs) error {
 		if err != nil {
 			return err
 		}
+		fresh = true
 		fmt.Fprintf(stdout, "Created a devnet of %d validators in %s\n", len(info.Nodes), dir)
 	case err != nil:
 		return err
 	default:
 		fmt.Fprintf(stdout, "Resuming the devnet in %s\n", dir)
+	}
+	if a.providers > len(info.Nodes) {
+		return usagef("--providers %d: the devnet has only %d nodes", a.providers, len(info.Nodes))
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -91,7 +109,11 @@ func runDevnet(a *devnetArgs) error {
 		if err != nil {
 			return err
 		}
-		cmd := exec.Command(self, "run", "--home", nd.Home)
+		args := []string{"run", "--home", nd.Home}
+		if i < a.providers {
+			args = append(args, "--provider")
+		}
+		cmd := exec.Command(self, args...)
 		cmd.Stdout, cmd.Stderr = logf, logf
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // Ctrl-C reaches us; we stop the nodes in order
 		if err := cmd.Start(); err != nil {
@@ -114,6 +136,9 @@ func runDevnet(a *devnetArgs) error {
 	fmt.Fprintf(stdout, "demo account: key %q, address %s (keyring: --home %s --keyring-backend test)\n", info.DemoKey, info.DemoAddress, dir)
 	fmt.Fprintf(stdout, "\nTry, in another terminal:\n  bin/inferd status --node %s\n  bin/inferd tx bank send %s 5inf --from demo --home %s --keyring-backend test --node %s\n  bin/inferd query supply --node %s\n\nCtrl-C stops every node.\n",
 		info.Nodes[0].API, firstOther(info), dir, info.Nodes[0].API, info.Nodes[len(info.Nodes)-1].API)
+	if !a.noDemo && fresh {
+		go runDemo(ctx, dir, info, a.providers)
+	}
 	alive := len(procs)
 	for alive > 0 {
 		select {
