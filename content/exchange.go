@@ -14,9 +14,11 @@ import (
 	bsmsg "github.com/ipfs/boxo/bitswap/message"
 	"github.com/ipfs/boxo/bitswap/network/bsnet"
 	"github.com/ipfs/boxo/blockservice"
+	"github.com/ipfs/boxo/blockstore"
 	"github.com/ipfs/boxo/ipld/merkledag"
 	"github.com/ipfs/boxo/ipld/unixfs"
 	"github.com/ipfs/boxo/verifcid"
+	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -82,21 +84,33 @@ type Exchange struct {
 	bserv blockservice.BlockService
 	host  host.Host
 
-	mu     sync.Mutex
-	wanted map[string]int // multihash -> number of fetches wanting it
-	onBad  func(peer.ID, cid.Cid)
+	mu      sync.Mutex
+	wanted  map[string]int       // multihash -> number of fetches wanting it
+	recent  map[string]time.Time // multihash -> when the last fetch stopped wanting it
+	onBad   func(peer.ID, cid.Cid)
+	fetches map[*fetchState]struct{}
+	pruned  time.Time
 }
+
+// fetchState is one fetch in progress: a failed block write cancels it.
+type fetchState struct {
+	cancel context.CancelCauseFunc
+}
+
+// ErrStoreWrite is wrapped by Fetch's error when a fetched block could not
+// be written to the store (disk full, I/O error).
+var ErrStoreWrite = errors.New("writing to the content store failed")
 
 // NewExchange starts bitswap on h over s: it serves every block s holds to
 // peers that ask, and fetches for Fetch. Close stops it (not h).
 func NewExchange(ctx context.Context, h host.Host, s *Store, o ExchangeOptions) *Exchange {
-	e := &Exchange{store: s, host: h, wanted: map[string]int{}, onBad: o.OnUnwantedBlock}
+	e := &Exchange{store: s, host: h, wanted: map[string]int{}, recent: map[string]time.Time{}, onBad: o.OnUnwantedBlock, fetches: map[*fetchState]struct{}{}}
 	net := bsnet.NewFromIpfsHost(h)
 	e.bs = bitswap.New(ctx, net, o.Routing, s.bs,
 		bitswap.WithTracer(tracer{e}),
 		bitswap.ProviderSearchDelay(time.Second),
 	)
-	e.bserv = blockservice.New(s.bs, e.bs)
+	e.bserv = blockservice.New(watchedStore{s.bs, e}, e.bs)
 	return e
 }
 
@@ -112,12 +126,48 @@ func (e *Exchange) Stats() (received, sent uint64, err error) {
 	return st.BlocksReceived, st.BlocksSent, nil
 }
 
+// watchedStore is the blockstore fetched blocks are written through: a
+// failed write ends the fetches in progress with that error at once
+// (blockservice only logs it, and the fetch would wait for its timeout).
+type watchedStore struct {
+	blockstore.Blockstore
+	e *Exchange
+}
+
+func (w watchedStore) Put(ctx context.Context, b blocks.Block) error {
+	err := w.Blockstore.Put(ctx, b)
+	if err != nil {
+		w.e.storeFailed(err)
+	}
+	return err
+}
+
+func (w watchedStore) PutMany(ctx context.Context, bs []blocks.Block) error {
+	err := w.Blockstore.PutMany(ctx, bs)
+	if err != nil {
+		w.e.storeFailed(err)
+	}
+	return err
+}
+
+func (e *Exchange) storeFailed(err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for f := range e.fetches {
+		f.cancel(fmt.Errorf("%w: %v", ErrStoreWrite, err))
+	}
+}
+
 type tracer struct{ e *Exchange }
 
 func (t tracer) MessageReceived(p peer.ID, m bsmsg.BitSwapMessage) {
 	for _, b := range m.Blocks() {
 		t.e.mu.Lock()
-		_, ok := t.e.wanted[string(b.Cid().Hash())]
+		k := string(b.Cid().Hash())
+		_, ok := t.e.wanted[k]
+		if _, late := t.e.recent[k]; late {
+			ok = true // asked for by a fetch that ended (timed out, failed) since
+		}
 		t.e.mu.Unlock()
 		if ok {
 			continue
@@ -140,13 +190,27 @@ func (tracer) MessageSent(peer.ID, bsmsg.BitSwapMessage) {}
 func (e *Exchange) want(cs []cid.Cid, add int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	now := time.Now()
 	for _, c := range cs {
 		k := string(c.Hash())
 		if e.wanted[k] += add; e.wanted[k] <= 0 {
 			delete(e.wanted, k)
+			e.recent[k] = now
+		}
+	}
+	if add < 0 && now.Sub(e.pruned) > lateWindow/2 {
+		e.pruned = now
+		for k, t := range e.recent {
+			if now.Sub(t) > lateWindow {
+				delete(e.recent, k)
+			}
 		}
 	}
 }
+
+// lateWindow is how long a block a fetch asked for may still arrive after
+// the fetch ended without the sender being taken for a corrupting peer.
+const lateWindow = 2 * time.Minute
 
 // FetchOptions tune Fetch.
 type FetchOptions struct {
@@ -159,6 +223,16 @@ type FetchOptions struct {
 	NoPin bool
 }
 
+// FetchResult says what a fetch did.
+type FetchResult struct {
+	Size      int64         // the file's size (0 for a directory)
+	Blocks    int           // blocks of the DAG
+	Held      int           // of them, already in the store (not fetched again)
+	Received  int           // of them, received from peers
+	FirstByte time.Duration // from the start to the first block from a peer (0: none)
+	Duration  time.Duration // the whole fetch, output file included
+}
+
 // batchSize is how many CIDs one bitswap request asks for at once.
 const batchSize = 512
 
@@ -169,15 +243,23 @@ const batchSize = 512
 // that failed resumes where it stopped. Every block is checked against its
 // CID by bitswap. On error no file is left at out.
 func (e *Exchange) Fetch(ctx context.Context, c cid.Cid, out string, o FetchOptions) error {
+	_, err := e.Get(ctx, c, out, o)
+	return err
+}
+
+// Get is Fetch, also saying how many blocks were held and received.
+func (e *Exchange) Get(ctx context.Context, c cid.Cid, out string, o FetchOptions) (FetchResult, error) {
+	start := time.Now()
+	var res FetchResult
 	if err := checkCID(c); err != nil {
-		return err
+		return res, err
 	}
 	var tmp *os.File
 	if out != "" {
 		var err error
 		tmp, err = os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".part-*")
 		if err != nil {
-			return fmt.Errorf("fetch %s: output: %w", c, err)
+			return res, fmt.Errorf("fetch %s: cannot write the output beside %s: %w (choose a writable -o path)", c, out, err)
 		}
 		defer func() {
 			if tmp != nil {
@@ -193,65 +275,88 @@ func (e *Exchange) Fetch(ctx context.Context, c cid.Cid, out string, o FetchOpti
 		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
 	}
-	isDir, err := e.fetchDAG(ctx, c, o)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	f := &fetchState{cancel: cancel}
+	e.mu.Lock()
+	e.fetches[f] = struct{}{}
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		delete(e.fetches, f)
+		e.mu.Unlock()
+	}()
+	isDir, err := e.fetchDAG(ctx, c, o, start, &res)
 	if err != nil {
-		return err
+		return res, err
 	}
 	if !o.NoPin {
 		if err := e.store.pin(ctx, c); err != nil {
-			return err
+			return res, e.ctxErr(ctx, c, err)
 		}
 	}
+	res.Duration = time.Since(start)
 	if tmp == nil {
-		return nil
+		return res, nil
 	}
 	if isDir {
-		return fmt.Errorf("fetch %s: it is a directory; fetched and pinned, but only files can be written to %s", c, out)
+		return res, fmt.Errorf("fetch %s: it is a directory; fetched and pinned, but only files can be written to %s", c, out)
 	}
 	r, err := e.store.Cat(ctx, c)
 	if err != nil {
-		return err
+		return res, err
 	}
 	defer r.Close()
 	if _, err := io.Copy(tmp, r); err != nil {
-		return fmt.Errorf("fetch %s: write %s: %w", c, tmp.Name(), err)
+		return res, fmt.Errorf("fetch %s: write %s: %w", c, tmp.Name(), err)
 	}
 	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("fetch %s: %w", c, err)
+		return res, fmt.Errorf("fetch %s: %w", c, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("fetch %s: %w", c, err)
+		return res, fmt.Errorf("fetch %s: %w", c, err)
 	}
 	if err := os.Rename(tmp.Name(), out); err != nil {
 		os.Remove(tmp.Name())
 		tmp = nil
-		return fmt.Errorf("fetch %s: %w", c, err)
+		return res, fmt.Errorf("fetch %s: %w", c, err)
 	}
 	tmp = nil
-	return nil
+	res.Duration = time.Since(start)
+	return res, nil
 }
 
 // fetchDAG fetches the DAG level by level, each level in batches through
 // one bitswap session, so many blocks are in flight at once.
-func (e *Exchange) fetchDAG(ctx context.Context, root cid.Cid, o FetchOptions) (isDir bool, err error) {
+func (e *Exchange) fetchDAG(ctx context.Context, root cid.Cid, o FetchOptions, start time.Time, res *FetchResult) (isDir bool, err error) {
 	sess := blockservice.NewSession(ctx, e.bserv)
 	var done, total int64
 	level := []cid.Cid{root}
 	seen := map[string]bool{string(root.Hash()): true}
 	for len(level) > 0 {
 		var next []cid.Cid
-		for start := 0; start < len(level); start += batchSize {
-			batch := level[start:min(start+batchSize, len(level))]
+		for start0 := 0; start0 < len(level); start0 += batchSize {
+			batch := level[start0:min(start0+batchSize, len(level))]
+			held := 0
+			for _, c := range batch {
+				if ok, _ := e.store.bs.Has(ctx, c); ok {
+					held++
+				}
+			}
 			e.want(batch, 1)
 			got := 0
 			for b := range sess.GetBlocks(ctx, batch) {
 				got++
+				if got > held && res.FirstByte == 0 {
+					res.FirstByte = time.Since(start)
+				}
 				c, data := b.Cid(), b.RawData()
 				if c.Type() == cid.Raw {
 					done += int64(len(data))
 				}
 				if c.Equals(root) {
 					total, isDir = rootSize(c, data)
+					res.Size = total
 				}
 				ls, err := links(c, data)
 				if err != nil {
@@ -269,7 +374,11 @@ func (e *Exchange) fetchDAG(ctx context.Context, root cid.Cid, o FetchOptions) (
 				}
 			}
 			e.want(batch, -1)
+			res.Blocks += got
+			res.Held += min(held, got)
+			res.Received += max(got-held, 0)
 			if got < len(batch) {
+				res.Blocks += len(batch) - got
 				return false, e.fetchErr(ctx, root, done, total, len(batch)-got)
 			}
 		}
@@ -278,11 +387,23 @@ func (e *Exchange) fetchDAG(ctx context.Context, root cid.Cid, o FetchOptions) (
 	return isDir, nil
 }
 
+// ctxErr prefers the reason ctx was cancelled (a failed store write) over
+// err, which may only be its echo.
+func (e *Exchange) ctxErr(ctx context.Context, root cid.Cid, err error) error {
+	if cause := context.Cause(ctx); errors.Is(cause, ErrStoreWrite) {
+		return fmt.Errorf("fetch %s: %w; the blocks stored so far are kept: fix the disk, then fetch again to resume", root, cause)
+	}
+	return err
+}
+
 func (e *Exchange) fetchErr(ctx context.Context, root cid.Cid, done, total int64, missing int) error {
+	if cause := context.Cause(ctx); errors.Is(cause, ErrStoreWrite) {
+		return e.ctxErr(ctx, root, cause)
+	}
 	err := ctx.Err()
 	if errors.Is(err, context.DeadlineExceeded) {
 		peers := len(e.host.Network().Peers())
-		return fmt.Errorf("fetch %s: %w with %d of %d bytes and %d blocks of this round missing: none of the %d connected peers sent them (is a peer that holds the CID connected?)",
+		return fmt.Errorf("fetch %s: %w with %d of %d bytes and %d blocks of this round missing: none of the %d connected peers sent them (is a peer that holds the CID connected? raise --timeout for a slow peer)",
 			root, ErrTimeout, done, total, missing, peers)
 	}
 	if err != nil {

@@ -32,7 +32,7 @@ var pinPrefix = ds.NewKey("/pins")
 
 // Store holds blocks and the pin set in one Badger directory.
 type Store struct {
-	ds  *badgerDS
+	ds  ds.Batching // Badger (badgerDS); tests wrap it to inject faults
 	bs  blockstore.Blockstore
 	dag ipld.DAGService
 	// gc is held for reading by writers (Add, Pin, Fetch) and for writing
@@ -60,7 +60,7 @@ func OpenMemory() (*Store, error) {
 	return newStore(d), nil
 }
 
-func newStore(d *badgerDS) *Store {
+func newStore(d ds.Batching) *Store {
 	bs := blockstore.NewBlockstore(d, blockstore.WriteThrough(true))
 	return &Store{ds: d, bs: bs, dag: merkledag.NewDAGService(blockservice.New(bs, offline.Exchange(bs)))}
 }
