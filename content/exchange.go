@@ -65,8 +65,12 @@ func checkCID(c cid.Cid) error {
 // ExchangeOptions tune NewExchange.
 type ExchangeOptions struct {
 	// Routing finds providers of a CID (the node's DHT). Nil: only
-	// connected peers are asked.
+	// connected peers are asked. If it can also announce (Router: the
+	// DHT can), Start announces the pinned roots through it.
 	Routing routing.ContentDiscovery
+	// ReprovideInterval is how often Start's Provider announces every
+	// pinned root again; 0 is DefaultReprovideInterval (22 h).
+	ReprovideInterval time.Duration
 	// OnUnwantedBlock, if set, is called when a peer sends a block this
 	// node did not ask for and does not hold, which is what a corrupted
 	// block looks like: its CID is recomputed from its bytes, so it never

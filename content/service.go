@@ -5,8 +5,10 @@ import (
 	"errors"
 	"net/http"
 	"path/filepath"
+	"sync"
 
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // Service is what a node runs: the store under <home>/data/content, bitswap
@@ -20,6 +22,24 @@ type Service struct {
 	Store    *Store
 	Exchange *Exchange
 	Gateway  http.Handler
+	// Provider announces pinned and added roots on the DHT (nil without
+	// a DHT).
+	Provider *Provider
+
+	id peer.ID
+}
+
+// services are the running Services by their host's peer ID, so that the
+// node's HTTP API finds its node's content (ServiceOf).
+var services sync.Map // peer.ID -> *Service
+
+// ServiceOf is the running Service on the libp2p host with peer ID id, or
+// nil.
+func ServiceOf(id peer.ID) *Service {
+	if v, ok := services.Load(id); ok {
+		return v.(*Service)
+	}
+	return nil
 }
 
 // Start opens the store in home and starts bitswap on h.
@@ -28,10 +48,24 @@ func Start(ctx context.Context, home string, h host.Host, o ExchangeOptions) (*S
 	if err != nil {
 		return nil, err
 	}
-	return &Service{Store: s, Exchange: NewExchange(ctx, h, s, o), Gateway: Gateway(s)}, nil
+	svc := &Service{Store: s, Exchange: NewExchange(ctx, h, s, o), Gateway: Gateway(s), id: h.ID()}
+	if r, ok := o.Routing.(Router); ok && o.Routing != nil {
+		if svc.Provider, err = NewProvider(s, r, o.ReprovideInterval); err != nil {
+			svc.Exchange.Close()
+			s.Close()
+			return nil, err
+		}
+	}
+	services.Store(svc.id, svc)
+	return svc, nil
 }
 
 // Close stops bitswap, then closes the store.
 func (s *Service) Close() error {
-	return errors.Join(s.Exchange.Close(), s.Store.Close())
+	services.CompareAndDelete(s.id, s)
+	var perr error
+	if s.Provider != nil {
+		perr = s.Provider.Close()
+	}
+	return errors.Join(perr, s.Exchange.Close(), s.Store.Close())
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ipfs/boxo/blockservice"
 	"github.com/ipfs/boxo/blockstore"
@@ -38,7 +39,12 @@ type Store struct {
 	// gc is held for reading by writers (Add, Pin, Fetch) and for writing
 	// by GC.
 	gc sync.RWMutex
+	// onPin, if set, is told of each root pinned (the Provider announces
+	// it).
+	onPin atomic.Pointer[func(cid.Cid)]
 }
+
+func (s *Store) setOnPin(f func(cid.Cid)) { s.onPin.Store(&f) }
 
 // Open opens (creating if needed) the content store in dir. If a running
 // node holds dir, the error wraps ErrLocked.
@@ -120,7 +126,13 @@ func (s *Store) pin(ctx context.Context, c cid.Cid) error {
 	if err := s.ds.Put(ctx, pinKey(c), nil); err != nil {
 		return err
 	}
-	return s.ds.Sync(ctx, pinPrefix)
+	if err := s.ds.Sync(ctx, pinPrefix); err != nil {
+		return err
+	}
+	if f := s.onPin.Load(); f != nil {
+		(*f)(c)
+	}
+	return nil
 }
 
 // Unpin removes c from the pin set (its blocks stay until GC).
