@@ -60,6 +60,7 @@ func NewHandler(b Backend, m *Metrics) http.Handler {
 		m.Handler().ServeHTTP(w, r)
 		return nil
 	})
+	s.handleContent() // /content/*: add, fetch, pins, gc (content.go)
 	for path, methods := range s.routes {
 		s.mux.HandleFunc(path, s.dispatch(path, methods))
 	}
