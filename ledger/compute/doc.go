@@ -1,0 +1,61 @@
+// Package compute is the ledger module of the compute contest and of jobs
+// (DESIGN.md section 7, docs/compute.md): provider registration with a
+// bond, the perpetual matmul challenge with Merkle commitments and spot
+// checks attested by validators, emission by verified operations, and jobs
+// with escrow, deterministic assignment, burned fees and re-execution.
+//
+// It is deterministic like every module: no clock (heights only), no
+// floats, no unsorted map iteration, no goroutines. The heavy work (the
+// product, the row checks, running Wasm jobs) happens off the ledger in
+// the agents (compute/agent); the ledger only counts commitments,
+// attestations and reports.
+//
+// # Epoch timeline
+//
+// An epoch starts at height S (epoch 0 at height 1; each next one the
+// height after the last one's end) with the schedule fixed from the
+// parameters at that moment (E = epoch_blocks, C = commit_deadline_blocks,
+// A = attest_deadline_blocks, k = rows_checked):
+//
+//	S            begin-block: block seed = that block's LastBlockHash; every live
+//	             provider gets a round: seed ProviderSeed(block seed, address), n by tier
+//	S .. S+C-1   compute/commit_root {epoch, root} accepted
+//	S+C          begin-block: check seed = this block's LastBlockHash (the hash of
+//	             the last block that could carry a commit); rows = spotcheck.Select(check seed, n, k)
+//	S+C .. S+A-1 providers gossip rows + proofs; compute/attest accepted from
+//	             operators of bonded validators (one per validator and provider)
+//	S+E-1        end-block: rounds decided (Outcome), credit, slash, downtime,
+//	             the "compute" pool paid; rounds and attestations deleted
+//
+// A provider registered or unjailed mid-epoch is challenged from the next
+// epoch. Attested stake is weighed at the close, against the active set's
+// total: see Outcome for the thresholds and why.
+//
+// # Per-block work (end-block)
+//
+// Unbondings, job deadlines and re-execution draws and tallies are indexed
+// by height, so a block reads only what is due at it. Assignment reads the
+// index of available providers and the open-job queue (both keys only, no
+// decoding) and assigns at most max_assign_per_block jobs; the epoch close
+// is one pass over that epoch's rounds and attestations.
+//
+// # Store layout (under "compute/")
+//
+//	params                          Params (canonical CBOR)
+//	epoch                           the current Epoch
+//	block_hash                      32-byte seed of the current block (re-execution draws)
+//	next_job                        last job id (8-byte big-endian)
+//	tot/bonded|unbonding|escrowed   running totals for Holdings
+//	prov/<addr>                     Provider
+//	avail/<price><^uptime><addr>    live providers with free capacity, in assignment order
+//	round/<epoch><addr>             Round (tier, n, root)
+//	att/<epoch><provider><val>      verdict
+//	job/<id>                        Job
+//	jopen/<id>                      open queue: max price, deadline
+//	jdl/<height><id>                escrow deadlines (open and assigned jobs)
+//	jrx/<height><id>                re-execution draw or tally due at height
+//	rx/<id><val>                    a validator's re-execution report
+//	ubd/<height><addr>              bond returning at height
+//
+// All integers in keys are 8-byte big-endian, addresses 20 bytes.
+package compute

@@ -1,0 +1,289 @@
+package compute
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	mh "github.com/multiformats/go-multihash"
+
+	"github.com/inferd/inferd/keys"
+	"github.com/inferd/inferd/ledger"
+	"github.com/inferd/inferd/ledger/bank"
+	"github.com/inferd/inferd/ledger/staking"
+	"github.com/inferd/inferd/ledger/store"
+)
+
+const (
+	testChainID = "compute-test-1"
+	testFee     = 100
+	acctBalance = 10_000 * ledger.UinfPerINF
+)
+
+var genesisTime = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// testParams are short epochs for tests: epoch of 6 blocks, commits in the
+// first 2, attestations in blocks 3..5.
+const testParams = `{"min_bond":1000000,"unbonding_blocks":5,"epoch_blocks":6,"commit_deadline_blocks":2,
+"attest_deadline_blocks":5,"downtime_jail_threshold":3,"jail_blocks":10,"job_deadline_blocks":10,
+"job_min_run_blocks":2,"reexec_window_blocks":3}`
+
+type acct struct {
+	priv  keys.PrivKey
+	addr  keys.Address
+	nonce uint64
+}
+
+func newAcct(r *rand.Rand) *acct {
+	pub, priv, err := keys.Generate(r)
+	if err != nil {
+		panic(err)
+	}
+	return &acct{priv: priv, addr: keys.AddressOf(pub)}
+}
+
+// minter is a test module that mints into the compute pool every block,
+// standing in for emission.
+type minter struct {
+	bank    *bank.Module
+	perBlck uint64
+}
+
+func (*minter) Name() string                                           { return "testminter" }
+func (*minter) MsgTypes() []string                                     { return nil }
+func (*minter) ValidateGenesis(*ledger.Genesis) error                  { return nil }
+func (*minter) InitGenesis(*ledger.Context, *ledger.Genesis) error     { return nil }
+func (*minter) Handle(*ledger.Context, keys.Address, ledger.Msg) error { return ledger.ErrUnknownMsg }
+func (*minter) EndBlock(*ledger.Context) error                         { return nil }
+func (m *minter) BeginBlock(ctx *ledger.Context, _ *ledger.BlockInfo) error {
+	if m.perBlck == 0 {
+		return nil
+	}
+	return m.bank.MintToPool(ctx, Name, m.perBlck)
+}
+
+type testNet struct {
+	t      testing.TB
+	st     *ledger.State
+	mods   []ledger.Module
+	bank   *bank.Module
+	stake  *staking.Module
+	cm     *Module
+	mint   *minter
+	vals   []*acct
+	accts  []*acct
+	height uint64
+	now    int64
+	check  bool // recount totals after every block
+}
+
+// newNet builds bank, staking, the minter and compute, with nVals equal
+// validators and nAccts funded accounts.
+func newNet(t testing.TB, params string, nVals, nAccts int) *testNet {
+	t.Helper()
+	r := rand.New(rand.NewSource(7))
+	b := bank.New()
+	s := staking.New(b, nil)
+	n := &testNet{t: t, bank: b, stake: s, cm: New(b, s), mint: &minter{bank: b}, now: genesisTime.UnixNano(), check: true}
+	n.mods = []ledger.Module{b, s, n.mint, n.cm}
+	st, err := ledger.New(store.NewMem(), n.mods, b, ledger.Options{SkipSigVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.st = st
+	g := &ledger.Genesis{ChainID: testChainID, GenesisTime: genesisTime, Params: map[string]json.RawMessage{}}
+	if params != "" {
+		g.Params[Name] = json.RawMessage(params)
+	}
+	for i := 0; i < nVals; i++ {
+		op, cons := newAcct(r), newAcct(r)
+		n.vals = append(n.vals, op)
+		g.Accounts = append(g.Accounts, ledger.GenesisAccount{Address: op.addr, Balance: acctBalance})
+		g.Validators = append(g.Validators, ledger.GenesisValidator{Operator: op.addr,
+			ConsPubKey: ledger.HexBytes(cons.priv.Public().(keys.PubKey)), Moniker: fmt.Sprintf("val-%d", i),
+			SelfBond: 100 * ledger.UinfPerINF})
+	}
+	for i := 0; i < nAccts; i++ {
+		a := newAcct(r)
+		n.accts = append(n.accts, a)
+		g.Accounts = append(g.Accounts, ledger.GenesisAccount{Address: a.addr, Balance: acctBalance})
+	}
+	if _, err := st.InitGenesis(g); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func (n *testNet) tx(a *acct, msgs ...ledger.Msg) []byte {
+	_, raw := ledger.SignTx(testChainID, a.priv, a.nonce, testFee, "", msgs...)
+	a.nonce++
+	return raw
+}
+
+// block applies the next block and checks the supply invariant, the
+// running totals and that no escrow outlives its deadline.
+func (n *testNet) block(txs ...[]byte) *ledger.BlockResult {
+	n.t.Helper()
+	n.now += int64(time.Second)
+	h := n.height + 1
+	hash := make([]byte, 32)
+	copy(hash, fmt.Sprintf("block-%d", h)) // distinct, deterministic "block hashes"
+	res, err := n.st.ApplyBlock(&ledger.Block{Height: h, Time: n.now, LastBlockHash: hash, Txs: txs})
+	if err != nil {
+		n.t.Fatalf("apply block %d: %v", h, err)
+	}
+	n.height = h
+	if n.check {
+		n.checkState()
+	}
+	return res
+}
+
+func (n *testNet) blocksTo(h uint64) {
+	n.t.Helper()
+	for n.height < h {
+		n.block()
+	}
+}
+
+func (n *testNet) query(f func(ctx *ledger.Context)) {
+	n.t.Helper()
+	if err := n.st.Query(n.height, func(ctx *ledger.Context) error { f(ctx); return nil }); err != nil {
+		n.t.Fatal(err)
+	}
+}
+
+func (n *testNet) balance(a keys.Address) (v uint64) {
+	n.query(func(ctx *ledger.Context) { v = n.bank.Balance(ctx, a) })
+	return v
+}
+
+func (n *testNet) provider(a keys.Address) (p Provider) {
+	n.t.Helper()
+	n.query(func(ctx *ledger.Context) {
+		var ok bool
+		if p, ok = n.cm.provider(ctx, a); !ok {
+			n.t.Fatalf("no provider %s", a)
+		}
+	})
+	return p
+}
+
+func (n *testNet) job(id uint64) (j Job) {
+	n.t.Helper()
+	n.query(func(ctx *ledger.Context) {
+		var err error
+		if j, err = n.cm.JobByID(ctx, id); err != nil {
+			n.t.Fatal(err)
+		}
+	})
+	return j
+}
+
+func (n *testNet) epoch() (e Epoch) {
+	n.query(func(ctx *ledger.Context) { e, _ = n.cm.epoch(ctx) })
+	return e
+}
+
+func (n *testNet) challenge(a keys.Address) (ci ChallengeInfo, err error) {
+	n.query(func(ctx *ledger.Context) { ci, err = n.cm.Challenge(ctx, a) })
+	return ci, err
+}
+
+func (n *testNet) supply() (s ledger.Supply) {
+	n.query(func(ctx *ledger.Context) { s = n.bank.Supply(ctx) })
+	return s
+}
+
+// checkState: minted - burned == holdings; the compute totals equal a
+// recount of the records; every open or assigned job's deadline is still
+// ahead (its escrow ended at the deadline's end-block otherwise).
+func (n *testNet) checkState() {
+	n.t.Helper()
+	n.query(func(ctx *ledger.Context) {
+		var held uint64
+		for _, m := range n.mods {
+			if h, ok := m.(ledger.Holder); ok {
+				for _, x := range h.Holdings(ctx) {
+					held = ledger.MustAdd(held, x.Amount)
+				}
+			}
+		}
+		s := n.bank.Supply(ctx)
+		if s.Minted-s.Burned != held {
+			n.t.Fatalf("height %d: minted %d - burned %d = %d, holdings %d", n.height, s.Minted, s.Burned, s.Minted-s.Burned, held)
+		}
+		var bonded, unbonding, escrow uint64
+		queue := unbondingQueue(ctx)
+		for _, p := range n.cm.Providers(ctx) {
+			if p.Unbonding() {
+				unbonding += p.Bond
+				if queue[p.Address] != p.UnbondAt {
+					n.t.Fatalf("provider %s unbonding at %d but queued at %d", p.Address, p.UnbondAt, queue[p.Address])
+				}
+			} else {
+				bonded += p.Bond
+			}
+		}
+		ctx.Iterate([]byte(jobPrefix), func(_, raw []byte) bool {
+			var j Job
+			if err := ledger.DecodeStored(raw, &j); err != nil {
+				n.t.Fatal(err)
+			}
+			if j.Status == JobOpen || j.Status == JobAssigned {
+				escrow += j.MaxPrice
+				if j.Deadline <= n.height {
+					n.t.Fatalf("height %d: job %d is %s past its deadline %d", n.height, j.ID, j.Status, j.Deadline)
+				}
+			} else if j.Charged+j.Refunded != j.MaxPrice {
+				n.t.Fatalf("job %d: charged %d + refunded %d != max price %d", j.ID, j.Charged, j.Refunded, j.MaxPrice)
+			}
+			return true
+		})
+		h := n.cm.Holdings(ctx)
+		if h[0].Amount != bonded || h[1].Amount != unbonding || h[2].Amount != escrow {
+			n.t.Fatalf("height %d: totals %v, recount bonded %d unbonding %d escrowed %d", n.height, h, bonded, unbonding, escrow)
+		}
+	})
+}
+
+func mustOK(t testing.TB, res *ledger.BlockResult) {
+	t.Helper()
+	for i, r := range res.Txs {
+		if !r.OK {
+			t.Fatalf("block %d tx %d failed: %s", res.Height, i, r.Error)
+		}
+	}
+}
+
+func mustFail(t testing.TB, res *ledger.BlockResult, want error) {
+	t.Helper()
+	if len(res.Txs) != 1 || res.Txs[0].OK || !errors.Is(res.Txs[0].Err(), want) {
+		t.Fatalf("want one tx failing with %v, got ok=%v err=%v", want, res.Txs[0].OK, res.Txs[0].Err())
+	}
+}
+
+func register(price uint64, tier uint8, capacity uint32, bond uint64) ledger.Msg {
+	return ledger.NewMsg(MsgTypeRegister, MsgRegister{Price: price, Tier: tier, Capacity: capacity, Bond: bond})
+}
+
+func submit(workload, input string, size, maxPrice uint64) ledger.Msg {
+	return ledger.NewMsg(MsgTypeJobSubmit, MsgJobSubmit{Workload: workload, Input: input, InputSize: size, MaxPrice: maxPrice})
+}
+
+func result(id uint64, res string) ledger.Msg {
+	return ledger.NewMsg(MsgTypeJobResult, MsgJobResult{Job: id, Result: res})
+}
+
+// testCID is a valid CIDv1 (raw, sha2-256) of s.
+func testCID(s string) string {
+	h, err := mh.Sum([]byte(s), mh.SHA2_256, -1)
+	if err != nil {
+		panic(err)
+	}
+	return cid.NewCidV1(cid.Raw, h).String()
+}

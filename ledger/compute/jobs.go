@@ -1,0 +1,240 @@
+package compute
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"slices"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/inferd/inferd/keys"
+	"github.com/inferd/inferd/ledger"
+)
+
+// CheckCID accepts a CID in its canonical string form (base32 for v1,
+// base58 "Qm..." for v0), so one content has one spelling on the ledger.
+func CheckCID(field, s string) error {
+	c, err := cid.Decode(s)
+	if err != nil {
+		return fmt.Errorf("%w: %s %q: %v", ErrBadCID, field, s, err)
+	}
+	if c.String() != s {
+		return fmt.Errorf("%w: %s %q is not in canonical form; use %s", ErrBadCID, field, s, c.String())
+	}
+	return nil
+}
+
+func (m *Module) submitJob(ctx *ledger.Context, sender keys.Address, x MsgJobSubmit) error {
+	p := m.Params(ctx)
+	if err := CheckCID("workload", x.Workload); err != nil {
+		return err
+	}
+	if err := CheckCID("input", x.Input); err != nil {
+		return err
+	}
+	if x.InputSize > p.MaxInputBytes {
+		return fmt.Errorf("%w: input is %d bytes, limit %d", ErrInputTooLarge, x.InputSize, p.MaxInputBytes)
+	}
+	if x.MaxPrice == 0 || x.MaxPrice > p.MaxJobPrice {
+		return fmt.Errorf("%w: max price %d; use 1..%d uinf", ErrBadPrice, x.MaxPrice, p.MaxJobPrice)
+	}
+	if err := m.bank.SubBalance(ctx, sender, x.MaxPrice); err != nil {
+		return err
+	}
+	if err := addTotal(ctx, keyEscrow, x.MaxPrice); err != nil {
+		return err
+	}
+	id := getU64(ctx, keyNextJob) + 1
+	setU64(ctx, keyNextJob, id)
+	deadline := ledger.MustAdd(ctx.Height, p.JobDeadlineBlocks)
+	m.putJob(ctx, Job{ID: id, User: sender, Workload: x.Workload, Input: x.Input, InputSize: x.InputSize,
+		MaxPrice: x.MaxPrice, Status: JobOpen, Submitted: ctx.Height, Deadline: deadline})
+	// The open queue carries max price and deadline so that assignment
+	// scans it without decoding jobs.
+	ctx.Set(openKey(id), append(u64(x.MaxPrice), u64(deadline)...))
+	ctx.Set(dlKey(deadline, id), []byte{1})
+	ctx.Emit("job_submit", "job", fmt.Sprint(id), "user", sender.String(), "max_price", fmt.Sprint(x.MaxPrice),
+		"deadline", fmt.Sprint(deadline))
+	return nil
+}
+
+type candidate struct {
+	addr  keys.Address
+	price uint64
+	pr    *Provider // loaded on first use
+}
+
+// assignJobs gives open jobs, oldest first, to the cheapest live provider
+// with free capacity whose price is at most the job's max price (ties: more
+// uptime, then lower address: the order of the avail index). At most
+// max_assign_per_block jobs are assigned per block, so a flood of jobs
+// costs each block a bounded number of writes; the rest wait. A job with
+// fewer than job_min_run_blocks left before its deadline is not assigned.
+func (m *Module) assignJobs(ctx *ledger.Context, p Params) error {
+	var cands []candidate
+	ctx.Iterate([]byte(availPrefix), func(k, _ []byte) bool {
+		rest := k[len(availPrefix):]
+		if len(rest) == 16+keys.AddressLen {
+			cands = append(cands, candidate{addr: keys.Address(rest[16:]), price: binary.BigEndian.Uint64(rest)})
+		}
+		return true
+	})
+	if len(cands) == 0 {
+		return nil
+	}
+	type open struct{ id, maxPrice, deadline uint64 }
+	var jobs []open
+	ctx.Iterate([]byte(openPrefix), func(k, v []byte) bool {
+		if len(k) == len(openPrefix)+8 && len(v) == 16 {
+			jobs = append(jobs, open{binary.BigEndian.Uint64(k[len(openPrefix):]), binary.BigEndian.Uint64(v), binary.BigEndian.Uint64(v[8:])})
+		}
+		return true
+	})
+	head, assigned := 0, uint64(0)
+	for _, oj := range jobs {
+		if assigned >= p.MaxAssignPerBlock || head >= len(cands) {
+			break
+		}
+		if oj.deadline <= ctx.Height || oj.deadline-ctx.Height < p.JobMinRunBlocks {
+			continue
+		}
+		// The first candidate with room is the cheapest; skip full ones.
+		for head < len(cands) {
+			c := &cands[head]
+			if c.pr == nil {
+				pr, ok := m.provider(ctx, c.addr)
+				if !ok {
+					return fmt.Errorf("compute: avail index names unknown provider %s", c.addr)
+				}
+				c.pr = &pr
+			}
+			if c.pr.ActiveJobs < c.pr.Capacity {
+				break
+			}
+			head++
+		}
+		if head >= len(cands) {
+			break
+		}
+		c := &cands[head]
+		if c.price > oj.maxPrice {
+			continue // nobody is cheap enough: the job waits (and expires at its deadline)
+		}
+		j, ok := m.job(ctx, oj.id)
+		if !ok {
+			return fmt.Errorf("compute: open queue names unknown job %d", oj.id)
+		}
+		j.Status, j.Provider, j.Assigned, j.Price = JobAssigned, c.addr, ctx.Height, c.price
+		m.putJob(ctx, j)
+		ctx.Delete(openKey(oj.id))
+		c.pr.ActiveJobs++
+		assigned++
+		ctx.Emit("job_assign", "job", fmt.Sprint(j.ID), "provider", c.addr.String(), "price", fmt.Sprint(c.price))
+	}
+	for _, c := range cands {
+		if c.pr != nil {
+			m.putProvider(ctx, *c.pr)
+		}
+	}
+	return nil
+}
+
+// settle ends a job's escrow: charge is burned, the rest refunded.
+func (m *Module) settle(ctx *ledger.Context, j *Job, charge uint64) error {
+	subTotal(ctx, keyEscrow, j.MaxPrice)
+	if charge > 0 {
+		m.bank.NoteBurned(ctx, charge)
+	}
+	refund := j.MaxPrice - charge
+	if refund > 0 {
+		if err := m.bank.AddBalance(ctx, j.User, refund); err != nil {
+			return err
+		}
+	}
+	j.Charged, j.Refunded, j.Finished = charge, refund, ctx.Height
+	ctx.Delete(dlKey(j.Deadline, j.ID))
+	return nil
+}
+
+func (m *Module) jobResult(ctx *ledger.Context, sender keys.Address, x MsgJobResult) error {
+	j, ok := m.job(ctx, x.Job)
+	if !ok {
+		return fmt.Errorf("%w: %d", ErrUnknownJob, x.Job)
+	}
+	if j.Status != JobAssigned {
+		return fmt.Errorf("%w: job %d is %s", ErrJobClosed, j.ID, j.Status)
+	}
+	if j.Provider != sender {
+		return fmt.Errorf("%w: job %d is assigned to %s", ErrNotAssignee, j.ID, j.Provider)
+	}
+	switch {
+	case x.Result != "" && x.Error != "":
+		return fmt.Errorf("%w: give a result CID or an error, not both", ledger.ErrInvalidMsg)
+	case x.Result != "":
+		if err := CheckCID("result", x.Result); err != nil {
+			return err
+		}
+		j.Status, j.Result = JobDone, x.Result
+	case x.Error != "" && len(x.Error) <= MaxErrorBytes:
+		j.Status, j.Error = JobFailed, x.Error
+	default:
+		return fmt.Errorf("%w: a result needs a result CID or an error of 1..%d bytes", ledger.ErrInvalidMsg, MaxErrorBytes)
+	}
+	// A failed job is charged like a done one: rejecting the workload was
+	// the provider's work, and re-execution checks that claim too.
+	if err := m.settle(ctx, &j, j.Price); err != nil {
+		return err
+	}
+	// The re-execution draw uses the next block's seed (this block's hash),
+	// which the provider cannot know when its result is included.
+	j.ReexecEnd = ctx.Height + 1
+	ctx.Set(rxqKey(j.ReexecEnd, j.ID), []byte{1})
+	m.putJob(ctx, j)
+	if pr, ok := m.provider(ctx, sender); ok {
+		pr.ActiveJobs--
+		m.putProvider(ctx, pr)
+	}
+	ctx.Emit("job_result", "job", fmt.Sprint(j.ID), "provider", sender.String(), "status", j.Status,
+		"burned", fmt.Sprint(j.Charged), "refunded", fmt.Sprint(j.Refunded))
+	return nil
+}
+
+// jobDeadlines ends every escrow whose deadline is this height: an open job
+// expires, an assigned one is missed; both refund the user in full. The
+// provider of a missed job is slashed job_slash_ppm and counted down.
+func (m *Module) jobDeadlines(ctx *ledger.Context, p Params) error {
+	for _, id := range idsAt(ctx, dlPrefix, ctx.Height) {
+		j, ok := m.job(ctx, id)
+		if !ok {
+			ctx.Delete(dlKey(ctx.Height, id))
+			continue
+		}
+		switch j.Status {
+		case JobOpen:
+			ctx.Delete(openKey(id))
+			j.Status = JobExpired
+		case JobAssigned:
+			j.Status = JobMissed
+			if pr, ok := m.provider(ctx, j.Provider); ok {
+				pr.ActiveJobs--
+				m.slash(ctx, p, &pr, p.JobSlashPPM, fmt.Sprintf("missed job %d", id))
+				m.downtime(ctx, p, &pr, fmt.Sprintf("missed job %d", id))
+				m.putProvider(ctx, pr)
+			}
+		default:
+			ctx.Delete(dlKey(ctx.Height, id))
+			continue
+		}
+		if err := m.settle(ctx, &j, 0); err != nil {
+			return err
+		}
+		m.putJob(ctx, j)
+		ctx.Emit("job_"+j.Status, "job", fmt.Sprint(id), "refunded", fmt.Sprint(j.Refunded))
+	}
+	return nil
+}
+
+func sortAddrs(a []keys.Address) {
+	slices.SortFunc(a, func(x, y keys.Address) int { return bytes.Compare(x[:], y[:]) })
+}

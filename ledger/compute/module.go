@@ -1,0 +1,175 @@
+package compute
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/inferd/inferd/keys"
+	"github.com/inferd/inferd/ledger"
+	"github.com/inferd/inferd/ledger/bank"
+	"github.com/inferd/inferd/ledger/staking"
+)
+
+// Module is the compute module and keeper.
+type Module struct {
+	bank    *bank.Module
+	staking *staking.Module
+}
+
+var (
+	_ ledger.Module      = (*Module)(nil)
+	_ ledger.Holder      = (*Module)(nil)
+	_ ledger.ParamModule = (*Module)(nil)
+)
+
+// New returns the compute module over the bank (bonds, escrow, burns, the
+// "compute" pool) and staking (who may attest, and with what weight).
+func New(b *bank.Module, s *staking.Module) *Module { return &Module{bank: b, staking: s} }
+
+// Name implements ledger.Module.
+func (*Module) Name() string { return Name }
+
+// MsgTypes implements ledger.Module.
+func (*Module) MsgTypes() []string {
+	return []string{MsgTypeRegister, MsgTypeUpdate, MsgTypeUnregister, MsgTypeUnjail,
+		MsgTypeCommitRoot, MsgTypeAttest, MsgTypeJobSubmit, MsgTypeJobResult, MsgTypeJobReexec}
+}
+
+func genesisParams(g *ledger.Genesis) (Params, error) {
+	p, err := ledger.DecodeParams(g, Name, DefaultParams())
+	if err != nil {
+		return p, err
+	}
+	if err := p.Validate(); err != nil {
+		var pe *ParamError
+		if errors.As(err, &pe) {
+			return p, ledger.GenesisErr("params."+Name+"."+pe.Field, "%s", pe.Reason)
+		}
+		return p, ledger.GenesisErr("params."+Name, "%v", err)
+	}
+	return p, nil
+}
+
+// ValidateGenesis implements ledger.Module.
+func (*Module) ValidateGenesis(g *ledger.Genesis) error {
+	_, err := genesisParams(g)
+	return err
+}
+
+// InitGenesis implements ledger.Module: parameters only; providers
+// register by transaction.
+func (*Module) InitGenesis(ctx *ledger.Context, g *ledger.Genesis) error {
+	p, err := genesisParams(g)
+	if err != nil {
+		return err
+	}
+	ctx.SetObj(keyParams, p)
+	return nil
+}
+
+// Params returns the current parameters.
+func (*Module) Params(ctx *ledger.Context) Params {
+	p := DefaultParams()
+	ctx.GetObj(keyParams, &p)
+	return p
+}
+
+// ParamsJSON implements ledger.ParamModule.
+func (m *Module) ParamsJSON(ctx *ledger.Context) json.RawMessage {
+	b, _ := json.Marshal(m.Params(ctx))
+	return b
+}
+
+// SetParam implements ledger.ParamModule. Contest timing changes apply from
+// the next epoch (the current one keeps the schedule fixed at its start).
+func (m *Module) SetParam(ctx *ledger.Context, key string, value json.RawMessage) error {
+	p, err := ledger.ApplyParamJSON(m.Params(ctx), key, value)
+	if err != nil {
+		return err
+	}
+	ctx.SetObj(keyParams, p)
+	return nil
+}
+
+// Holdings implements ledger.Holder: provider bonds ("bonded"), bonds of
+// unregistered providers on their way back ("unbonding"), and job escrow
+// ("escrowed"). The emission pool is a bank pool, counted by the bank.
+func (*Module) Holdings(ctx *ledger.Context) []ledger.Holding {
+	return []ledger.Holding{
+		{Category: "bonded", Amount: getU64(ctx, keyBonded)},
+		{Category: "unbonding", Amount: getU64(ctx, keyUnbonding)},
+		{Category: "escrowed", Amount: getU64(ctx, keyEscrow)},
+	}
+}
+
+// Handle implements ledger.Module.
+func (m *Module) Handle(ctx *ledger.Context, sender keys.Address, msg ledger.Msg) error {
+	switch msg.Type {
+	case MsgTypeRegister:
+		return ledger.HandleAs(msg, func(x MsgRegister) error { return m.register(ctx, sender, x) })
+	case MsgTypeUpdate:
+		return ledger.HandleAs(msg, func(x MsgUpdate) error { return m.update(ctx, sender, x) })
+	case MsgTypeUnregister:
+		return ledger.HandleAs(msg, func(MsgUnregister) error { return m.unregister(ctx, sender) })
+	case MsgTypeUnjail:
+		return ledger.HandleAs(msg, func(MsgUnjail) error { return m.unjail(ctx, sender) })
+	case MsgTypeCommitRoot:
+		return ledger.HandleAs(msg, func(x MsgCommitRoot) error { return m.commitRoot(ctx, sender, x) })
+	case MsgTypeAttest:
+		return ledger.HandleAs(msg, func(x MsgAttest) error { return m.attest(ctx, sender, x) })
+	case MsgTypeJobSubmit:
+		return ledger.HandleAs(msg, func(x MsgJobSubmit) error { return m.submitJob(ctx, sender, x) })
+	case MsgTypeJobResult:
+		return ledger.HandleAs(msg, func(x MsgJobResult) error { return m.jobResult(ctx, sender, x) })
+	case MsgTypeJobReexec:
+		return ledger.HandleAs(msg, func(x MsgJobReexec) error { return m.jobReexec(ctx, sender, x) })
+	}
+	return fmt.Errorf("%w: %s", ledger.ErrUnknownMsg, msg.Type)
+}
+
+// BeginBlock implements ledger.Module: it keeps the block hash (re-execution
+// draws), opens a new epoch when the last one has closed, and fixes the
+// check seed at the commit deadline.
+func (m *Module) BeginBlock(ctx *ledger.Context, b *ledger.BlockInfo) error {
+	seed := blockSeed(b.Height, b.LastBlockHash)
+	ctx.Set(keyBlockHash, seed[:])
+	e, ok := m.epoch(ctx)
+	if !ok || b.Height > e.End {
+		next := uint64(0)
+		if ok {
+			next = e.Number + 1
+		}
+		return m.startEpoch(ctx, next, seed)
+	}
+	if b.Height == e.CommitDeadline {
+		e.CheckSeed = seed[:]
+		ctx.SetObj(keyEpoch, e)
+	}
+	return nil
+}
+
+// EndBlock implements ledger.Module. Per block: matured unbondings, job
+// deadlines and re-execution draws and tallies due at this height (each
+// indexed by height, so only the due entries are read), then at most
+// max_assign_per_block assignments; at the epoch's last height, the epoch
+// close (one pass over its rounds and attestations).
+func (m *Module) EndBlock(ctx *ledger.Context) error {
+	p := m.Params(ctx)
+	if err := m.matureUnbondings(ctx); err != nil {
+		return err
+	}
+	if err := m.jobDeadlines(ctx, p); err != nil {
+		return err
+	}
+	if err := m.reexecDue(ctx, p); err != nil {
+		return err
+	}
+	if err := m.assignJobs(ctx, p); err != nil {
+		return err
+	}
+	if e, ok := m.epoch(ctx); ok && ctx.Height == e.End {
+		return m.closeEpoch(ctx, p, e)
+	}
+	return nil
+}

@@ -1,0 +1,124 @@
+package compute
+
+import (
+	"fmt"
+
+	"github.com/inferd/inferd/compute/challenge"
+	"github.com/inferd/inferd/ledger"
+)
+
+// Bounds on parameters, so that one governance vote cannot make a block's
+// work unbounded or an epoch never end.
+const (
+	MaxEpochBlocks    = 1_000_000
+	MaxK              = 64 // rows per check; 64 rows of n=8192 is 2 MiB of gossip
+	MaxAssignPerBlock = 10_000
+	MaxCapacity       = 1_000_000 // concurrent jobs of one provider
+)
+
+// Params of the compute module (JSON names are the governance keys).
+type Params struct {
+	// Providers.
+	MinBond         uint64 `json:"min_bond"`
+	UnbondingBlocks uint64 `json:"unbonding_blocks"`
+	// The contest. Offsets are from an epoch's first height; a change
+	// takes effect from the next epoch.
+	EpochBlocks          uint64     `json:"epoch_blocks"`
+	CommitDeadlineBlocks uint64     `json:"commit_deadline_blocks"`
+	AttestDeadlineBlocks uint64     `json:"attest_deadline_blocks"`
+	RowsChecked          uint64     `json:"rows_checked"`
+	SlashWrongRowPPM     ledger.PPM `json:"slash_wrong_row_ppm"`
+	DowntimeJailEpochs   uint64     `json:"downtime_jail_threshold"`
+	JailBlocks           uint64     `json:"jail_blocks"`
+	ValidatorSharePPM    ledger.PPM `json:"validator_share_ppm"`
+	// Jobs.
+	MaxInputBytes       uint64     `json:"max_input_bytes"`
+	JobDeadlineBlocks   uint64     `json:"job_deadline_blocks"`
+	JobMinRunBlocks     uint64     `json:"job_min_run_blocks"`
+	MaxAssignPerBlock   uint64     `json:"max_assign_per_block"`
+	ReexecPPM           ledger.PPM `json:"reexec_ppm"`
+	ReexecWindowBlocks  uint64     `json:"reexec_window_blocks"`
+	JobSlashPPM         ledger.PPM `json:"job_slash_ppm"`
+	MaxJobPrice         uint64     `json:"max_job_price"`
+	MaxProviderCapacity uint64     `json:"max_provider_capacity"`
+}
+
+// DefaultParams are used when genesis has no compute section.
+func DefaultParams() Params {
+	return Params{
+		MinBond:              10 * ledger.UinfPerINF,
+		UnbondingBlocks:      1000,
+		EpochBlocks:          100,
+		CommitDeadlineBlocks: 40,
+		AttestDeadlineBlocks: 90,
+		RowsChecked:          16,
+		SlashWrongRowPPM:     100_000, // 10%
+		DowntimeJailEpochs:   3,
+		JailBlocks:           500,
+		ValidatorSharePPM:    100_000, // 10% of the compute pool
+		MaxInputBytes:        64 << 20,
+		JobDeadlineBlocks:    100,
+		JobMinRunBlocks:      10,
+		MaxAssignPerBlock:    100,
+		ReexecPPM:            50_000, // 5% of completed jobs
+		ReexecWindowBlocks:   50,
+		JobSlashPPM:          10_000, // 1%
+		MaxJobPrice:          1_000_000 * ledger.UinfPerINF,
+		MaxProviderCapacity:  1024,
+	}
+}
+
+// ParamError names the parameter that is wrong (its JSON name).
+type ParamError struct {
+	Field  string
+	Reason string
+}
+
+func (e *ParamError) Error() string { return e.Field + ": " + e.Reason }
+
+func perr(field, format string, a ...any) error {
+	return &ParamError{Field: field, Reason: fmt.Sprintf(format, a...)}
+}
+
+// Validate checks a parameter set.
+func (p Params) Validate() error {
+	// 256 is the smallest tier: k rows must be distinct rows of it.
+	minN, _ := challenge.TierN(0)
+	switch {
+	case p.MinBond == 0:
+		return perr("min_bond", "must be at least 1 uinf (the bond is what a wrong row costs)")
+	case p.EpochBlocks < 3 || p.EpochBlocks > MaxEpochBlocks:
+		return perr("epoch_blocks", "%d must be 3..%d", p.EpochBlocks, MaxEpochBlocks)
+	case p.CommitDeadlineBlocks < 1 || p.CommitDeadlineBlocks >= p.AttestDeadlineBlocks:
+		return perr("commit_deadline_blocks", "%d must be at least 1 and below attest_deadline_blocks (%d)", p.CommitDeadlineBlocks, p.AttestDeadlineBlocks)
+	case p.AttestDeadlineBlocks > p.EpochBlocks:
+		return perr("attest_deadline_blocks", "%d must be at most epoch_blocks (%d)", p.AttestDeadlineBlocks, p.EpochBlocks)
+	case p.RowsChecked < 1 || p.RowsChecked > MaxK || p.RowsChecked > uint64(minN):
+		return perr("rows_checked", "%d must be 1..%d", p.RowsChecked, MaxK)
+	case !p.SlashWrongRowPPM.Valid():
+		return perr("slash_wrong_row_ppm", "%d is above 1000000 (100%%)", p.SlashWrongRowPPM)
+	case p.DowntimeJailEpochs == 0:
+		return perr("downtime_jail_threshold", "must be at least 1")
+	case !p.ValidatorSharePPM.Valid():
+		return perr("validator_share_ppm", "%d is above 1000000 (100%%)", p.ValidatorSharePPM)
+	case p.MaxInputBytes == 0:
+		return perr("max_input_bytes", "must be at least 1")
+	case p.JobDeadlineBlocks < 2 || p.JobDeadlineBlocks > MaxEpochBlocks:
+		return perr("job_deadline_blocks", "%d must be 2..%d", p.JobDeadlineBlocks, MaxEpochBlocks)
+	case p.JobMinRunBlocks < 1 || p.JobMinRunBlocks >= p.JobDeadlineBlocks:
+		return perr("job_min_run_blocks", "%d must be at least 1 and below job_deadline_blocks (%d)", p.JobMinRunBlocks, p.JobDeadlineBlocks)
+	case p.MaxAssignPerBlock < 1 || p.MaxAssignPerBlock > MaxAssignPerBlock:
+		return perr("max_assign_per_block", "%d must be 1..%d", p.MaxAssignPerBlock, MaxAssignPerBlock)
+	case !p.ReexecPPM.Valid():
+		return perr("reexec_ppm", "%d is above 1000000 (100%%)", p.ReexecPPM)
+	case p.ReexecWindowBlocks < 1 || p.ReexecWindowBlocks > MaxEpochBlocks:
+		return perr("reexec_window_blocks", "%d must be 1..%d", p.ReexecWindowBlocks, MaxEpochBlocks)
+	case !p.JobSlashPPM.Valid():
+		return perr("job_slash_ppm", "%d is above 1000000 (100%%)", p.JobSlashPPM)
+	case p.MaxJobPrice == 0:
+		return perr("max_job_price", "must be at least 1")
+	case p.MaxProviderCapacity < 1 || p.MaxProviderCapacity > MaxCapacity:
+		return perr("max_provider_capacity", "%d must be 1..%d", p.MaxProviderCapacity, MaxCapacity)
+	}
+	return nil
+}

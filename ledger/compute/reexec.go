@@ -1,0 +1,145 @@
+package compute
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/inferd/inferd/keys"
+	"github.com/inferd/inferd/ledger"
+)
+
+// reexecReport is one validator's re-execution result, stored until the
+// window closes.
+type reexecReport struct {
+	_      struct{} `cbor:",toarray"`
+	Result string
+	Failed bool
+}
+
+// Drawn reports whether job id is re-executed, from the seed of the block
+// after its result: SHA-256(label || seed || u64be(id)), its first 8 bytes
+// as a big-endian integer mod 10^6, below reexec_ppm.
+func Drawn(seed [32]byte, id uint64, ppm ledger.PPM) bool {
+	h := sha256.New()
+	h.Write([]byte("inferd/compute/v1/reexec"))
+	h.Write(seed[:])
+	h.Write(u64(id))
+	var d [32]byte
+	h.Sum(d[:0])
+	return binary.BigEndian.Uint64(d[:8])%uint64(ledger.PPMOne) < uint64(ppm)
+}
+
+// reexecDue runs the re-execution queue of this height: draws for jobs
+// that completed in the previous block, and tallies for windows that close.
+func (m *Module) reexecDue(ctx *ledger.Context, p Params) error {
+	ids := idsAt(ctx, rxqPrefix, ctx.Height)
+	if len(ids) == 0 {
+		return nil
+	}
+	seed := [32]byte(ctx.Get(keyBlockHash))
+	var power map[keys.Address]uint64
+	var total uint64
+	for _, id := range ids {
+		ctx.Delete(rxqKey(ctx.Height, id))
+		j, ok := m.job(ctx, id)
+		if !ok || j.ReexecEnd != ctx.Height {
+			continue
+		}
+		switch j.Reexec {
+		case ReexecNone: // the draw
+			if Drawn(seed, id, p.ReexecPPM) {
+				j.Reexec, j.ReexecEnd = ReexecPending, ledger.MustAdd(ctx.Height, p.ReexecWindowBlocks)
+				ctx.Set(rxqKey(j.ReexecEnd, id), []byte{1})
+				ctx.Emit("job_reexec_drawn", "job", fmt.Sprint(id), "until", fmt.Sprint(j.ReexecEnd))
+			} else {
+				j.ReexecEnd = 0
+			}
+		case ReexecPending: // the tally
+			if power == nil {
+				power = map[keys.Address]uint64{}
+				for _, v := range m.staking.BondedValidators(ctx) {
+					power[v.Operator] = v.Tokens
+					total = ledger.MustAdd(total, v.Tokens)
+				}
+			}
+			m.tallyReexec(ctx, p, &j, power, total)
+		}
+		m.putJob(ctx, j)
+	}
+	return nil
+}
+
+// tallyReexec decides a re-execution: mismatch when more than 2/3 of bonded
+// stake got another result (a Wasm run is deterministic, but unlike a wrong
+// row a mismatch cannot be shown to others, so it takes the same
+// supermajority as a block); match with more than 2/3 agreeing; else
+// inconclusive. A mismatch slashes slash_wrong_row_ppm of the provider's
+// bond (it is the same fraud: claiming work not done).
+func (m *Module) tallyReexec(ctx *ledger.Context, p Params, j *Job, power map[keys.Address]uint64, total uint64) {
+	pfx := cat(rxPrefix, u64(j.ID))
+	var match, mismatch uint64
+	var seen []keys.Address
+	ctx.Iterate(pfx, func(k, raw []byte) bool {
+		if len(k) != len(pfx)+keys.AddressLen {
+			return true
+		}
+		val := keys.Address(k[len(pfx):])
+		seen = append(seen, val)
+		var r reexecReport
+		if err := ledger.DecodeStored(raw, &r); err != nil {
+			panic(err)
+		}
+		same := r.Failed == (j.Status == JobFailed) && (r.Failed || r.Result == j.Result)
+		if same {
+			match += power[val]
+		} else {
+			mismatch += power[val]
+		}
+		return true
+	})
+	for _, v := range seen {
+		ctx.Delete(rxKey(j.ID, v))
+	}
+	switch {
+	case total > 0 && ledger.CompareProducts(3, mismatch, 2, total) > 0:
+		j.Reexec = ReexecMismatch
+		if pr, ok := m.provider(ctx, j.Provider); ok {
+			m.slash(ctx, p, &pr, p.SlashWrongRowPPM, fmt.Sprintf("job %d result mismatch", j.ID))
+			m.putProvider(ctx, pr)
+		}
+	case total > 0 && ledger.CompareProducts(3, match, 2, total) > 0:
+		j.Reexec = ReexecMatch
+	default:
+		j.Reexec = ReexecInconclusive
+	}
+	ctx.Emit("job_reexec", "job", fmt.Sprint(j.ID), "verdict", j.Reexec)
+}
+
+func (m *Module) jobReexec(ctx *ledger.Context, sender keys.Address, x MsgJobReexec) error {
+	j, ok := m.job(ctx, x.Job)
+	if !ok {
+		return fmt.Errorf("%w: %d", ErrUnknownJob, x.Job)
+	}
+	if j.Reexec != ReexecPending || ctx.Height >= j.ReexecEnd {
+		return fmt.Errorf("%w: job %d (re-execution state %q)", ErrNoReexec, j.ID, j.Reexec)
+	}
+	if x.Failed == (x.Result != "") {
+		return fmt.Errorf("%w: give a result CID, or Failed with no CID", ledger.ErrInvalidMsg)
+	}
+	if x.Result != "" {
+		if err := CheckCID("result", x.Result); err != nil {
+			return err
+		}
+	}
+	if !m.staking.IsBonded(ctx, sender) {
+		return fmt.Errorf("%w: %s", ErrNotValidator, sender)
+	}
+	k := rxKey(j.ID, sender)
+	if ctx.Has(k) {
+		return fmt.Errorf("%w: %s on job %d", ErrAlreadyAttested, sender, j.ID)
+	}
+	ctx.SetObj(k, reexecReport{Result: x.Result, Failed: x.Failed})
+	ctx.Emit("job_reexec_report", "job", fmt.Sprint(j.ID), "validator", sender.String())
+	return nil
+}

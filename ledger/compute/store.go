@@ -1,0 +1,175 @@
+package compute
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+
+	"github.com/inferd/inferd/keys"
+	"github.com/inferd/inferd/ledger"
+)
+
+// Store keys, all under "compute/" (see the package documentation).
+var (
+	keyParams    = []byte("compute/params")
+	keyEpoch     = []byte("compute/epoch")
+	keyNextJob   = []byte("compute/next_job")
+	keyBlockHash = []byte("compute/block_hash")
+	keyBonded    = []byte("compute/tot/bonded")
+	keyUnbonding = []byte("compute/tot/unbonding")
+	keyEscrow    = []byte("compute/tot/escrowed")
+)
+
+const (
+	provPrefix  = "compute/prov/"
+	availPrefix = "compute/avail/"
+	roundPrefix = "compute/round/"
+	attPrefix   = "compute/att/"
+	jobPrefix   = "compute/job/"
+	openPrefix  = "compute/jopen/"
+	dlPrefix    = "compute/jdl/"
+	rxqPrefix   = "compute/jrx/"
+	rxPrefix    = "compute/rx/"
+	ubdPrefix   = "compute/ubd/"
+)
+
+func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+func cat(prefix string, parts ...[]byte) []byte {
+	out := []byte(prefix)
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+func getU64(ctx *ledger.Context, key []byte) uint64 {
+	v := ctx.Get(key)
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+func setU64(ctx *ledger.Context, key []byte, v uint64) {
+	if v == 0 {
+		ctx.Delete(key)
+		return
+	}
+	ctx.Set(key, u64(v))
+}
+
+// addTotal and subTotal keep the running totals Holdings reports. They
+// move with every bond, unbonding and escrow change, so Holdings is O(1);
+// tests recount them from the records.
+func addTotal(ctx *ledger.Context, key []byte, amt uint64) error {
+	v, err := ledger.Add(getU64(ctx, key), amt)
+	if err != nil {
+		return err
+	}
+	setU64(ctx, key, v)
+	return nil
+}
+
+func subTotal(ctx *ledger.Context, key []byte, amt uint64) {
+	v := getU64(ctx, key)
+	if amt > v {
+		panic("compute: running total below zero: " + string(key)) // a bookkeeping bug
+	}
+	setU64(ctx, key, v-amt)
+}
+
+// Providers.
+
+func provKey(a keys.Address) []byte { return cat(provPrefix, a[:]) }
+
+func (*Module) provider(ctx *ledger.Context, a keys.Address) (Provider, bool) {
+	var p Provider
+	ok := ctx.GetObj(provKey(a), &p)
+	return p, ok
+}
+
+// availKey orders live providers with free capacity for assignment:
+// cheapest first, then most epochs passed (uptime), then address.
+func availKey(p *Provider) []byte {
+	return cat(availPrefix, u64(p.Price), u64(^p.Uptime), p.Address[:])
+}
+
+func available(p *Provider) bool { return p.Live() && p.ActiveJobs < p.Capacity }
+
+// putProvider writes p and keeps the assignment index in step with it.
+func (m *Module) putProvider(ctx *ledger.Context, p Provider) {
+	if old, ok := m.provider(ctx, p.Address); ok && available(&old) {
+		ctx.Delete(availKey(&old))
+	}
+	if available(&p) {
+		ctx.Set(availKey(&p), []byte{1})
+	}
+	ctx.SetObj(provKey(p.Address), p)
+}
+
+func (m *Module) deleteProvider(ctx *ledger.Context, a keys.Address) {
+	if old, ok := m.provider(ctx, a); ok && available(&old) {
+		ctx.Delete(availKey(&old))
+	}
+	ctx.Delete(provKey(a))
+}
+
+// Epochs and rounds.
+
+func (*Module) epoch(ctx *ledger.Context) (Epoch, bool) {
+	var e Epoch
+	ok := ctx.GetObj(keyEpoch, &e)
+	return e, ok
+}
+
+func roundKey(epoch uint64, a keys.Address) []byte { return cat(roundPrefix, u64(epoch), a[:]) }
+
+func attKey(epoch uint64, prov, val keys.Address) []byte {
+	return cat(attPrefix, u64(epoch), prov[:], val[:])
+}
+
+// Jobs.
+
+func jobKey(id uint64) []byte                { return cat(jobPrefix, u64(id)) }
+func openKey(id uint64) []byte               { return cat(openPrefix, u64(id)) }
+func dlKey(height, id uint64) []byte         { return cat(dlPrefix, u64(height), u64(id)) }
+func rxqKey(height, id uint64) []byte        { return cat(rxqPrefix, u64(height), u64(id)) }
+func rxKey(id uint64, v keys.Address) []byte { return cat(rxPrefix, u64(id), v[:]) }
+
+func (*Module) job(ctx *ledger.Context, id uint64) (Job, bool) {
+	var j Job
+	ok := ctx.GetObj(jobKey(id), &j)
+	return j, ok
+}
+
+func (*Module) putJob(ctx *ledger.Context, j Job) { ctx.SetObj(jobKey(j.ID), j) }
+
+// idsAt lists the ids queued under prefix/<height>/ in id order.
+func idsAt(ctx *ledger.Context, prefix string, height uint64) []uint64 {
+	var ids []uint64
+	p := cat(prefix, u64(height))
+	ctx.Iterate(p, func(k, _ []byte) bool {
+		if len(k) == len(p)+8 {
+			ids = append(ids, binary.BigEndian.Uint64(k[len(p):]))
+		}
+		return true
+	})
+	return ids
+}
+
+// blockSeed is a 32-byte seed from a block hash as begin-block saw it.
+// Real block hashes are 32 bytes and used as they are; anything else (an
+// empty hash in tests or at height 1) is hashed with the height, so every
+// height still has its own seed.
+func blockSeed(height uint64, hash []byte) [32]byte {
+	if len(hash) == 32 {
+		return [32]byte(hash)
+	}
+	h := sha256.New()
+	h.Write([]byte("inferd/compute/v1/blockseed"))
+	h.Write(u64(height))
+	h.Write(hash)
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
