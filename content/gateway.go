@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/ipfs/boxo/ipld/merkledag"
 	"github.com/ipfs/boxo/ipld/unixfs"
+	uio "github.com/ipfs/boxo/ipld/unixfs/io"
 	"github.com/ipfs/go-cid"
 )
 
@@ -21,6 +23,7 @@ import (
 //
 //	GET /ipfs/{cid}             the file's bytes (Range requests work), or
 //	                            a plain-text listing for a directory
+//	GET /ipfs/{cid}/a/b.bin     the entry a/b.bin of the directory {cid}
 //	GET /ipfs/{cid}?format=car  the whole DAG as a CAR v1 stream
 //	                            (also with Accept: application/vnd.ipld.car)
 //
@@ -30,9 +33,7 @@ func Gateway(s *Store) http.Handler {
 	mux := http.NewServeMux()
 	g := gateway{s}
 	mux.HandleFunc("GET /ipfs/{cid}", g.serve)
-	mux.HandleFunc("GET /ipfs/{cid}/{rest...}", func(w http.ResponseWriter, _ *http.Request) {
-		http.Error(w, "paths inside a CID are not supported: request /ipfs/{cid} of the file itself", http.StatusNotFound)
-	})
+	mux.HandleFunc("GET /ipfs/{cid}/{rest...}", g.serve)
 	return mux
 }
 
@@ -47,6 +48,18 @@ func (g gateway) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	if rest := strings.Trim(r.PathValue("rest"), "/"); rest != "" {
+		if c, err = resolvePath(ctx, g.s, c, rest); err != nil {
+			code := http.StatusInternalServerError
+			if errors.Is(err, ErrNotFound) || errors.Is(err, errNoSuchEntry) || errors.Is(err, errNotDir) {
+				code = http.StatusNotFound
+			}
+			http.Error(w, err.Error(), code)
+			return
+		}
+	}
+	// A large file takes longer than the API server's write timeout.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	if err := present(ctx, g.s, c); err != nil {
 		code := http.StatusInternalServerError
 		if errors.Is(err, ErrNotFound) {
@@ -90,6 +103,41 @@ func (g gateway) serve(w http.ResponseWriter, r *http.Request) {
 	defer rd.Close()
 	h.Set("Content-Type", "application/octet-stream")
 	http.ServeContent(w, r, "", zeroTime, rd)
+}
+
+var (
+	errNoSuchEntry = errors.New("no such entry")
+	errNotDir      = errors.New("not a directory")
+)
+
+// resolvePath follows the names of path ("a/b/c.bin") from the directory
+// root down to the CID they name. HAMT-sharded directories work too.
+func resolvePath(ctx context.Context, s *Store, root cid.Cid, path string) (cid.Cid, error) {
+	c := root
+	walked := root.String()
+	for _, name := range strings.Split(path, "/") {
+		if name == "" || name == "." || name == ".." {
+			return cid.Undef, fmt.Errorf("/ipfs/%s/%s: %w: empty, . and .. are not path elements", root, path, errNoSuchEntry)
+		}
+		nd, err := s.dag.Get(ctx, c)
+		if err != nil {
+			return cid.Undef, notFound(c, err)
+		}
+		dir, err := uio.NewDirectoryFromNode(s.dag, nd)
+		if err != nil {
+			return cid.Undef, fmt.Errorf("/ipfs/%s is a file, %w: it has no entry %q", walked, errNotDir, name)
+		}
+		child, err := dir.Find(ctx, name)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return cid.Undef, fmt.Errorf("/ipfs/%s: %w %q", walked, errNoSuchEntry, name)
+			}
+			return cid.Undef, notFound(c, err)
+		}
+		c = child.Cid()
+		walked += "/" + name
+	}
+	return c, nil
 }
 
 // present checks that every block of the DAG under c is held, reading only

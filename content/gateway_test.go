@@ -148,3 +148,42 @@ func readCAR(t *testing.T, car []byte, root cid.Cid) []byte {
 	out, _ := io.ReadAll(rd)
 	return out
 }
+
+func TestGatewayPaths(t *testing.T) {
+	ctx := context.Background()
+	s := openMem(t)
+	dirCID, err := s.Add(ctx, writeTree(t), AddOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(Gateway(s))
+	defer srv.Close()
+	base := "/ipfs/" + dirCID.String()
+	for path, want := range map[string]string{
+		"/hello.txt":  "hello world\n",
+		"/sub/a.txt":  "a",
+		"/sub/a.txt/": "a",
+	} {
+		resp, body := get(t, srv, base+path)
+		if resp.StatusCode != 200 || string(body) != want {
+			t.Errorf("GET %s: %d %q, want %q", path, resp.StatusCode, body, want)
+		}
+	}
+	resp, body := get(t, srv, base+"/zeros.bin", "Range", "bytes=307190-")
+	if resp.StatusCode != 206 || len(body) != 10 {
+		t.Errorf("range inside a directory: %d, %d bytes", resp.StatusCode, len(body))
+	}
+	if resp, body := get(t, srv, base+"/sub"); resp.StatusCode != 200 || !strings.Contains(string(body), "a.txt") {
+		t.Errorf("sub-directory listing: %d %q", resp.StatusCode, body)
+	}
+	for path, code := range map[string]int{
+		"/nope.txt":    404,
+		"/sub/nope":    404,
+		"/hello.txt/x": 404,
+	} {
+		resp, body := get(t, srv, base+path)
+		if resp.StatusCode != code || strings.Count(string(body), "\n") != 1 {
+			t.Errorf("GET %s: %d %q, want %d and one line", path, resp.StatusCode, body, code)
+		}
+	}
+}
