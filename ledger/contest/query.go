@@ -6,10 +6,16 @@ import (
 
 	"github.com/inferd/inferd/keys"
 	"github.com/inferd/inferd/ledger"
+	"github.com/inferd/inferd/ledger/bank"
 )
 
 // Queries. They only read, so the node's API calls them on a read-only
 // context (ledger.State.Query).
+
+// Reader returns a Module for queries only: it registers nothing with
+// gov and must not be given to a ledger. The node's API and agents use it
+// over the chain's bank (the only keeper queries need).
+func Reader(b *bank.Module) *Module { return &Module{bank: b} }
 
 // ContestInfo is a contest's summary.
 type ContestInfo struct {
