@@ -12,8 +12,10 @@
 //
 // # Epoch timeline
 //
-// An epoch starts at height S (epoch 0 at height 1; each next one the
-// height after the last one's end) with the schedule fixed from the
+// An epoch starts at height S (epoch 0 at the first block that begins with
+// a live provider; each next one at the height after the last one's end,
+// or, with no live provider then, at the first later block that has one:
+// an idle module writes nothing) with the schedule fixed from the
 // parameters at that moment (E = epoch_blocks, C = commit_deadline_blocks,
 // A = attest_deadline_blocks, k = rows_checked):
 //
@@ -33,7 +35,7 @@
 //
 // # Per-block work (end-block)
 //
-// Unbondings, job deadlines and re-execution draws and tallies are indexed
+// Unbondings, job deadlines, re-execution draws and tallies are indexed
 // by height, so a block reads only what is due at it. Assignment reads the
 // index of available providers and the open-job queue (both keys only, no
 // decoding) and assigns at most max_assign_per_block jobs; the epoch close
@@ -43,7 +45,6 @@
 //
 //	params                          Params (canonical CBOR)
 //	epoch                           the current Epoch
-//	block_hash                      32-byte seed of the current block (re-execution draws)
 //	next_job                        last job id (8-byte big-endian)
 //	tot/bonded|unbonding|escrowed   running totals for Holdings
 //	prov/<addr>                     Provider
@@ -53,7 +54,8 @@
 //	job/<id>                        Job
 //	jopen/<id>                      open queue: max price, deadline
 //	jdl/<height><id>                escrow deadlines (open and assigned jobs)
-//	jrx/<height><id>                re-execution draw or tally due at height
+//	jdraw/<height><id>              re-execution draw due at height (begin-block)
+//	jrx/<height><id>                re-execution tally due at height (end-block)
 //	rx/<id><val>                    a validator's re-execution report
 //	ubd/<height><addr>              bond returning at height
 //

@@ -11,7 +11,8 @@ import (
 
 // startEpoch opens epoch number at this height: the schedule is fixed from
 // the current parameters and every live provider gets a round (its
-// challenge is ProviderSeed(seed, address) at its tier's n).
+// challenge is ProviderSeed(seed, address) at its tier's n). With no live
+// provider nothing is written and the next block tries again.
 func (m *Module) startEpoch(ctx *ledger.Context, number uint64, seed [32]byte) error {
 	p := m.Params(ctx)
 	h := ctx.Height
@@ -28,6 +29,9 @@ func (m *Module) startEpoch(ctx *ledger.Context, number uint64, seed [32]byte) e
 		}
 		return true
 	})
+	if len(live) == 0 {
+		return nil // idle: no epoch starts until a provider is live
+	}
 	for _, pr := range live {
 		n, err := challenge.TierN(int(pr.Tier))
 		if err != nil {

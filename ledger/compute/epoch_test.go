@@ -28,8 +28,7 @@ type sim struct {
 // attest by every validator -> close. It returns the verdicts.
 func (n *testNet) epochRun(r *rand.Rand, sims []*sim) map[*sim]string {
 	n.t.Helper()
-	n.blocksTo(n.epoch().End + 1) // the next epoch's first block
-	e := n.epoch()
+	e := n.nextEpoch()
 	var txs [][]byte
 	for _, s := range sims {
 		ci, err := n.challenge(s.a.addr)
@@ -239,8 +238,7 @@ func TestContestMessagesRefused(t *testing.T) {
 	n := newNet(t, params, 1, 2)
 	a, b := n.accts[0], n.accts[1]
 	mustOK(t, n.block(n.tx(a, register(10, 0, 1, 2*ledger.UinfPerINF))))
-	n.blocksTo(n.epoch().End + 1)
-	e := n.epoch()
+	e := n.nextEpoch()
 	root := make([]byte, 32)
 	commit := func(ep uint64, r []byte) ledger.Msg {
 		return ledger.NewMsg(MsgTypeCommitRoot, MsgCommitRoot{Epoch: ep, Root: r})
@@ -264,8 +262,7 @@ func TestContestMessagesRefused(t *testing.T) {
 	n.blocksTo(e.AttestDeadline)
 	mustFail(t, n.block(n.tx(n.vals[0], attest(VerdictPass))), ErrDeadlinePassed)
 	// A committed round takes one attestation per validator.
-	n.blocksTo(n.epoch().End + 1)
-	e = n.epoch()
+	e = n.nextEpoch()
 	mustOK(t, n.block(n.tx(a, commit(e.Number, root))))
 	mustFail(t, n.block(n.tx(a, commit(e.Number, root))), ErrAlreadyCommitted)
 	n.blocksTo(e.CommitDeadline)
@@ -278,3 +275,16 @@ func TestContestMessagesRefused(t *testing.T) {
 }
 
 func randFor(seed int64) *rand.Rand { return rand.New(rand.NewSource(seed)) }
+
+// nextEpoch applies blocks up to the first block of the next epoch.
+func (n *testNet) nextEpoch() Epoch {
+	n.t.Helper()
+	for i := 0; i < 10_000; i++ {
+		n.block()
+		if e := n.epoch(); e.Start == n.height {
+			return e
+		}
+	}
+	n.t.Fatal("no epoch started")
+	return Epoch{}
+}

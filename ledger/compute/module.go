@@ -128,12 +128,14 @@ func (m *Module) Handle(ctx *ledger.Context, sender keys.Address, msg ledger.Msg
 	return fmt.Errorf("%w: %s", ledger.ErrUnknownMsg, msg.Type)
 }
 
-// BeginBlock implements ledger.Module: it keeps the block hash (re-execution
-// draws), opens a new epoch when the last one has closed, and fixes the
-// check seed at the commit deadline.
+// BeginBlock implements ledger.Module: re-execution draws for the jobs
+// reported in the previous block (this block's hash was unknown to their
+// providers), a new epoch when the last one has closed and some provider
+// is live, and the check seed at the commit deadline. An idle module (no
+// live provider, nothing due) writes nothing.
 func (m *Module) BeginBlock(ctx *ledger.Context, b *ledger.BlockInfo) error {
 	seed := blockSeed(b.Height, b.LastBlockHash)
-	ctx.Set(keyBlockHash, seed[:])
+	m.drawsDue(ctx, seed)
 	e, ok := m.epoch(ctx)
 	if !ok || b.Height > e.End {
 		next := uint64(0)
@@ -142,7 +144,7 @@ func (m *Module) BeginBlock(ctx *ledger.Context, b *ledger.BlockInfo) error {
 		}
 		return m.startEpoch(ctx, next, seed)
 	}
-	if b.Height == e.CommitDeadline {
+	if b.Height == e.CommitDeadline && e.Providers > 0 {
 		e.CheckSeed = seed[:]
 		ctx.SetObj(keyEpoch, e)
 	}
@@ -150,7 +152,7 @@ func (m *Module) BeginBlock(ctx *ledger.Context, b *ledger.BlockInfo) error {
 }
 
 // EndBlock implements ledger.Module. Per block: matured unbondings, job
-// deadlines and re-execution draws and tallies due at this height (each
+// deadlines and re-execution tallies due at this height (each
 // indexed by height, so only the due entries are read), then at most
 // max_assign_per_block assignments; at the epoch's last height, the epoch
 // close (one pass over its rounds and attestations).
@@ -162,9 +164,7 @@ func (m *Module) EndBlock(ctx *ledger.Context) error {
 	if err := m.jobDeadlines(ctx, p); err != nil {
 		return err
 	}
-	if err := m.reexecDue(ctx, p); err != nil {
-		return err
-	}
+	m.tallyDue(ctx, p)
 	if err := m.assignJobs(ctx, p); err != nil {
 		return err
 	}

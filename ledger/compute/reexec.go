@@ -30,44 +30,48 @@ func Drawn(seed [32]byte, id uint64, ppm ledger.PPM) bool {
 	return binary.BigEndian.Uint64(d[:8])%uint64(ledger.PPMOne) < uint64(ppm)
 }
 
-// reexecDue runs the re-execution queue of this height: draws for jobs
-// that completed in the previous block, and tallies for windows that close.
-func (m *Module) reexecDue(ctx *ledger.Context, p Params) error {
+// drawsDue draws, with this block's seed, which of the jobs reported in
+// the previous block are re-executed.
+func (m *Module) drawsDue(ctx *ledger.Context, seed [32]byte) {
+	ids := idsAt(ctx, drawPrefix, ctx.Height)
+	if len(ids) == 0 {
+		return
+	}
+	p := m.Params(ctx)
+	for _, id := range ids {
+		ctx.Delete(drawKey(ctx.Height, id))
+		j, ok := m.job(ctx, id)
+		if !ok || j.Reexec != ReexecNone || !Drawn(seed, id, p.ReexecPPM) {
+			continue
+		}
+		j.Reexec, j.ReexecEnd = ReexecPending, ledger.MustAdd(ctx.Height, p.ReexecWindowBlocks)
+		ctx.Set(rxqKey(j.ReexecEnd, id), []byte{1})
+		m.putJob(ctx, j)
+		ctx.Emit("job_reexec_drawn", "job", fmt.Sprint(id), "until", fmt.Sprint(j.ReexecEnd))
+	}
+}
+
+// tallyDue closes the re-execution windows that end at this height.
+func (m *Module) tallyDue(ctx *ledger.Context, p Params) {
 	ids := idsAt(ctx, rxqPrefix, ctx.Height)
 	if len(ids) == 0 {
-		return nil
+		return
 	}
-	seed := [32]byte(ctx.Get(keyBlockHash))
-	var power map[keys.Address]uint64
+	power := map[keys.Address]uint64{}
 	var total uint64
+	for _, v := range m.staking.BondedValidators(ctx) {
+		power[v.Operator] = v.Tokens
+		total = ledger.MustAdd(total, v.Tokens)
+	}
 	for _, id := range ids {
 		ctx.Delete(rxqKey(ctx.Height, id))
 		j, ok := m.job(ctx, id)
-		if !ok || j.ReexecEnd != ctx.Height {
+		if !ok || j.Reexec != ReexecPending || j.ReexecEnd != ctx.Height {
 			continue
 		}
-		switch j.Reexec {
-		case ReexecNone: // the draw
-			if Drawn(seed, id, p.ReexecPPM) {
-				j.Reexec, j.ReexecEnd = ReexecPending, ledger.MustAdd(ctx.Height, p.ReexecWindowBlocks)
-				ctx.Set(rxqKey(j.ReexecEnd, id), []byte{1})
-				ctx.Emit("job_reexec_drawn", "job", fmt.Sprint(id), "until", fmt.Sprint(j.ReexecEnd))
-			} else {
-				j.ReexecEnd = 0
-			}
-		case ReexecPending: // the tally
-			if power == nil {
-				power = map[keys.Address]uint64{}
-				for _, v := range m.staking.BondedValidators(ctx) {
-					power[v.Operator] = v.Tokens
-					total = ledger.MustAdd(total, v.Tokens)
-				}
-			}
-			m.tallyReexec(ctx, p, &j, power, total)
-		}
+		m.tallyReexec(ctx, p, &j, power, total)
 		m.putJob(ctx, j)
 	}
-	return nil
 }
 
 // tallyReexec decides a re-execution: mismatch when more than 2/3 of bonded

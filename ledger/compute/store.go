@@ -13,7 +13,6 @@ var (
 	keyParams    = []byte("compute/params")
 	keyEpoch     = []byte("compute/epoch")
 	keyNextJob   = []byte("compute/next_job")
-	keyBlockHash = []byte("compute/block_hash")
 	keyBonded    = []byte("compute/tot/bonded")
 	keyUnbonding = []byte("compute/tot/unbonding")
 	keyEscrow    = []byte("compute/tot/escrowed")
@@ -27,6 +26,7 @@ const (
 	jobPrefix   = "compute/job/"
 	openPrefix  = "compute/jopen/"
 	dlPrefix    = "compute/jdl/"
+	drawPrefix  = "compute/jdraw/"
 	rxqPrefix   = "compute/jrx/"
 	rxPrefix    = "compute/rx/"
 	ubdPrefix   = "compute/ubd/"
@@ -134,6 +134,7 @@ func jobKey(id uint64) []byte                { return cat(jobPrefix, u64(id)) }
 func openKey(id uint64) []byte               { return cat(openPrefix, u64(id)) }
 func dlKey(height, id uint64) []byte         { return cat(dlPrefix, u64(height), u64(id)) }
 func rxqKey(height, id uint64) []byte        { return cat(rxqPrefix, u64(height), u64(id)) }
+func drawKey(height, id uint64) []byte       { return cat(drawPrefix, u64(height), u64(id)) }
 func rxKey(id uint64, v keys.Address) []byte { return cat(rxPrefix, u64(id), v[:]) }
 
 func (*Module) job(ctx *ledger.Context, id uint64) (Job, bool) {
