@@ -217,7 +217,7 @@ func (n *testNet) checkState() {
 		if s.Minted-s.Burned != held {
 			n.t.Fatalf("height %d: minted %d - burned %d = %d, holdings %d", n.height, s.Minted, s.Burned, s.Minted-s.Burned, held)
 		}
-		var bonded, unbonding, escrow uint64
+		var bonded, unbonding, escrow, assigned uint64
 		queue := unbondingQueue(ctx)
 		for _, p := range n.cm.Providers(ctx) {
 			if p.Unbonding() {
@@ -234,6 +234,12 @@ func (n *testNet) checkState() {
 			if err := ledger.DecodeStored(raw, &j); err != nil {
 				n.t.Fatal(err)
 			}
+			if j.Status == JobAssigned {
+				assigned++
+				if !ctx.Has(jprovKey(j.Provider, j.ID)) {
+					n.t.Fatalf("job %d missing from its provider's index", j.ID)
+				}
+			}
 			if j.Status == JobOpen || j.Status == JobAssigned {
 				escrow += j.MaxPrice
 				if j.Deadline <= n.height {
@@ -244,6 +250,11 @@ func (n *testNet) checkState() {
 			}
 			return true
 		})
+		var indexed uint64
+		ctx.Iterate([]byte(jprovPrefix), func(_, _ []byte) bool { indexed++; return true })
+		if indexed != assigned {
+			n.t.Fatalf("provider job index has %d entries, %d jobs assigned", indexed, assigned)
+		}
 		h := n.cm.Holdings(ctx)
 		if h[0].Amount != bonded || h[1].Amount != unbonding || h[2].Amount != escrow {
 			n.t.Fatalf("height %d: totals %v, recount bonded %d unbonding %d escrowed %d", n.height, h, bonded, unbonding, escrow)

@@ -128,6 +128,7 @@ func (m *Module) assignJobs(ctx *ledger.Context, p Params) error {
 		j.Status, j.Provider, j.Assigned, j.Price = JobAssigned, c.addr, ctx.Height, c.price
 		m.putJob(ctx, j)
 		ctx.Delete(openKey(oj.id))
+		ctx.Set(jprovKey(c.addr, oj.id), []byte{1})
 		c.pr.ActiveJobs++
 		assigned++
 		ctx.Emit("job_assign", "job", fmt.Sprint(j.ID), "provider", c.addr.String(), "price", fmt.Sprint(c.price))
@@ -154,6 +155,9 @@ func (m *Module) settle(ctx *ledger.Context, j *Job, charge uint64) error {
 	}
 	j.Charged, j.Refunded, j.Finished = charge, refund, ctx.Height
 	ctx.Delete(dlKey(j.Deadline, j.ID))
+	if j.Status != JobOpen && j.Status != JobExpired {
+		ctx.Delete(jprovKey(j.Provider, j.ID))
+	}
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package compute
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/inferd/inferd/compute/challenge"
@@ -58,7 +59,10 @@ const MaxJobsListed = 1000
 
 // Jobs lists jobs, newest first, at most MaxJobsListed; status filters
 // by status ("" for all; "reexec" for jobs awaiting re-execution).
-func (*Module) Jobs(ctx *ledger.Context, status string) []Job {
+func (m *Module) Jobs(ctx *ledger.Context, status string) []Job {
+	if status == "reexec" {
+		return m.ReexecPending(ctx)
+	}
 	var all []Job
 	ctx.Iterate([]byte(jobPrefix), func(_, raw []byte) bool {
 		var j Job
@@ -72,6 +76,43 @@ func (*Module) Jobs(ctx *ledger.Context, status string) []Job {
 	out := make([]Job, 0, min(len(all), MaxJobsListed))
 	for i := len(all) - 1; i >= 0 && len(out) < MaxJobsListed; i-- {
 		out = append(out, all[i])
+	}
+	return out
+}
+
+// AssignedJobs lists the jobs assigned to provider a and not yet
+// reported, by id (the provider agent's work list).
+func (m *Module) AssignedJobs(ctx *ledger.Context, a keys.Address) []Job {
+	pfx := cat(jprovPrefix, a[:])
+	var ids []uint64
+	ctx.Iterate(pfx, func(k, _ []byte) bool {
+		if len(k) == len(pfx)+8 {
+			ids = append(ids, binary.BigEndian.Uint64(k[len(pfx):]))
+		}
+		return true
+	})
+	return m.jobsByID(ctx, ids)
+}
+
+// ReexecPending lists the jobs whose re-execution window is open, by the
+// height it closes (the verifier agent's work list).
+func (m *Module) ReexecPending(ctx *ledger.Context) []Job {
+	var ids []uint64
+	ctx.Iterate([]byte(rxqPrefix), func(k, _ []byte) bool {
+		if len(k) == len(rxqPrefix)+16 {
+			ids = append(ids, binary.BigEndian.Uint64(k[len(rxqPrefix)+8:]))
+		}
+		return true
+	})
+	return m.jobsByID(ctx, ids)
+}
+
+func (m *Module) jobsByID(ctx *ledger.Context, ids []uint64) []Job {
+	out := make([]Job, 0, len(ids))
+	for _, id := range ids {
+		if j, ok := m.job(ctx, id); ok {
+			out = append(out, j)
+		}
 	}
 	return out
 }

@@ -27,6 +27,7 @@ const (
 	openPrefix  = "compute/jopen/"
 	dlPrefix    = "compute/jdl/"
 	drawPrefix  = "compute/jdraw/"
+	jprovPrefix = "compute/jprov/"
 	rxqPrefix   = "compute/jrx/"
 	rxPrefix    = "compute/rx/"
 	ubdPrefix   = "compute/ubd/"
@@ -130,10 +131,13 @@ func attKey(epoch uint64, prov, val keys.Address) []byte {
 
 // Jobs.
 
-func jobKey(id uint64) []byte                { return cat(jobPrefix, u64(id)) }
-func openKey(id uint64) []byte               { return cat(openPrefix, u64(id)) }
-func dlKey(height, id uint64) []byte         { return cat(dlPrefix, u64(height), u64(id)) }
-func rxqKey(height, id uint64) []byte        { return cat(rxqPrefix, u64(height), u64(id)) }
+func jobKey(id uint64) []byte         { return cat(jobPrefix, u64(id)) }
+func openKey(id uint64) []byte        { return cat(openPrefix, u64(id)) }
+func dlKey(height, id uint64) []byte  { return cat(dlPrefix, u64(height), u64(id)) }
+func rxqKey(height, id uint64) []byte { return cat(rxqPrefix, u64(height), u64(id)) }
+func jprovKey(a keys.Address, id uint64) []byte {
+	return cat(jprovPrefix, a[:], u64(id))
+}
 func drawKey(height, id uint64) []byte       { return cat(drawPrefix, u64(height), u64(id)) }
 func rxKey(id uint64, v keys.Address) []byte { return cat(rxPrefix, u64(id), v[:]) }
 
