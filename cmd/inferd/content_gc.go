@@ -11,10 +11,22 @@ func init() { register(newGCCmd) }
 func newGCCmd() *cobra.Command {
 	a := &contentArgs{}
 	c := &cobra.Command{
-		Use:   "gc [--home DIR]",
-		Short: "Remove the blocks of the local content store that no pin reaches",
+		Use:   "gc [--node URL | --home DIR]",
+		Short: "Remove the blocks of a content store that no pin reaches",
 		Args:  exactArgs(),
 		RunE: func(c *cobra.Command, _ []string) error {
+			cl, err := a.client()
+			if err != nil {
+				return err
+			}
+			if cl != nil {
+				res, err := cl.ContentGC(c.Context())
+				if err != nil {
+					return fmt.Errorf("gc on the node at %s: %w", cl.URL(), err)
+				}
+				fmt.Fprintf(stdout, "removed %d blocks (%d bytes); kept %d pinned blocks\n", res.Removed, res.RemovedBytes, res.Kept)
+				return nil
+			}
 			s, err := a.open()
 			if err != nil {
 				return err

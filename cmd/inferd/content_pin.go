@@ -11,7 +11,7 @@ func init() { register(newPinCmd) }
 func newPinCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "pin",
-		Short: "Pin, unpin and list roots of the local content store (gc keeps what is pinned)",
+		Short: "Pin, unpin and list roots of a content store (gc keeps what is pinned; --node: the node's)",
 	}
 	for _, sub := range []struct {
 		use, short string
@@ -37,6 +37,17 @@ func runPinAdd(c *cobra.Command, a *contentArgs, args []string) error {
 	if err != nil {
 		return err
 	}
+	cl, err := a.client()
+	if err != nil {
+		return err
+	}
+	if cl != nil {
+		if err := cl.ContentPin(c.Context(), id.String()); err != nil {
+			return fmt.Errorf("the node at %s: %w", cl.URL(), err)
+		}
+		fmt.Fprintln(stdout, "pinned", id)
+		return nil
+	}
 	s, err := a.open()
 	if err != nil {
 		return err
@@ -54,6 +65,17 @@ func runPinRm(c *cobra.Command, a *contentArgs, args []string) error {
 	if err != nil {
 		return err
 	}
+	cl, err := a.client()
+	if err != nil {
+		return err
+	}
+	if cl != nil {
+		if err := cl.ContentUnpin(c.Context(), id.String()); err != nil {
+			return fmt.Errorf("the node at %s: %w", cl.URL(), err)
+		}
+		fmt.Fprintln(stdout, "unpinned", id)
+		return nil
+	}
 	s, err := a.open()
 	if err != nil {
 		return err
@@ -67,6 +89,20 @@ func runPinRm(c *cobra.Command, a *contentArgs, args []string) error {
 }
 
 func runPinLs(c *cobra.Command, a *contentArgs, _ []string) error {
+	cl, err := a.client()
+	if err != nil {
+		return err
+	}
+	if cl != nil {
+		pins, err := cl.ContentPins(c.Context())
+		if err != nil {
+			return fmt.Errorf("the node at %s: %w", cl.URL(), err)
+		}
+		for _, p := range pins {
+			fmt.Fprintln(stdout, p)
+		}
+		return nil
+	}
 	s, err := a.open()
 	if err != nil {
 		return err
