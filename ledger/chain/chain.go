@@ -12,6 +12,7 @@ import (
 	"github.com/inferd/inferd/ledger"
 	"github.com/inferd/inferd/ledger/bank"
 	"github.com/inferd/inferd/ledger/compute"
+	"github.com/inferd/inferd/ledger/contest"
 	"github.com/inferd/inferd/ledger/emission"
 	"github.com/inferd/inferd/ledger/gov"
 	"github.com/inferd/inferd/ledger/staking"
@@ -26,6 +27,7 @@ type Chain struct {
 	Gov      *gov.Module
 	Emission *emission.Module
 	Compute  *compute.Module
+	Contest  *contest.Module
 	modules  []ledger.Module
 }
 
@@ -44,22 +46,26 @@ type moduleSet struct {
 	gov      *gov.Module
 	emission *emission.Module
 	compute  *compute.Module
+	contest  *contest.Module
 	all      []ledger.Module
 }
 
 // modules builds the module list. Order matters for begin- and end-block:
 // staking first (unbonding, jailing), then gov (tallies read the stake),
 // then emission (epoch rewards over the final stake of the block), then
-// compute (its epoch close pays the pool emission has just filled).
+// compute (its epoch close pays the pool emission has just filled), then
+// contest (rounds close over the block's final stake and pools; it
+// registers the contest/create and contest/retire proposal kinds).
 func modules(o Options) moduleSet {
 	b := bank.New()
 	s := staking.New(b, o.Evidence)
 	e := emission.New(b, s)
 	c := compute.New(b, s)
 	g := gov.New(b, s, map[string]ledger.ParamModule{bank.Name: b, staking.Name: s, emission.Name: e, compute.Name: c})
-	all := []ledger.Module{b, s, g, e, c}
+	ct := contest.New(b, s, g, e)
+	all := []ledger.Module{b, s, g, e, c, ct}
 	all = append(all, o.Extra...)
-	return moduleSet{bank: b, staking: s, gov: g, emission: e, compute: c, all: all}
+	return moduleSet{bank: b, staking: s, gov: g, emission: e, compute: c, contest: ct, all: all}
 }
 
 // New opens the chain over st.
@@ -69,7 +75,7 @@ func New(st store.Store, o Options) (*Chain, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Chain{State: state, Bank: ms.bank, Staking: ms.staking, Gov: ms.gov, Emission: ms.emission, Compute: ms.compute, modules: ms.all}, nil
+	return &Chain{State: state, Bank: ms.bank, Staking: ms.staking, Gov: ms.gov, Emission: ms.emission, Compute: ms.compute, Contest: ms.contest, modules: ms.all}, nil
 }
 
 // ValidateGenesis checks a genesis document with every module, without
