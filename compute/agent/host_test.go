@@ -1,0 +1,164 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math/rand"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	mh "github.com/multiformats/go-multihash"
+
+	hostapi "github.com/inferd/inferd/agent"
+	"github.com/inferd/inferd/keys"
+	"github.com/inferd/inferd/ledger"
+	"github.com/inferd/inferd/ledger/chain"
+	"github.com/inferd/inferd/ledger/store"
+)
+
+const testChainID = "compute-agent-test"
+
+// testParams: 10-block epochs, commits in the first 3 blocks, attestations
+// until block 9; every completed job re-executed within 4 blocks.
+const testParams = `{"min_bond":1000,"epoch_blocks":10,"commit_deadline_blocks":3,"attest_deadline_blocks":9,
+"job_deadline_blocks":20,"job_min_run_blocks":2,"reexec_ppm":1000000,"reexec_window_blocks":4}`
+
+// testNet is a real chain with fake hosts: transactions a host submits go
+// into the next block; published gossip is delivered by the test.
+type testNet struct {
+	t      *testing.T
+	c      *chain.Chain
+	height uint64
+	now    int64
+	mu     sync.Mutex
+	txs    [][]byte
+	gossip [][]byte
+	blobs  map[string][]byte
+}
+
+type fakeHost struct {
+	net      *testNet
+	priv     keys.PrivKey
+	addr     keys.Address
+	nonce    uint64
+	mute     bool // drops what it publishes
+	lastHash ledger.TxHash
+}
+
+var _ hostapi.Host = (*fakeHost)(nil)
+
+func newTestNet(t *testing.T, params string, nAccts int) (*testNet, []*fakeHost) {
+	t.Helper()
+	c, err := chain.New(store.NewMem(), chain.Options{Ledger: ledger.Options{SkipSigVerify: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &testNet{t: t, c: c, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano(), blobs: map[string][]byte{}}
+	r := rand.New(rand.NewSource(5))
+	g := &ledger.Genesis{ChainID: testChainID, GenesisTime: time.Unix(0, n.now).UTC(),
+		Params: map[string]json.RawMessage{"compute": json.RawMessage(params)}}
+	var hosts []*fakeHost
+	for i := 0; i < nAccts; i++ {
+		pub, priv, err := keys.Generate(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := &fakeHost{net: n, priv: priv, addr: keys.AddressOf(pub)}
+		hosts = append(hosts, h)
+		g.Accounts = append(g.Accounts, ledger.GenesisAccount{Address: h.addr, Balance: 1000 * ledger.UinfPerINF})
+	}
+	// hosts[0] operates the only validator.
+	cpub, _, _ := keys.Generate(r)
+	g.Validators = append(g.Validators, ledger.GenesisValidator{Operator: hosts[0].addr, ConsPubKey: ledger.HexBytes(cpub),
+		Moniker: "v0", SelfBond: 100 * ledger.UinfPerINF})
+	if _, err := c.InitGenesis(g); err != nil {
+		t.Fatal(err)
+	}
+	return n, hosts
+}
+
+// block applies the submitted transactions as the next block and returns
+// the gossip published since the last block.
+func (n *testNet) block() (*ledger.BlockResult, [][]byte) {
+	n.t.Helper()
+	n.mu.Lock()
+	txs, gossip := n.txs, n.gossip
+	n.txs, n.gossip = nil, nil
+	n.mu.Unlock()
+	n.now += int64(time.Second)
+	n.height++
+	hash := make([]byte, 32)
+	copy(hash, fmt.Sprintf("hash-%d", n.height))
+	res, err := n.c.ApplyBlock(&ledger.Block{Height: n.height, Time: n.now, LastBlockHash: hash, Txs: txs})
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	for i, r := range res.Txs {
+		if !r.OK {
+			n.t.Logf("height %d tx %d failed: %s", n.height, i, r.Error)
+		}
+	}
+	if err := n.c.CheckInvariants(n.height); err != nil {
+		n.t.Fatal(err)
+	}
+	return res, gossip
+}
+
+func (n *testNet) put(data []byte) cid.Cid {
+	h, _ := mh.Sum(data, mh.SHA2_256, -1)
+	c := cid.NewCidV1(cid.Raw, h)
+	n.mu.Lock()
+	n.blobs[c.KeyString()] = append([]byte(nil), data...)
+	n.mu.Unlock()
+	return c
+}
+
+func (h *fakeHost) ChainID() string                    { return testChainID }
+func (h *fakeHost) Chain() *chain.Chain                { return h.net.c }
+func (h *fakeHost) LatestHeight() uint64               { return h.net.height }
+func (h *fakeHost) Committed() (<-chan uint64, func()) { return make(chan uint64), func() {} }
+func (h *fakeHost) Account() keys.Address              { return h.addr }
+func (h *fakeHost) Logger() *slog.Logger               { return slog.New(slog.DiscardHandler) }
+func (h *fakeHost) Subscribe(string) (<-chan []byte, func()) {
+	return make(chan []byte), func() {}
+}
+
+func (h *fakeHost) Submit(_ context.Context, msgs ...ledger.Msg) (ledger.TxHash, error) {
+	tx, raw := ledger.SignTx(testChainID, h.priv, h.nonce, 100, "", msgs...)
+	_ = tx
+	h.nonce++
+	h.net.mu.Lock()
+	h.net.txs = append(h.net.txs, raw)
+	h.net.mu.Unlock()
+	h.lastHash = ledger.HashTx(raw)
+	return h.lastHash, nil
+}
+
+func (h *fakeHost) Publish(topic string, data []byte) error {
+	if topic != hostapi.TopicCompute {
+		return fmt.Errorf("unexpected topic %q", topic)
+	}
+	if h.mute {
+		return nil
+	}
+	h.net.mu.Lock()
+	h.net.gossip = append(h.net.gossip, data)
+	h.net.mu.Unlock()
+	return nil
+}
+
+func (h *fakeHost) Fetch(_ context.Context, c cid.Cid) ([]byte, error) {
+	h.net.mu.Lock()
+	defer h.net.mu.Unlock()
+	b, ok := h.net.blobs[c.KeyString()]
+	if !ok {
+		return nil, fmt.Errorf("fetch %s: not found", c)
+	}
+	return b, nil
+}
+
+func (h *fakeHost) Add(_ context.Context, data []byte) (cid.Cid, error) { return h.net.put(data), nil }

@@ -1,0 +1,251 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+
+	hostapi "github.com/inferd/inferd/agent"
+	"github.com/inferd/inferd/compute/matmul"
+	"github.com/inferd/inferd/compute/merkle"
+	"github.com/inferd/inferd/compute/spotcheck"
+	"github.com/inferd/inferd/ledger"
+	ledgercompute "github.com/inferd/inferd/ledger/compute"
+	"github.com/inferd/inferd/wasmrun"
+)
+
+// ProviderConfig configures the provider agent.
+type ProviderConfig struct {
+	// Backend computes the challenge product (NewBackend); nil: CPU on
+	// all cores.
+	Backend matmul.Backend
+	// Limits cap each job run (zero fields: wasmrun's defaults).
+	Limits wasmrun.Limits
+	// MaxJobs is how many jobs run at once (default GOMAXPROCS).
+	MaxJobs int
+	// RepublishBlocks: the rows are published again every this many
+	// blocks until the attest deadline, for validators that missed them
+	// (default 2).
+	RepublishBlocks uint64
+}
+
+// Provider is the provider agent: every epoch it computes its challenge,
+// commits the root, publishes the selected rows with proofs, and it runs
+// the jobs assigned to it. One Provider per signing account.
+type Provider struct {
+	h   hostapi.Host
+	cfg ProviderConfig
+	run *runner
+	log *slog.Logger
+	// async: Run mode, heavy work in goroutines; Step alone (tests) does
+	// everything before returning.
+	async bool
+
+	mu      sync.Mutex
+	round   *proverRound
+	jobs    map[uint64]bool // started or reported, until no longer assigned
+	jobSlot chan struct{}
+	wg      sync.WaitGroup
+}
+
+type proverRound struct {
+	epoch     uint64
+	n         int
+	c         []int32
+	tree      *merkle.Tree
+	solving   bool
+	failed    bool
+	submitted uint64 // height of the last commit submission
+	published uint64 // height of the last publication
+}
+
+// NewProvider returns the provider agent of h's account.
+func NewProvider(h hostapi.Host, cfg ProviderConfig) *Provider {
+	if cfg.Backend == nil {
+		cfg.Backend = matmul.CPU{}
+	}
+	if cfg.MaxJobs <= 0 {
+		cfg.MaxJobs = runtime.GOMAXPROCS(0)
+	}
+	if cfg.RepublishBlocks == 0 {
+		cfg.RepublishBlocks = 2
+	}
+	return &Provider{h: h, cfg: cfg, run: newRunner(cfg.Limits), log: h.Logger().With("agent", "compute-provider"),
+		jobs: map[uint64]bool{}, jobSlot: make(chan struct{}, cfg.MaxJobs)}
+}
+
+// Run acts at every committed height until ctx ends.
+func (p *Provider) Run(ctx context.Context) error {
+	p.async = true
+	heights, stop := p.h.Committed()
+	defer stop()
+	defer p.run.close(context.Background())
+	defer p.wg.Wait()
+	p.Step(ctx, p.h.LatestHeight())
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-heights:
+			p.Step(ctx, p.h.LatestHeight())
+		}
+	}
+}
+
+// Step does what is due at height: the challenge and the jobs.
+func (p *Provider) Step(ctx context.Context, height uint64) {
+	p.stepChallenge(ctx, height)
+	p.stepJobs(ctx, height)
+}
+
+func (p *Provider) query(height uint64, f func(ctx *ledger.Context) error) error {
+	c := p.h.Chain()
+	return c.Query(height, f)
+}
+
+func (p *Provider) stepChallenge(ctx context.Context, height uint64) {
+	var ci ledgercompute.ChallengeInfo
+	if err := p.query(height, func(c *ledger.Context) (err error) {
+		ci, err = p.h.Chain().Compute.Challenge(c, p.h.Account())
+		return err
+	}); err != nil {
+		return // no challenge this epoch (not registered, jailed, or between epochs)
+	}
+	p.mu.Lock()
+	r := p.round
+	if r == nil || r.epoch != ci.Epoch {
+		r = &proverRound{epoch: ci.Epoch, n: ci.N}
+		p.round = r
+	}
+	start := r.tree == nil && !r.solving && !r.failed && height < ci.CommitDeadline
+	if start {
+		r.solving = true
+	}
+	p.mu.Unlock()
+	if start {
+		if p.async {
+			p.wg.Go(func() { p.solve(ci, r) })
+		} else {
+			p.solve(ci, r)
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if r.tree == nil {
+		return
+	}
+	root := r.tree.Root()
+	switch {
+	case !ci.Committed():
+		// Resubmit if a commit was lost (evicted, or nonce trouble).
+		if height < ci.CommitDeadline && (r.submitted == 0 || height >= r.submitted+3) {
+			r.submitted = height
+			msg := ledger.NewMsg(ledgercompute.MsgTypeCommitRoot, ledgercompute.MsgCommitRoot{Epoch: ci.Epoch, Root: root[:]})
+			if _, err := p.h.Submit(ctx, msg); err != nil {
+				p.log.Warn("commit root", "epoch", ci.Epoch, "err", err)
+			}
+		}
+	case !bytes.Equal(ci.Root, root[:]):
+		p.log.Error("the ledger holds another root for this epoch (restarted mid-epoch?); cannot answer", "epoch", ci.Epoch)
+	case len(ci.Rows) > 0 && height < ci.AttestDeadline && (r.published == 0 || height >= r.published+p.cfg.RepublishBlocks):
+		r.published = height
+		data := EncodeRows(p.h.Account(), ci.Epoch, r.c, r.n, r.tree, ci.Rows)
+		if err := p.h.Publish(hostapi.TopicCompute, data); err != nil {
+			p.log.Warn("publish rows", "epoch", ci.Epoch, "err", err)
+		}
+	}
+}
+
+// solve computes the product and its tree for round r.
+func (p *Provider) solve(ci ledgercompute.ChallengeInfo, r *proverRound) {
+	ch, err := ci.Challenge()
+	var c []int32
+	var tree *merkle.Tree
+	if err == nil {
+		c, tree = spotcheck.Solve(ch, p.cfg.Backend)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r.solving = false
+	if err != nil {
+		r.failed = true
+		p.log.Error("challenge", "epoch", ci.Epoch, "err", err)
+		return
+	}
+	r.c, r.tree = c, tree
+	p.log.Info("challenge solved", "epoch", ci.Epoch, "n", ci.N)
+}
+
+func (p *Provider) stepJobs(ctx context.Context, height uint64) {
+	var jobs []ledgercompute.Job
+	var maxInput uint64
+	if err := p.query(height, func(c *ledger.Context) error {
+		jobs = p.h.Chain().Compute.AssignedJobs(c, p.h.Account())
+		maxInput = p.h.Chain().Compute.Params(c).MaxInputBytes
+		return nil
+	}); err != nil {
+		return
+	}
+	assigned := map[uint64]bool{}
+	p.mu.Lock()
+	var todo []ledgercompute.Job
+	for _, j := range jobs {
+		assigned[j.ID] = true
+		if !p.jobs[j.ID] && height < j.Deadline {
+			p.jobs[j.ID] = true
+			todo = append(todo, j)
+		}
+	}
+	for id := range p.jobs {
+		if !assigned[id] {
+			delete(p.jobs, id) // reported and settled, or expired
+		}
+	}
+	p.mu.Unlock()
+	for _, j := range todo {
+		if !p.async {
+			p.doJob(ctx, j, maxInput)
+			continue
+		}
+		select {
+		case p.jobSlot <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		p.wg.Go(func() {
+			defer func() { <-p.jobSlot }()
+			p.doJob(ctx, j, maxInput)
+		})
+	}
+}
+
+// doJob runs one job and reports it. A transient error (content not
+// found yet) forgets the job so the next height tries again.
+func (p *Provider) doJob(ctx context.Context, j ledgercompute.Job, maxInput uint64) {
+	out, err := p.run.Execute(ctx, p.h, j.Workload, j.Input, maxInput)
+	if err != nil {
+		if !errors.Is(err, context.Canceled) {
+			p.log.Warn("job", "id", j.ID, "err", err)
+		}
+		p.mu.Lock()
+		delete(p.jobs, j.ID)
+		p.mu.Unlock()
+		return
+	}
+	msg := ledgercompute.MsgJobResult{Job: j.ID, Result: out.Result}
+	if out.Result == "" {
+		msg.Error = out.Failure
+	}
+	if _, err := p.h.Submit(ctx, ledger.NewMsg(ledgercompute.MsgTypeJobResult, msg)); err != nil {
+		p.log.Warn("report job", "id", j.ID, "err", err)
+		p.mu.Lock()
+		delete(p.jobs, j.ID)
+		p.mu.Unlock()
+		return
+	}
+	p.log.Info("job done", "id", j.ID, "result", out.Result, "failure", fmt.Sprint(out.Failure))
+}

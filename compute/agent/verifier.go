@@ -1,0 +1,274 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+
+	hostapi "github.com/inferd/inferd/agent"
+	"github.com/inferd/inferd/keys"
+	"github.com/inferd/inferd/ledger"
+	ledgercompute "github.com/inferd/inferd/ledger/compute"
+	"github.com/inferd/inferd/wasmrun"
+)
+
+// VerifierConfig configures the verifier agent.
+type VerifierConfig struct {
+	// Limits cap each re-execution (zero fields: wasmrun's defaults); they
+	// should equal the providers' so that failures agree.
+	Limits wasmrun.Limits
+	// MissingLeadBlocks: providers whose rows have not arrived are attested
+	// missing from this many blocks before the attest deadline (default 3),
+	// leaving the attestation time to be included.
+	MissingLeadBlocks uint64
+}
+
+// Verifier is the validator's agent: it checks the rows providers publish
+// and attests, attests missing for rows that never came, and re-executes
+// the jobs drawn for it. Verification runs here, outside block execution.
+type Verifier struct {
+	h   hostapi.Host
+	cfg VerifierConfig
+	run *runner
+	log *slog.Logger
+
+	mu      sync.Mutex
+	epoch   uint64
+	view    map[keys.Address]*ledgercompute.ChallengeInfo
+	done    map[keys.Address]bool   // attested this epoch
+	pending map[keys.Address][]byte // rows that came before the ledger showed their selection
+	rx      map[uint64]bool         // jobs re-executed
+}
+
+// NewVerifier returns the verifier agent of h's account (a validator's
+// operator account).
+func NewVerifier(h hostapi.Host, cfg VerifierConfig) *Verifier {
+	if cfg.MissingLeadBlocks == 0 {
+		cfg.MissingLeadBlocks = 3
+	}
+	return &Verifier{h: h, cfg: cfg, run: newRunner(cfg.Limits), log: h.Logger().With("agent", "compute-verifier"),
+		view: map[keys.Address]*ledgercompute.ChallengeInfo{}, done: map[keys.Address]bool{},
+		pending: map[keys.Address][]byte{}, rx: map[uint64]bool{}}
+}
+
+// Run checks rows as they arrive and acts at every committed height until
+// ctx ends. Re-execution runs on its own goroutine so that a long job
+// never delays attestations.
+func (v *Verifier) Run(ctx context.Context) error {
+	msgs, unsub := v.h.Subscribe(hostapi.TopicCompute)
+	defer unsub()
+	heights, stop := v.h.Committed()
+	defer stop()
+	defer v.run.close(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	rxHeights := make(chan uint64, 1)
+	wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case h := <-rxHeights:
+				v.StepReexec(ctx, h)
+			}
+		}
+	})
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case data := <-msgs:
+			if err := v.HandleRows(ctx, data); err != nil {
+				v.log.Debug("rows dropped", "err", err)
+			}
+		case <-heights:
+			h := v.h.LatestHeight()
+			v.Step(ctx, h)
+			select {
+			case rxHeights <- h:
+			default: // a re-execution is still running; it reads the latest height next
+			}
+		}
+	}
+}
+
+// bonded reports whether the agent's account operates a bonded validator.
+func (v *Verifier) bonded(height uint64) bool {
+	var ok bool
+	v.h.Chain().Query(height, func(c *ledger.Context) error {
+		ok = v.h.Chain().Staking.IsBonded(c, v.h.Account())
+		return nil
+	})
+	return ok
+}
+
+// refresh reloads the current epoch's challenges at height.
+func (v *Verifier) refresh(height uint64) (ledgercompute.Epoch, bool) {
+	var e ledgercompute.Epoch
+	var ok bool
+	var cis []ledgercompute.ChallengeInfo
+	c := v.h.Chain()
+	if err := c.Query(height, func(ctx *ledger.Context) error {
+		e, ok = c.Compute.CurrentEpoch(ctx)
+		cis = c.Compute.Challenges(ctx)
+		return nil
+	}); err != nil || !ok {
+		return e, false
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if e.Number != v.epoch || len(v.view) == 0 {
+		v.done, v.pending = map[keys.Address]bool{}, map[keys.Address][]byte{}
+	}
+	v.epoch = e.Number
+	v.view = map[keys.Address]*ledgercompute.ChallengeInfo{}
+	for i := range cis {
+		v.view[cis[i].Provider] = &cis[i]
+	}
+	return e, true
+}
+
+// HandleRows checks one rows message and attests its verdict. It returns
+// why a message was dropped (never panics on any input).
+func (v *Verifier) HandleRows(ctx context.Context, data []byte) error {
+	m, err := DecodeRows(data)
+	if err != nil {
+		return err
+	}
+	v.mu.Lock()
+	ci, known := v.view[m.Provider]
+	ready := known && ci.Epoch == m.Epoch && ci.Committed() && len(ci.Rows) > 0
+	done := v.done[m.Provider] && v.epoch == m.Epoch
+	v.mu.Unlock()
+	if done {
+		return nil
+	}
+	if !ready {
+		// Our view may be a block behind the provider's: look again.
+		v.refresh(v.h.LatestHeight())
+		v.mu.Lock()
+		ci, known = v.view[m.Provider]
+		ready = known && ci.Epoch == m.Epoch && ci.Committed() && len(ci.Rows) > 0
+		if !ready && known && (ci.Epoch == m.Epoch || ci.Epoch+1 == m.Epoch) {
+			v.pending[m.Provider] = data // one per provider: bounded by the rounds
+		}
+		v.mu.Unlock()
+		if !ready {
+			return errors.New("rows for a round that is not open for checking")
+		}
+	}
+	if !v.bonded(v.h.LatestHeight()) {
+		return errors.New("not a bonded validator: not attesting")
+	}
+	verdict, err := Check(ci, m)
+	if err != nil {
+		return err
+	}
+	return v.attest(ctx, ci.Provider, ci.Epoch, verdict)
+}
+
+func (v *Verifier) attest(ctx context.Context, prov keys.Address, epoch uint64, verdict string) error {
+	msg := ledger.NewMsg(ledgercompute.MsgTypeAttest, ledgercompute.MsgAttest{Provider: prov, Epoch: epoch, Verdict: verdict})
+	if _, err := v.h.Submit(ctx, msg); err != nil {
+		return err
+	}
+	v.mu.Lock()
+	v.done[prov] = true
+	delete(v.pending, prov)
+	v.mu.Unlock()
+	v.log.Info("attested", "provider", prov.String(), "epoch", epoch, "verdict", verdict)
+	return nil
+}
+
+// Step retries rows that came early and, near the attest deadline,
+// attests missing for committed rounds whose rows never came.
+func (v *Verifier) Step(ctx context.Context, height uint64) {
+	e, ok := v.refresh(height)
+	if !ok || height < e.CommitDeadline || height >= e.AttestDeadline || !v.bonded(height) {
+		return
+	}
+	v.mu.Lock()
+	early := make([][]byte, 0, len(v.pending))
+	for _, d := range v.pending {
+		early = append(early, d)
+	}
+	v.pending = map[keys.Address][]byte{}
+	v.mu.Unlock()
+	for _, d := range early {
+		if err := v.HandleRows(ctx, d); err != nil {
+			v.log.Debug("early rows dropped", "err", err)
+		}
+	}
+	if height+v.cfg.MissingLeadBlocks < e.AttestDeadline {
+		return
+	}
+	var missing []keys.Address
+	c := v.h.Chain()
+	v.mu.Lock()
+	c.Query(height, func(lc *ledger.Context) error {
+		for a, ci := range v.view {
+			if ci.Committed() && !v.done[a] && !c.Compute.Attested(lc, a, v.h.Account()) {
+				missing = append(missing, a)
+			}
+		}
+		return nil
+	})
+	v.mu.Unlock()
+	for _, a := range missing {
+		if err := v.attest(ctx, a, e.Number, ledgercompute.VerdictMissing); err != nil {
+			v.log.Warn("attest missing", "provider", a.String(), "err", err)
+		}
+	}
+}
+
+// StepReexec re-executes the jobs drawn for re-execution that this
+// validator has not reported yet. A run that timed out, or whose content
+// cannot be fetched, is not reported (it proves nothing either way).
+func (v *Verifier) StepReexec(ctx context.Context, height uint64) {
+	if !v.bonded(height) {
+		return
+	}
+	c := v.h.Chain()
+	var jobs []ledgercompute.Job
+	var maxInput uint64
+	c.Query(height, func(lc *ledger.Context) error {
+		for _, j := range c.Compute.ReexecPending(lc) {
+			if !c.Compute.Reexecuted(lc, j.ID, v.h.Account()) {
+				jobs = append(jobs, j)
+			}
+		}
+		maxInput = c.Compute.Params(lc).MaxInputBytes
+		return nil
+	})
+	v.mu.Lock()
+	keep := map[uint64]bool{}
+	for _, j := range jobs {
+		if v.rx[j.ID] {
+			keep[j.ID] = true
+		}
+	}
+	v.rx = keep // forget jobs whose window closed or that we reported
+	v.mu.Unlock()
+	for _, j := range jobs {
+		v.mu.Lock()
+		seen := v.rx[j.ID]
+		v.rx[j.ID] = true
+		v.mu.Unlock()
+		if seen || height >= j.ReexecEnd {
+			continue
+		}
+		out, err := v.run.Execute(ctx, v.h, j.Workload, j.Input, maxInput)
+		if err != nil || out.Timeout {
+			v.log.Warn("re-execute", "job", j.ID, "err", err, "timeout", out.Timeout)
+			continue
+		}
+		msg := ledgercompute.MsgJobReexec{Job: j.ID, Result: out.Result, Failed: out.Result == ""}
+		if _, err := v.h.Submit(ctx, ledger.NewMsg(ledgercompute.MsgTypeJobReexec, msg)); err != nil {
+			v.log.Warn("report re-execution", "job", j.ID, "err", err)
+			v.mu.Lock()
+			delete(v.rx, j.ID)
+			v.mu.Unlock()
+		}
+	}
+}
