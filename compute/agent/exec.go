@@ -47,7 +47,9 @@ type runner struct {
 
 const keepModules = 8
 
-func newRunner(l wasmrun.Limits) *runner { return &runner{limits: l, mods: map[string]*wasmrun.Module{}} }
+func newRunner(l wasmrun.Limits) *runner {
+	return &runner{limits: l, mods: map[string]*wasmrun.Module{}}
+}
 
 func (r *runner) module(ctx context.Context, key string, wasm []byte) (*wasmrun.Module, error) {
 	r.mu.Lock()
