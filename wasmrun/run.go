@@ -26,7 +26,7 @@ const stderrKeep = 512
 // ErrTimeout, ErrMemory, ErrTrap, ErrExit or ErrOutputTooLarge; bad
 // arguments and a cancelled ctx return an error wrapping none of them.
 func (m *Module) Run(ctx context.Context, in Input, lim Limits) (stdout []byte, err error) {
-	lim, err = lim.withDefaults()
+	lim, err = lim.Resolve()
 	if err != nil {
 		return nil, err
 	}

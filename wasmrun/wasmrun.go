@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -71,7 +72,9 @@ type Limits struct {
 	MaxOutput int
 }
 
-func (l Limits) withDefaults() (Limits, error) {
+// Resolve returns l with zero fields set to their defaults and the memory
+// cap clamped to 4 GiB, or an error naming a field that cannot be used.
+func (l Limits) Resolve() (Limits, error) {
 	if l.MemoryBytes == 0 {
 		l.MemoryBytes = DefaultMemoryBytes
 	}
@@ -118,8 +121,13 @@ const wasiModule = "wasi_snapshot_preview1"
 var cache = wazero.NewCompilationCache()
 
 // Module is a compiled, validated WASI command. It is safe for concurrent
-// use by several goroutines.
+// use by several goroutines. Close releases its compiled code at once; a
+// Module dropped without Close releases it when garbage collected.
 type Module struct {
+	*state
+}
+
+type state struct {
 	wasm []byte
 
 	mu       sync.Mutex
@@ -140,7 +148,9 @@ func Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	if err := checkHeader(wasm); err != nil {
 		return nil, err
 	}
-	m := &Module{wasm: append([]byte(nil), wasm...), runtimes: map[uint32]*pagedRuntime{}}
+	st := &state{wasm: append([]byte(nil), wasm...), runtimes: map[uint32]*pagedRuntime{}}
+	m := &Module{st}
+	runtime.AddCleanup(m, func(st *state) { _ = st.close(context.Background()) }, st)
 	// Compiling under the largest limit validates everything but the
 	// memory size, which each Run checks against its own limit.
 	if _, err := m.runtime(ctx, maxMemoryBytes/pageSize); err != nil {
@@ -164,7 +174,7 @@ func checkHeader(wasm []byte) error {
 }
 
 // runtime returns (creating once) the runtime for a memory limit in pages.
-func (m *Module) runtime(ctx context.Context, pages uint32) (*pagedRuntime, error) {
+func (m *state) runtime(ctx context.Context, pages uint32) (*pagedRuntime, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -226,7 +236,9 @@ func checkCommand(c wazero.CompiledModule) error {
 }
 
 // Close releases the compiled code. Runs in progress end with an error.
-func (m *Module) Close(ctx context.Context) error {
+func (m *Module) Close(ctx context.Context) error { return m.close(ctx) }
+
+func (m *state) close(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.closed = true
