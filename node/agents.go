@@ -148,6 +148,9 @@ func (h *agentHost) Publish(topic string, data []byte) error {
 	if topic != KindSubmissions && topic != KindCompute {
 		return fmt.Errorf("agent: no gossip topic %q (use %q or %q)", topic, KindSubmissions, KindCompute)
 	}
+	// Gossip does not echo our own messages; the node's other agents
+	// (a provider's rows for its own validator's verifier) see them here.
+	h.deliver(topic, data)
 	return h.tr.Broadcast(topic, data)
 }
 
