@@ -55,6 +55,9 @@ func NewHandler(b Backend, m *Metrics) http.Handler {
 	s.handle("GET", "/pools", s.pools)
 	s.handle("GET", "/supply", s.supply)
 	s.handle("GET", "/params", s.params)
+	s.handle("GET", "/contests", s.contests)
+	s.handle("GET", "/contests/{id}", s.contest)
+	s.handle("GET", "/contests/{id}/submissions", s.contestSubmissions)
 	s.handle("GET", "/events/blocks", s.events)
 	s.handle("GET", "/metrics", func(w http.ResponseWriter, r *http.Request) error {
 		m.Handler().ServeHTTP(w, r)
