@@ -105,7 +105,9 @@ func runNode(home, logLevel string, o runOverrides) error {
 			return fmt.Errorf("agent.key %q: %v", cfg.Agent.Key, err)
 		}
 		n.AgentKey = priv
-		n.Agents = agentsFor(n)
+		if n.Agents, err = agentsFor(n); err != nil {
+			return err
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
