@@ -52,6 +52,8 @@ latest committed height). Output is a table on a terminal and JSON otherwise;
 		q("supply", "Show minted, burned and circulating supply and where it is held", exactArgs(), runQuerySupply),
 		q("params", "Show every module's parameters", exactArgs(), runQueryParams),
 	)
+	c.AddCommand(computeQueries(q)...)
+	c.AddCommand(newQueryContestCmds(a)...)
 	return c
 }
 

@@ -61,7 +61,8 @@ once with --async. Amounts are uinf (2500) or INF with a suffix (1.5inf).`,
 			return a.send(c.Context(), ledger.NewMsg(emission.MsgTypeSetGauge, emission.MsgSetGauge{Weights: ws}))
 		},
 	})
-	c.AddCommand(bankCmd, newTxStakingCmd(a), newTxGovCmd(a), gaugeCmd)
+	c.AddCommand(bankCmd, newTxStakingCmd(a), newTxGovCmd(a), gaugeCmd, newTxContestCmd(a))
+	c.AddCommand(newTxComputeCmd(a), newTxJobCmd(a))
 	return c
 }
 

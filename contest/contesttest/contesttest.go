@@ -155,9 +155,9 @@ func (n *Net) Tx(a *Account, msgs ...ledger.Msg) []byte {
 	return raw
 }
 
-// Block applies the next block (one second later); every tx must succeed,
-// and the supply invariant must hold.
-func (n *Net) Block(txs ...[]byte) {
+// Apply applies the next block (one second later) and checks the supply
+// invariant; failed transactions are in the result.
+func (n *Net) Apply(txs ...[]byte) *ledger.BlockResult {
 	n.t.Helper()
 	n.now += int64(time.Second)
 	res, err := n.C.ApplyBlock(&ledger.Block{Height: n.Height + 1, Time: n.now, Txs: txs})
@@ -165,13 +165,20 @@ func (n *Net) Block(txs ...[]byte) {
 		n.t.Fatal(err)
 	}
 	n.Height++
+	if err := n.C.CheckInvariants(n.Height); err != nil {
+		n.t.Fatal(err)
+	}
+	return res
+}
+
+// Block is Apply where every transaction must succeed.
+func (n *Net) Block(txs ...[]byte) {
+	n.t.Helper()
+	res := n.Apply(txs...)
 	for i, r := range res.Txs {
 		if !r.OK {
 			n.t.Fatalf("contesttest: block %d tx %d: %s", n.Height, i, r.Error)
 		}
-	}
-	if err := n.C.CheckInvariants(n.Height); err != nil {
-		n.t.Fatal(err)
 	}
 }
 
