@@ -80,6 +80,12 @@ func (b backend) Tx(hash [32]byte) (api.TxView, error) {
 	if err != nil {
 		return api.TxView{}, err
 	}
+	// A block is stored a moment before the ledger commits it; until then
+	// the tx is not visible, so that a client that saw it committed reads
+	// state (a nonce, a balance) that includes it.
+	if rec.Height > b.LatestHeight() {
+		return api.TxView{}, fmt.Errorf("%w: transaction %x is not committed (yet)", api.ErrNotFound, hash[:])
+	}
 	return api.NewTxView(rec.Tx, rec.Height, rec.Index, rec.Result), nil
 }
 

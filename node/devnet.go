@@ -153,8 +153,10 @@ func CreateDevnet(dir string, o DevnetOptions) (*DevnetInfo, error) {
 	}
 	g.Params = map[string]json.RawMessage{
 		"staking":  json.RawMessage(`{"unbonding_time_s":120,"downtime_jail_s":60}`),
-		"gov":      json.RawMessage(`{"min_deposit":10000000,"max_deposit_period_s":300,"voting_period_s":120}`),
+		"gov":      json.RawMessage(`{"min_deposit":10000000,"max_deposit_period_s":300,"voting_period_s":30}`),
 		"emission": json.RawMessage(`{"epoch_length_blocks":10}`),
+		// Short compute epochs so that verified operations show within a minute.
+		"compute": json.RawMessage(`{"epoch_blocks":20,"commit_deadline_blocks":8,"attest_deadline_blocks":17,"job_deadline_blocks":40,"job_min_run_blocks":5,"unbonding_blocks":100,"jail_blocks":50,"reexec_window_blocks":15}`),
 	}
 	if o.Genesis != nil {
 		o.Genesis(g)

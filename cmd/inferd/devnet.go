@@ -95,6 +95,12 @@ func runDevnet(a *devnetArgs) error {
 	if a.providers > len(info.Nodes) {
 		return usagef("--providers %d: the devnet has only %d nodes", a.providers, len(info.Nodes))
 	}
+	var demo *demoFiles
+	if fresh && !a.noDemo {
+		if demo, err = prepareDemo(context.Background(), info); err != nil {
+			return err
+		}
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -136,8 +142,8 @@ func runDevnet(a *devnetArgs) error {
 	fmt.Fprintf(stdout, "demo account: key %q, address %s (keyring: --home %s --keyring-backend test)\n", info.DemoKey, info.DemoAddress, dir)
 	fmt.Fprintf(stdout, "\nTry, in another terminal:\n  bin/inferd status --node %s\n  bin/inferd tx bank send %s 5inf --from demo --home %s --keyring-backend test --node %s\n  bin/inferd query supply --node %s\n\nCtrl-C stops every node.\n",
 		info.Nodes[0].API, firstOther(info), dir, info.Nodes[0].API, info.Nodes[len(info.Nodes)-1].API)
-	if !a.noDemo && fresh {
-		go runDemo(ctx, dir, info, a.providers)
+	if demo != nil {
+		go runDemo(ctx, dir, info, a.providers, demo)
 	}
 	alive := len(procs)
 	for alive > 0 {
