@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // The add benchmarks measure a file of INFERD_BENCH_MIB MiB (default 1024)
@@ -96,4 +99,46 @@ func BenchmarkSHA256(b *testing.B) {
 		}
 		h.Sum(nil)
 	}
+}
+
+// BenchmarkFetch fetches a file of INFERD_BENCH_MIB MiB between two hosts
+// in this process (both stores on disk), over loopback TCP: the
+// in-process view of e2e's TestContentFetchBench, for profiling.
+func BenchmarkFetch(b *testing.B) {
+	ctx := context.Background()
+	size := benchSize(b)
+	path := benchFile(b, size)
+	a := benchNode(b)
+	c, err := a.s.Add(ctx, path, AddOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(size)
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		n := benchNode(b)
+		if err := n.h.Connect(ctx, peer.AddrInfo{ID: a.h.ID(), Addrs: a.h.Addrs()}); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if err := n.ex.Fetch(ctx, c, "", FetchOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchNode(b *testing.B) *node {
+	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay())
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := Open(filepath.Join(b.TempDir(), "content"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n := &node{h: h, s: s, ex: NewExchange(ctx, h, s, ExchangeOptions{})}
+	b.Cleanup(func() { n.ex.Close(); cancel(); h.Close(); s.Close() })
+	return n
 }

@@ -113,6 +113,9 @@ func NewExchange(ctx context.Context, h host.Host, s *Store, o ExchangeOptions) 
 	e.bs = bitswap.New(ctx, net, o.Routing, s.bs,
 		bitswap.WithTracer(tracer{e}),
 		bitswap.ProviderSearchDelay(time.Second),
+		// bitswap's default keeps 1 MiB (4 blocks) queued per peer, too
+		// little to fill a fast link; 16 MiB keeps the pipe full.
+		bitswap.MaxOutstandingBytesPerPeer(16<<20),
 	)
 	e.bserv = blockservice.New(watchedStore{s.bs, e}, e.bs)
 	return e
