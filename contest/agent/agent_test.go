@@ -162,10 +162,17 @@ func TestAgentsAttestAndBuildersWin(t *testing.T) {
 	if len(rv.Submissions) != 2 {
 		t.Fatalf("submissions: %+v", rv.Submissions)
 	}
-	for i, want := range []int64{900_000, 950_000} {
-		s := rv.Submissions[i]
+	// The builders' commits race into one block: find each by its model.
+	byModel := map[string]contest.Submission{}
+	pos := map[string]int{} // position in the scored list
+	for j, idx := range rv.Scored {
+		s := rv.Submissions[idx]
+		byModel[s.Model], pos[s.Model] = s, j
+	}
+	for m, want := range map[cid.Cid]int64{A: 900_000, B: 950_000} {
+		s := byModel[m.String()]
 		if s.Status != contest.StatusAgreed || *s.AgreedScore != want {
-			t.Errorf("submission %d: %+v", i, s)
+			t.Errorf("submission of %s: %+v", m, s)
 		}
 	}
 	if len(rv.Attestations) != 3 {
@@ -175,11 +182,11 @@ func TestAgentsAttestAndBuildersWin(t *testing.T) {
 		if !at.Revealed || !at.Agreed || at.Reward == 0 {
 			t.Errorf("attestation %+v", at)
 		}
-		if at.Validator == vals[2].addr && (!at.Scores[1].Abstain || at.Scores[0].Value != 900_000) {
+		if at.Validator == vals[2].addr && (!at.Scores[pos[B.String()]].Abstain || at.Scores[pos[A.String()]].Value != 900_000) {
 			t.Errorf("validator 2 should abstain on B only: %+v", at.Scores)
 		}
 	}
-	if rv.Submissions[1].Reward == 0 || rv.Submissions[0].Reward != 0 {
+	if byModel[B.String()].Reward == 0 || byModel[A.String()].Reward != 0 {
 		t.Errorf("winner take all: %+v", rv.Submissions)
 	}
 	for _, d := range dirs {
