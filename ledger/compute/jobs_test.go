@@ -1,6 +1,7 @@
 package compute
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/inferd/inferd/ledger"
@@ -206,5 +207,20 @@ func TestReexecDrawRate(t *testing.T) {
 	// 5% of 20000 = 1000, sigma about 31.
 	if hits < 850 || hits > 1150 {
 		t.Fatalf("drawn %d of 20000 at 5%%", hits)
+	}
+}
+
+// TestJobTieGoesToLowerAddress: equal price and uptime: the lower address.
+func TestJobTieGoesToLowerAddress(t *testing.T) {
+	n := newNet(t, testParams, 1, 3)
+	a, b, user := n.accts[0], n.accts[1], n.accts[2]
+	mustOK(t, n.block(n.tx(a, register(20, 0, 1, 2*ledger.UinfPerINF)), n.tx(b, register(20, 0, 1, 2*ledger.UinfPerINF))))
+	mustOK(t, n.block(n.tx(user, submit(wasmCID, inputCID, 1, 100))))
+	lo := a.addr
+	if bytes.Compare(b.addr[:], a.addr[:]) < 0 {
+		lo = b.addr
+	}
+	if j := n.job(1); j.Provider != lo {
+		t.Fatalf("job went to %s, want the lower address %s", j.Provider, lo)
 	}
 }
