@@ -2,7 +2,9 @@ package contest
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/inferd/inferd/keys"
@@ -89,11 +91,11 @@ type vote struct {
 // whose cumulative stake (values ascending, ties by attestation order)
 // reaches half the total. votes is sorted in place.
 func weightedMedian(votes []vote, total uint64) int64 {
-	sort.Slice(votes, func(i, j int) bool {
-		if votes[i].value != votes[j].value {
-			return votes[i].value < votes[j].value
+	slices.SortFunc(votes, func(a, b vote) int {
+		if c := cmp.Compare(a.value, b.value); c != 0 {
+			return c
 		}
-		return votes[i].att < votes[j].att
+		return cmp.Compare(a.att, b.att)
 	})
 	var cum uint64
 	for _, v := range votes {
