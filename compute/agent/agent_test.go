@@ -3,7 +3,9 @@ package agent
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/inferd/inferd/compute/matmul"
 	"github.com/inferd/inferd/ledger"
@@ -191,4 +193,58 @@ func TestVerifierIgnoresGarbageGossip(t *testing.T) {
 	if err := r.ver.HandleRows(ctx, real); err != nil || r.val.nonce != before+1 {
 		t.Fatalf("real rows: %v", err)
 	}
+}
+
+// TestAgentsRunAsync runs both agents as the node does (Run, on their own
+// goroutines, woken by Committed and the gossip subscription) while the
+// test produces blocks: the provider passes an epoch.
+func TestAgentsRunAsync(t *testing.T) {
+	r := newRig(t, matmul.CPU{})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { r.provs[0].Run(ctx) })
+	wg.Go(func() { r.ver.Run(ctx) })
+	deadline := time.Now().Add(20 * time.Second)
+	for r.provider0Uptime() == 0 {
+		if time.Now().After(deadline) {
+			cancel()
+			wg.Wait()
+			t.Fatalf("no pass after %d blocks: %+v", r.n.height, r.provider(0))
+		}
+		r.n.block()
+		time.Sleep(30 * time.Millisecond) // let the agents act on it
+		// Blocks must be long enough to solve (slow under -race): in a
+		// commit window, wait for the provider's commit before going on.
+		for wait := time.Now().Add(5 * time.Second); r.inCommitWindow() && time.Now().Before(wait); {
+			r.n.mu.Lock()
+			pending := len(r.n.txs)
+			r.n.mu.Unlock()
+			if pending > 0 {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	cancel()
+	wg.Wait()
+}
+
+func (r *rig) inCommitWindow() bool {
+	ci, err := r.challenge(0)
+	return err == nil && !ci.Committed() && r.n.height+1 < ci.CommitDeadline
+}
+
+func (r *rig) challenge(i int) (ci ledgercompute.ChallengeInfo, err error) {
+	r.n.c.Query(r.n.height, func(c *ledger.Context) error {
+		ci, err = r.n.c.Compute.Challenge(c, r.hosts[i].addr)
+		return nil
+	})
+	return ci, err
+}
+
+func (r *rig) provider0Uptime() uint64 {
+	if r.n.height < 2 {
+		return 0
+	}
+	return r.provider(0).Uptime
 }

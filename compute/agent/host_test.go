@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,6 +34,8 @@ type testNet struct {
 	t      *testing.T
 	c      *chain.Chain
 	height uint64
+	latest atomic.Uint64 // height, for agents' goroutines
+	hosts  []*fakeHost
 	now    int64
 	mu     sync.Mutex
 	txs    [][]byte
@@ -47,6 +50,9 @@ type fakeHost struct {
 	nonce    uint64
 	mute     bool // drops what it publishes
 	lastHash ledger.TxHash
+	mu       sync.Mutex
+	heights  chan uint64 // Committed, in async tests
+	msgs     chan []byte // Subscribe(TopicCompute), in async tests
 }
 
 var _ hostapi.Host = (*fakeHost)(nil)
@@ -67,7 +73,8 @@ func newTestNet(t *testing.T, params string, nAccts int) (*testNet, []*fakeHost)
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := &fakeHost{net: n, priv: priv, addr: keys.AddressOf(pub)}
+		h := &fakeHost{net: n, priv: priv, addr: keys.AddressOf(pub), heights: make(chan uint64, 1), msgs: make(chan []byte, 64)}
+		n.hosts = append(n.hosts, h)
 		hosts = append(hosts, h)
 		g.Accounts = append(g.Accounts, ledger.GenesisAccount{Address: h.addr, Balance: 1000 * ledger.UinfPerINF})
 	}
@@ -105,6 +112,13 @@ func (n *testNet) block() (*ledger.BlockResult, [][]byte) {
 	if err := n.c.CheckInvariants(n.height); err != nil {
 		n.t.Fatal(err)
 	}
+	n.latest.Store(n.height)
+	for _, h := range n.hosts {
+		select {
+		case h.heights <- n.height:
+		default: // a slow agent reads the latest height next time
+		}
+	}
 	return res, gossip
 }
 
@@ -117,19 +131,18 @@ func (n *testNet) put(data []byte) cid.Cid {
 	return c
 }
 
-func (h *fakeHost) ChainID() string                    { return testChainID }
-func (h *fakeHost) Chain() *chain.Chain                { return h.net.c }
-func (h *fakeHost) LatestHeight() uint64               { return h.net.height }
-func (h *fakeHost) Committed() (<-chan uint64, func()) { return make(chan uint64), func() {} }
-func (h *fakeHost) Account() keys.Address              { return h.addr }
-func (h *fakeHost) Logger() *slog.Logger               { return slog.New(slog.DiscardHandler) }
-func (h *fakeHost) Subscribe(string) (<-chan []byte, func()) {
-	return make(chan []byte), func() {}
-}
+func (h *fakeHost) ChainID() string                          { return testChainID }
+func (h *fakeHost) Chain() *chain.Chain                      { return h.net.c }
+func (h *fakeHost) LatestHeight() uint64                     { return h.net.latest.Load() }
+func (h *fakeHost) Committed() (<-chan uint64, func())       { return h.heights, func() {} }
+func (h *fakeHost) Account() keys.Address                    { return h.addr }
+func (h *fakeHost) Logger() *slog.Logger                     { return slog.New(slog.DiscardHandler) }
+func (h *fakeHost) Subscribe(string) (<-chan []byte, func()) { return h.msgs, func() {} }
 
 func (h *fakeHost) Submit(_ context.Context, msgs ...ledger.Msg) (ledger.TxHash, error) {
-	tx, raw := ledger.SignTx(testChainID, h.priv, h.nonce, 100, "", msgs...)
-	_ = tx
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, raw := ledger.SignTx(testChainID, h.priv, h.nonce, 100, "", msgs...)
 	h.nonce++
 	h.net.mu.Lock()
 	h.net.txs = append(h.net.txs, raw)
@@ -148,6 +161,14 @@ func (h *fakeHost) Publish(topic string, data []byte) error {
 	h.net.mu.Lock()
 	h.net.gossip = append(h.net.gossip, data)
 	h.net.mu.Unlock()
+	for _, o := range h.net.hosts {
+		if o != h {
+			select {
+			case o.msgs <- data:
+			default:
+			}
+		}
+	}
 	return nil
 }
 

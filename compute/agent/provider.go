@@ -128,7 +128,10 @@ func (p *Provider) stepChallenge(ctx context.Context, height uint64) {
 	p.mu.Unlock()
 	if start {
 		if p.async {
-			p.wg.Go(func() { p.solve(ci, r) })
+			p.wg.Go(func() {
+				p.solve(ci, r)
+				p.stepChallenge(ctx, p.h.LatestHeight()) // commit now, not a block later
+			})
 		} else {
 			p.solve(ci, r)
 		}
