@@ -73,46 +73,57 @@ func (h *agentHost) Committed() (<-chan uint64, func()) { return h.r.Engine.Subs
 // can wait in the mempool at once. If a transaction of ours left the
 // mempool without being committed (evicted, or refused by a block), the
 // nonces after it would wait forever: the counter falls back to the
-// ledger's nonce.
+// ledger's nonce (dropCommitted).
 func (h *agentHost) Submit(ctx context.Context, msgs ...ledger.Msg) (ledger.TxHash, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	chainNonce, fee, err := h.accountState()
+	if err != nil {
+		return ledger.TxHash{}, err
+	}
+	h.dropCommitted(chainNonce)
+	nonce := max(chainNonce, h.nextNonce)
 	var hash ledger.TxHash
-	var err error
-	for attempt := 0; attempt < 2; attempt++ {
+	// The key may also sign elsewhere (its owner's CLI, a script): a nonce
+	// slot taken by another pending tx of the account moves us to the next.
+	for tries := 0; tries < 8; tries++ {
 		if err = ctx.Err(); err != nil {
 			return hash, err
 		}
-		var chainNonce, fee uint64
-		height := h.r.Engine.Status().Height
-		if qerr := h.r.Chain.Query(height, func(c *ledger.Context) error {
-			chainNonce = ledger.AccountNonce(c, h.addr)
-			fee = h.r.Chain.Bank.MinFee(c)
-			return nil
-		}); qerr != nil {
-			return hash, qerr
-		}
-		h.dropCommitted(chainNonce)
-		nonce := max(chainNonce, h.nextNonce)
-		if attempt > 0 {
-			nonce = chainNonce
-		}
 		_, raw := ledger.SignTx(h.ChainID(), h.priv, nonce, fee, "agent", msgs...)
 		hash, err = h.r.SubmitTx(raw)
-		if err == nil {
+		switch {
+		case err == nil:
 			h.nextNonce = nonce + 1
 			h.pending[nonce] = hash
 			if berr := h.tr.Broadcast(txKind(msgs), raw); berr != nil {
 				h.log.Debug("gossip agent tx", "err", berr)
 			}
 			return hash, nil
-		}
-		if !errors.Is(err, ledger.ErrWrongNonce) && !errors.Is(err, mempool.ErrNonceTooLow) && !errors.Is(err, mempool.ErrTooManyPending) {
+		case errors.Is(err, mempool.ErrFeeTooLowToReplace):
+			nonce++
+		case errors.Is(err, ledger.ErrWrongNonce), errors.Is(err, mempool.ErrNonceTooLow), errors.Is(err, mempool.ErrTooManyPending):
+			if chainNonce, fee, err = h.accountState(); err != nil {
+				return hash, err
+			}
+			clear(h.pending)
+			nonce = chainNonce
+		default:
 			return hash, err
 		}
-		h.nextNonce = 0
 	}
 	return hash, err
+}
+
+// accountState reads the agent account's nonce and the minimum fee at the
+// latest committed height.
+func (h *agentHost) accountState() (nonce, fee uint64, err error) {
+	err = h.r.Chain.Query(h.r.Engine.Status().Height, func(c *ledger.Context) error {
+		nonce = ledger.AccountNonce(c, h.addr)
+		fee = h.r.Chain.Bank.MinFee(c)
+		return nil
+	})
+	return nonce, fee, err
 }
 
 // dropCommitted forgets our transactions below the ledger's nonce and

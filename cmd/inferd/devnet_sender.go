@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/inferd/inferd/keys"
@@ -20,6 +21,7 @@ type keySender struct {
 	chainID string
 	priv    keys.PrivKey
 	addr    keys.Address
+	next    uint64 // the nonce after our last accepted tx
 }
 
 func newKeySender(ctx context.Context, cl *api.Client, priv keys.PrivKey) (*keySender, error) {
@@ -41,10 +43,21 @@ func (s *keySender) send(ctx context.Context, msgs ...ledger.Msg) (api.TxView, e
 	if err != nil {
 		return api.TxView{}, err
 	}
-	_, raw := ledger.SignTx(s.chainID, s.priv, acc.Nonce, fee, "devnet demo", msgs...)
-	hash, err := s.cl.SubmitTx(ctx, raw)
-	if err != nil {
-		return api.TxView{}, fmt.Errorf("the node refused %s: %w", msgs[0].Type, err)
+	// The node's agents sign with the same operator keys: a nonce taken
+	// by one of their pending transactions moves us to the next.
+	nonce := max(acc.Nonce, s.next)
+	var hash [32]byte
+	for tries := 0; ; tries++ {
+		_, raw := ledger.SignTx(s.chainID, s.priv, nonce, fee, "devnet demo", msgs...)
+		hash, err = s.cl.SubmitTx(ctx, raw)
+		if err == nil {
+			s.next = nonce + 1
+			break
+		}
+		if tries == 8 || !strings.Contains(err.Error(), "nonce") {
+			return api.TxView{}, fmt.Errorf("the node refused %s: %w", msgs[0].Type, err)
+		}
+		nonce++
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
