@@ -77,8 +77,8 @@
 //
 // # Bounds
 //
-// At most MaxSubmissionsPerRound commits per round and one attestation per
-// member, whose score vector has exactly one entry per scored submission,
+// At most MaxSubmissionsPerRound commits per round (MaxCommitsPerBuilder
+// per sender) and one attestation per member, whose score vector has exactly one entry per scored submission,
 // so closing a round is O(submissions × validators).
 //
 // # Store layout
@@ -95,6 +95,7 @@
 //	contest/owner/<id><multihash>          owner: the first committer of a model
 //	contest/att/<id><round><operator>      Attestation
 //	contest/agreed/<id><round><index u32>  empty: agreed submissions (the leaderboard index)
+//	contest/nsub/<id><round><sender>       commits of one sender in a round (at most MaxCommitsPerBuilder)
 //
 // The module holds no tokens itself (no ledger.Holder): a contest's tokens
 // are in the bank pool PoolName(id), counted by bank.

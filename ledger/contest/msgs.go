@@ -56,6 +56,12 @@ func (m *Module) commit(ctx *ledger.Context, sender keys.Address, x MsgCommit) e
 	if rs.Submissions >= MaxSubmissionsPerRound {
 		return fmt.Errorf("%w: %d submissions", ErrRoundFull, MaxSubmissionsPerRound)
 	}
+	nk := perSenderKey(x.Contest, x.Round, sender)
+	mine := getU64(ctx, nk)
+	if mine >= MaxCommitsPerBuilder {
+		return fmt.Errorf("%w: %d commits", ErrTooManyCommits, MaxCommitsPerBuilder)
+	}
+	ctx.Set(nk, u64(mine+1))
 	s := Submission{
 		Contest: x.Contest, Round: x.Round, Index: rs.Submissions, Builder: sender, CommitHash: x.Hash,
 		CommitSeq: nextCounter(ctx, seqKey(x.Contest)), CommitHeight: ctx.Height, Status: StatusCommitted,

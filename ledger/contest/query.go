@@ -46,7 +46,7 @@ type ContestDetail struct {
 	Burned          uint64       `json:"burned,omitempty"` // pool burned at retirement
 	LastRound       *RoundResult `json:"last_round,omitempty"`
 	Leaderboard     []Submission `json:"leaderboard"` // agreed submissions of every round, best first (at most LeaderboardSize)
-	Submissions     []Submission `json:"submissions"` // of the current round
+	Submissions     []Submission `json:"submissions"` // of the last closed round, then of the current one
 }
 
 // RoundView is one round in full: what an evaluating validator reads.
@@ -102,7 +102,14 @@ func (m *Module) Contest(ctx *ledger.Context, id uint64) (ContestDetail, error) 
 		CarryValidators: r.CarryValidators, Burned: r.Burned, LastRound: r.LastResult,
 	}
 	d.Leaderboard = m.Leaderboard(ctx, id, &r.Spec)
-	d.Submissions = nonNil(submissions(ctx, id, d.Round.Round))
+	var subs []Submission
+	if r.LastClosed != 0 && r.LastClosed != d.Round.Round {
+		subs = submissions(ctx, id, r.LastClosed)
+	}
+	if r.Status == StatusLive {
+		subs = append(subs, submissions(ctx, id, d.Round.Round)...)
+	}
+	d.Submissions = nonNil(subs)
 	return d, nil
 }
 

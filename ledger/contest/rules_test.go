@@ -316,3 +316,21 @@ func modelCIDAddr() (a [20]byte) {
 	copy(a[:], modelCID("designer").Bytes()[4:])
 	return a
 }
+
+// TestCommitCaps: one sender may commit at most MaxCommitsPerBuilder
+// times per round.
+func TestCommitCaps(t *testing.T) {
+	h := newHarness(t, selfBonds)
+	id, S := h.create(testSpec(h.acc[4].addr))
+	h.to(S - 1)
+	var msgs []ledger.Msg
+	for i := 0; i < MaxCommitsPerBuilder; i++ {
+		msgs = append(msgs, commitMsg(id, 1, modelCID(string(rune('a'+i))), salt("s"), h.acc[1].addr))
+	}
+	h.okBlock(h.tx(h.acc[1], msgs...))
+	h.refuse(h.acc[1], commitMsg(id, 1, modelCID("one more"), salt("s"), h.acc[1].addr), ErrTooManyCommits)
+	h.okBlock(h.tx(h.acc[2], commitMsg(id, 1, modelCID("one more"), salt("s"), h.acc[2].addr)))
+	if n := len(h.round(id, 1).Submissions); n != MaxCommitsPerBuilder+1 {
+		t.Errorf("%d submissions", n)
+	}
+}

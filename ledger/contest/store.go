@@ -20,6 +20,7 @@ const (
 	ownerPrefix   = "contest/owner/"
 	attPrefix     = "contest/att/"
 	agreedPrefix  = "contest/agreed/"
+	perSenderPfx  = "contest/nsub/"
 )
 
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
@@ -45,6 +46,9 @@ func attKey(id, r uint64, v keys.Address) []byte { return cat(attPrefix, u64(id)
 func attsOf(id, r uint64) []byte                 { return cat(attPrefix, u64(id), u64(r)) }
 func agreedKey(id, r uint64, i uint32) []byte    { return cat(agreedPrefix, u64(id), u64(r), u32(i)) }
 func agreedOf(id uint64) []byte                  { return cat(agreedPrefix, u64(id)) }
+func perSenderKey(id, r uint64, a keys.Address) []byte {
+	return cat(perSenderPfx, u64(id), u64(r), a[:])
+}
 
 // PoolName is the bank pool (and emission live-module name) of contest id.
 func PoolName(id uint64) string { return fmt.Sprintf("contest-%d", id) }

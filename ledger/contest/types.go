@@ -29,6 +29,9 @@ const (
 const (
 	// MaxSubmissionsPerRound caps commits in one round of one contest.
 	MaxSubmissionsPerRound = 1024
+	// MaxCommitsPerBuilder caps one sender's commits in one round, so that
+	// one account cannot fill a round.
+	MaxCommitsPerBuilder = 16
 	// MaxScore bounds the magnitude of every score, baseline and
 	// improvement (micro-units), so that differences and products fit.
 	MaxScore = 1_000_000_000_000_000
@@ -48,6 +51,7 @@ var (
 	ErrOutsideWindow     = errors.New("outside its window")
 	ErrDuplicateCommit   = errors.New("commit hash already submitted")
 	ErrRoundFull         = errors.New("round has reached its submission cap")
+	ErrTooManyCommits    = errors.New("sender has reached its commit cap for this round")
 	ErrNoCommit          = errors.New("no matching commit")
 	ErrAlreadyRevealed   = errors.New("already revealed")
 	ErrBadCID            = errors.New("invalid CID")

@@ -74,8 +74,15 @@ func TestContestEndpoints(t *testing.T) {
 	if detail.Leaderboard[0]["agreed_score"] != float64(contesttest.ScoreA) {
 		t.Errorf("leaderboard JSON: %v", detail.Leaderboard[0])
 	}
-	if _, ok := detail.Submissions[0]["agreed_score"]; ok {
-		t.Errorf("an unagreed submission has an agreed_score: %v", detail.Submissions[0])
+	// Submissions: the last closed round's (agreed) then the current one's.
+	if len(detail.Submissions) != 3 {
+		t.Fatalf("submissions: %v", detail.Submissions)
+	}
+	for i, s := range detail.Submissions {
+		_, has := s["agreed_score"]
+		if agreed := s["status"] == "agreed"; has != agreed || (i < 2) != agreed {
+			t.Errorf("submission %d: %v", i, s)
+		}
 	}
 
 	if _, err := cl.Contest(ctx, 9, api.Latest); !errors.As(err, &ae) || ae.Code != http.StatusNotFound || ae.Err != "contest_not_found" {
