@@ -140,8 +140,8 @@ func runDevnet(a *devnetArgs) error {
 		fmt.Fprintf(stdout, "  %s  api %s  pid %d  log %s\n", nd.Moniker, nd.API, nd.PID, filepath.Join(nd.Home, "node.log"))
 	}
 	fmt.Fprintf(stdout, "demo account: key %q, address %s (keyring: --home %s --keyring-backend test)\n", info.DemoKey, info.DemoAddress, dir)
-	fmt.Fprintf(stdout, "\nTry, in another terminal:\n  bin/inferd status --node %s\n  bin/inferd tx bank send %s 5inf --from demo --home %s --keyring-backend test --node %s\n  bin/inferd query supply --node %s\n\nCtrl-C stops every node.\n",
-		info.Nodes[0].API, firstOther(info), dir, info.Nodes[0].API, info.Nodes[len(info.Nodes)-1].API)
+	fmt.Fprintf(stdout, "\nTry, in another terminal:\n  bin/inferd status --node %s\n  bin/inferd tx bank send %s 5inf --from demo --home %s --keyring-backend test --node %s\n  bin/inferd query supply --node %s\n  bin/inferd query contests --node %s\n  bin/inferd query providers --node %s\n\nCtrl-C stops every node.\n",
+		info.Nodes[0].API, firstOther(info), dir, info.Nodes[0].API, info.Nodes[len(info.Nodes)-1].API, info.Nodes[0].API, info.Nodes[0].API)
 	if demo != nil {
 		go runDemo(ctx, dir, info, a.providers, demo)
 	}

@@ -138,6 +138,7 @@ func playDemo(ctx context.Context, dir string, info *node.DevnetInfo, providers 
 			return err
 		}
 		say("submitted a demo job (workload %s); watch: inferd query jobs --node %s", f.workload, info.Nodes[0].API)
+		go reportJob(ctx, cl, say)
 	}
 
 	// The contest: proposed by the demo account, voted in by the operators.
@@ -229,6 +230,24 @@ func playDemo(ctx context.Context, dir string, info *node.DevnetInfo, providers 
 	}
 	say("round %d closed without an agreed score for the demo model (see inferd query submissions %d --round %d)", round, c.ID, round)
 	return nil
+}
+
+// reportJob says how the demo job ended.
+func reportJob(ctx context.Context, cl *api.Client, say func(string, ...any)) {
+	var j api.JobResponse
+	err := poll(ctx, 3*time.Minute, func() (bool, error) {
+		var err error
+		j, err = cl.Job(ctx, 1, api.Latest)
+		return err == nil && j.Status != compute.JobOpen && j.Status != compute.JobAssigned, nil
+	})
+	switch {
+	case err != nil:
+		say("the demo job did not finish: %v", err)
+	case j.Status == compute.JobDone:
+		say("demo job %d done by %s: result %s (inferd cat %s --node URL); %d uinf burned, %d refunded", j.ID, j.Provider, j.Result, j.Result, j.Charged, j.Refunded)
+	default:
+		say("demo job %d ended %s (inferd query job %d)", j.ID, j.Status, j.ID)
+	}
 }
 
 // demoBuild commits model in the next commit window it can reach, then
