@@ -29,7 +29,7 @@ type Config struct {
 	Dir string
 	// Evaluators builds evaluators (required).
 	Evaluators EvaluatorFactory
-	// FetchTimeout bounds each Host.Fetch (default 2 minutes).
+	// FetchTimeout bounds each Host.Fetch (default 30 seconds).
 	FetchTimeout time.Duration
 	// EvalTimeout bounds each evaluation of one model on one dataset
 	// (default 2 minutes).
@@ -71,7 +71,7 @@ func New(host agent.Host, cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("contest agent: no directory for pending attestations")
 	}
 	if cfg.FetchTimeout == 0 {
-		cfg.FetchTimeout = 2 * time.Minute
+		cfg.FetchTimeout = 30 * time.Second
 	}
 	if cfg.EvalTimeout == 0 {
 		cfg.EvalTimeout = 2 * time.Minute

@@ -229,6 +229,13 @@ func TestScoreAbstains(t *testing.T) {
 	if got := a.score(ctx, st); !got[0].Abstain {
 		t.Errorf("no dataset: %+v", got)
 	}
+	// Out of time: at the last block of the attest-commit window nothing
+	// more is evaluated.
+	h.noFetch[D.String()] = false
+	st.round.AttestCommit = contest.Window{Start: 0, End: 1} // the chain is at height 0
+	if got := a.score(ctx, st); !got[0].Abstain || !got[1].Abstain || !got[2].Abstain {
+		t.Errorf("out of time: %+v", got)
+	}
 	if _, err := New(h, Config{Evaluators: testEvaluators}); err == nil {
 		t.Error("no directory accepted")
 	}

@@ -17,7 +17,9 @@
 // every public dataset; with several datasets the score is the mean,
 // rounded toward negative infinity. While a sealed dataset is still
 // unrevealed the agent waits, until the last block of the attest_commit
-// window, then abstains.
+// window, then abstains. Evaluation stops one block before the
+// attest_commit window ends (the commit must still land): the submissions
+// not evaluated by then are abstained on.
 //
 // The scores and salt of each commitment are kept in memory and written
 // (atomically) to <dir>/attest-<contest>-<round>.json before the commit is

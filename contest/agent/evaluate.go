@@ -33,7 +33,17 @@ func (a *Agent) score(ctx context.Context, st roundState) []contest.Score {
 	if err != nil {
 		return abstainAll("evaluator", err)
 	}
+	// Stop evaluating one block before the attest-commit window ends: the
+	// commit must still land; what is left is abstained on.
+	last := st.round.AttestCommit.End - 1
 	for j, idx := range st.round.Scored {
+		if h := a.host.LatestHeight(); h >= last && st.round.AttestCommit.End > st.round.AttestCommit.Start {
+			a.log.Warn("contest agent: out of time, abstaining on the rest", "contest", st.detail.ID, "round", st.round.Round, "height", h, "left", len(st.round.Scored)-j)
+			for k := j; k < len(out); k++ {
+				out[k] = contest.Score{Abstain: true}
+			}
+			break
+		}
 		if int(idx) >= len(st.round.Submissions) {
 			out[j] = contest.Score{Abstain: true}
 			continue
