@@ -71,6 +71,7 @@ func (s *Store) AddReader(ctx context.Context, r io.Reader, o AddOptions) (cid.C
 
 func (s *Store) finish(ctx context.Context, o AddOptions, build func(*batchDAG) (cid.Cid, error)) (cid.Cid, error) {
 	b := newBatchDAG(ctx, s.dag)
+	b.store = s
 	c, err := build(b)
 	if err == nil {
 		err = b.Commit()
@@ -242,6 +243,7 @@ func (p *progressReader) Read(b []byte) (int, error) {
 type batchDAG struct {
 	ipld.DAGService
 	ctx   context.Context
+	store *Store // told of the bytes written
 	mu    sync.Mutex
 	buf   []ipld.Node
 	bytes int
@@ -292,6 +294,9 @@ func (b *batchDAG) flush(ctx context.Context) error {
 		return nil
 	}
 	err := b.DAGService.AddMany(ctx, b.buf)
+	if err == nil && b.store != nil {
+		b.store.wrote(b.bytes)
+	}
 	b.buf, b.bytes = b.buf[:0], 0
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/dgraph-io/badger/v4"
@@ -18,7 +19,8 @@ var ErrLocked = errors.New("content store is in use by another process")
 // badgerDS is a go-datastore Batching over Badger: the narrow adapter
 // boxo's blockstore needs. Keys are the datastore key strings.
 type badgerDS struct {
-	db *badger.DB
+	db  *badger.DB
+	dir string // absolute; "" in memory
 }
 
 var _ ds.Batching = (*badgerDS)(nil)
@@ -46,7 +48,11 @@ func openBadger(dir string, inMemory bool) (*badgerDS, error) {
 		}
 		return nil, fmt.Errorf("open content store %s: %w", dir, err)
 	}
-	return &badgerDS{db: db}, nil
+	d := &badgerDS{db: db}
+	if !inMemory {
+		d.dir, _ = filepath.Abs(dir)
+	}
+	return d, nil
 }
 
 func (d *badgerDS) Get(_ context.Context, key ds.Key) ([]byte, error) {

@@ -145,6 +145,8 @@ func (w watchedStore) Put(ctx context.Context, b blocks.Block) error {
 	err := w.Blockstore.Put(ctx, b)
 	if err != nil {
 		w.e.storeFailed(err)
+	} else {
+		w.e.store.wrote(len(b.RawData()))
 	}
 	return err
 }
@@ -153,6 +155,10 @@ func (w watchedStore) PutMany(ctx context.Context, bs []blocks.Block) error {
 	err := w.Blockstore.PutMany(ctx, bs)
 	if err != nil {
 		w.e.storeFailed(err)
+	} else {
+		for _, b := range bs {
+			w.e.store.wrote(len(b.RawData()))
+		}
 	}
 	return err
 }

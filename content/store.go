@@ -42,6 +42,30 @@ type Store struct {
 	// onPin, if set, is told of each root pinned (the Provider announces
 	// it).
 	onPin atomic.Pointer[func(cid.Cid)]
+	// written counts block bytes written; every trimEvery of them the
+	// value log's pages are handed back to the kernel (pageOutValueLog).
+	written  atomic.Int64
+	trimming atomic.Bool
+}
+
+// trimEvery is how many block bytes are written between two
+// pageOutValueLog: the RSS a large add or fetch adds stays about this.
+const trimEvery = 64 << 20
+
+// wrote records n block bytes written.
+func (s *Store) wrote(n int) {
+	after := s.written.Add(int64(n))
+	if after/trimEvery == (after-int64(n))/trimEvery {
+		return
+	}
+	d, ok := s.ds.(*badgerDS)
+	if !ok || d.dir == "" || !s.trimming.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer s.trimming.Store(false)
+		pageOutValueLog(d.dir)
+	}()
 }
 
 func (s *Store) setOnPin(f func(cid.Cid)) { s.onPin.Store(&f) }
@@ -120,7 +144,7 @@ func (s *Store) Pin(ctx context.Context, c cid.Cid) error {
 }
 
 func (s *Store) pin(ctx context.Context, c cid.Cid) error {
-	if err := walk(ctx, s.bs, c, func(cid.Cid, []byte) error { return nil }); err != nil {
+	if err := walkCIDs(ctx, s.bs, c, func(cid.Cid) error { return nil }); err != nil {
 		return fmt.Errorf("pin %s: %w", c, err)
 	}
 	if err := s.ds.Put(ctx, pinKey(c), nil); err != nil {
@@ -198,7 +222,7 @@ func (s *Store) GC(ctx context.Context) (GCResult, error) {
 		return res, err
 	}
 	for _, p := range pins {
-		err := walk(ctx, s.bs, p, func(c cid.Cid, _ []byte) error {
+		err := walkCIDs(ctx, s.bs, p, func(c cid.Cid) error {
 			keep[string(c.Hash())] = struct{}{}
 			return nil
 		})
@@ -253,6 +277,51 @@ func walk(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, visit fun
 			return notFound(c, err)
 		}
 		if err := visit(c, b.RawData()); err != nil {
+			return err
+		}
+		links, err := links(c, b.RawData())
+		if err != nil {
+			return err
+		}
+		for _, l := range links {
+			if err := rec(l); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return rec(root)
+}
+
+// walkCIDs is walk for when the data is not needed: raw leaves (almost
+// all of a file's bytes) are checked with Has, never read, so pinning or
+// collecting a 1 GiB file reads only its few dag-pb nodes.
+func walkCIDs(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, visit func(cid.Cid) error) error {
+	seen := map[string]struct{}{}
+	var rec func(c cid.Cid) error
+	rec = func(c cid.Cid) error {
+		if _, ok := seen[c.KeyString()]; ok {
+			return nil
+		}
+		seen[c.KeyString()] = struct{}{}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if c.Type() == cid.Raw {
+			ok, err := bs.Has(ctx, c)
+			if err != nil {
+				return fmt.Errorf("block %s: %w", c, err)
+			}
+			if !ok {
+				return fmt.Errorf("block %s: %w", c, ErrNotFound)
+			}
+			return visit(c)
+		}
+		b, err := bs.Get(ctx, c)
+		if err != nil {
+			return notFound(c, err)
+		}
+		if err := visit(c); err != nil {
 			return err
 		}
 		links, err := links(c, b.RawData())

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package content
+
+func pageOutValueLog(string) {}
