@@ -26,6 +26,11 @@ type DevnetInfo struct {
 	Nodes       []DevnetNode `json:"nodes"`
 	DemoKey     string       `json:"demo_key"`
 	DemoAddress keys.Address `json:"demo_address"`
+	// The demo contest's designer and builder (also the demo job's user):
+	// keys of their own, so that the demo never races a person using the
+	// demo key for the same nonces.
+	DesignerKey string `json:"designer_key,omitempty"`
+	BuilderKey  string `json:"builder_key,omitempty"`
 	KeyringHome string       `json:"keyring_home"`
 }
 
@@ -116,6 +121,14 @@ func CreateDevnet(dir string, o DevnetOptions) (*DevnetInfo, error) {
 	}
 	info.DemoAddress = demo
 	g.Accounts = append(g.Accounts, ledger.GenesisAccount{Address: demo, Balance: 1_000_000 * ledger.UinfPerINF})
+	info.DesignerKey, info.BuilderKey = "designer", "builder"
+	for _, name := range []string{info.DesignerKey, info.BuilderKey} {
+		a, err := o.AddKey(name)
+		if err != nil {
+			return nil, err
+		}
+		g.Accounts = append(g.Accounts, ledger.GenesisAccount{Address: a, Balance: 100_000 * ledger.UinfPerINF})
+	}
 	var addrs []string
 	for i := 0; i < o.Validators; i++ {
 		name := fmt.Sprintf("node%d", i)

@@ -115,7 +115,11 @@ func playDemo(ctx context.Context, dir string, info *node.DevnetInfo, providers 
 		}
 		return newKeySender(ctx, cl, priv)
 	}
-	builder, err := sender(info.DemoKey)
+	builder, err := sender(info.BuilderKey)
+	if err != nil {
+		return err
+	}
+	designer, err := sender(info.DesignerKey)
 	if err != nil {
 		return err
 	}
@@ -141,8 +145,8 @@ func playDemo(ctx context.Context, dir string, info *node.DevnetInfo, providers 
 		go reportJob(ctx, cl, say)
 	}
 
-	// The contest: proposed by the demo account, voted in by the operators.
-	spec := demoSpec(builder.addr, f)
+	// The contest: proposed by its designer, voted in by the operators.
+	spec := demoSpec(designer.addr, f)
 	pr, err := cl.Params(ctx, api.Latest)
 	if err != nil {
 		return err
@@ -152,7 +156,7 @@ func playDemo(ctx context.Context, dir string, info *node.DevnetInfo, providers 
 		return err
 	}
 	content := gov.Content{Kind: contest.KindCreate, Value: codec.MustMarshal(spec)}
-	t, err := builder.send(ctx, ledger.NewMsg(gov.MsgTypeSubmitProposal, gov.MsgSubmitProposal{Title: "Demo contest: " + spec.Name, Description: spec.Objective, Content: content, InitialDeposit: gp.MinDeposit}))
+	t, err := designer.send(ctx, ledger.NewMsg(gov.MsgTypeSubmitProposal, gov.MsgSubmitProposal{Title: "Demo contest: " + spec.Name, Description: spec.Objective, Content: content, InitialDeposit: gp.MinDeposit}))
 	if err != nil {
 		return err
 	}
@@ -165,7 +169,7 @@ func playDemo(ctx context.Context, dir string, info *node.DevnetInfo, providers 
 			return false, err
 		}
 		for _, p := range props.Proposals {
-			if p.Proposer == builder.addr && p.Content.Kind == contest.KindCreate {
+			if p.Proposer == designer.addr && p.Content.Kind == contest.KindCreate {
 				pid = max(pid, p.ID)
 			}
 		}
