@@ -248,3 +248,29 @@ func (r *rig) provider0Uptime() uint64 {
 	}
 	return r.provider(0).Uptime
 }
+
+// TestProviderRestartAnswers: a provider that committed and then lost its
+// state (a restart) solves again after the commit deadline, gets the same
+// root (the product is deterministic) and still passes.
+func TestProviderRestartAnswers(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, matmul.CPU{})
+	r.hosts[0].mute = true // its rows never leave before the restart
+	for {
+		r.step(ctx)
+		if ci, err := r.challenge(0); err == nil && ci.Committed() && len(ci.Rows) > 0 {
+			break
+		}
+		if r.n.height > 20 {
+			t.Fatal("no commit")
+		}
+	}
+	r.hosts[0].mute = false
+	r.provs[0] = NewProvider(r.hosts[0], ProviderConfig{}) // the restart, past the commit deadline
+	for r.provider(0).Uptime == 0 {
+		r.step(ctx)
+		if r.n.height > 30 {
+			t.Fatalf("restarted provider did not pass: %+v", r.provider(0))
+		}
+	}
+}

@@ -121,7 +121,10 @@ func (p *Provider) stepChallenge(ctx context.Context, height uint64) {
 		r = &proverRound{epoch: ci.Epoch, n: ci.N}
 		p.round = r
 	}
-	start := r.tree == nil && !r.solving && !r.failed && height < ci.CommitDeadline
+	// The product is deterministic: after a restart, solving again gives
+	// the root already committed, so the rows can still be answered.
+	start := r.tree == nil && !r.solving && !r.failed &&
+		(height < ci.CommitDeadline || (ci.Committed() && height < ci.AttestDeadline))
 	if start {
 		r.solving = true
 	}
@@ -153,7 +156,10 @@ func (p *Provider) stepChallenge(ctx context.Context, height uint64) {
 			}
 		}
 	case !bytes.Equal(ci.Root, root[:]):
-		p.log.Error("the ledger holds another root for this epoch (restarted mid-epoch?); cannot answer", "epoch", ci.Epoch)
+		if !r.failed {
+			r.failed = true
+			p.log.Error("the ledger holds another root for this epoch than the product's; cannot answer (is the backend exact?)", "epoch", ci.Epoch)
+		}
 	case len(ci.Rows) > 0 && height < ci.AttestDeadline && (r.published == 0 || height >= r.published+p.cfg.RepublishBlocks):
 		r.published = height
 		data := EncodeRows(p.h.Account(), ci.Epoch, r.c, r.n, r.tree, ci.Rows)
