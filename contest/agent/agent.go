@@ -122,7 +122,9 @@ type roundState struct {
 	member bool
 }
 
-// read loads every live contest's current round at height h.
+// read loads, at height h, every live contest's current round; the full
+// round (submissions, attestations) only where the round is in an
+// attestation window, the only phases the agent acts in.
 func (a *Agent) read(h uint64, me keys.Address) ([]roundState, error) {
 	var out []roundState
 	err := a.host.Chain().Query(h, func(ctx *ledger.Context) error {
@@ -130,21 +132,23 @@ func (a *Agent) read(h uint64, me keys.Address) ([]roundState, error) {
 			if ci.Status != contest.StatusLive {
 				continue
 			}
-			d, err := a.contests.Contest(ctx, ci.ID)
-			if err != nil {
-				return err
-			}
-			rv, err := a.contests.Round(ctx, ci.ID, 0)
-			if err != nil {
-				return err
-			}
-			st := roundState{detail: d, round: rv}
-			for _, m := range rv.Set {
-				st.member = st.member || m.Operator == me
-			}
-			for i := range rv.Attestations {
-				if rv.Attestations[i].Validator == me {
-					st.mine = &rv.Attestations[i]
+			st := roundState{detail: contest.ContestDetail{ContestInfo: ci}}
+			st.round.RoundInfo = ci.Round
+			if ci.Round.Phase == contest.PhaseAttestCommit || ci.Round.Phase == contest.PhaseAttestReveal {
+				var err error
+				if st.detail.Spec, st.detail.DatasetCIDs, err = a.contests.Spec(ctx, ci.ID); err != nil {
+					return err
+				}
+				if st.round, err = a.contests.Round(ctx, ci.ID, 0); err != nil {
+					return err
+				}
+				for _, m := range st.round.Set {
+					st.member = st.member || m.Operator == me
+				}
+				for i := range st.round.Attestations {
+					if st.round.Attestations[i].Validator == me {
+						st.mine = &st.round.Attestations[i]
+					}
 				}
 			}
 			out = append(out, st)
