@@ -13,6 +13,7 @@ import (
 	"testing/fstest"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 )
@@ -67,10 +68,13 @@ func (m *Module) Run(ctx context.Context, in Input, lim Limits) (stdout []byte, 
 			stdout, err = nil, fmt.Errorf("%w: host panic while running guest: %v", ErrTrap, r)
 		}
 	}()
-	mod, runErr := pr.rt.InstantiateModule(runCtx, pr.compiled, cfg)
+	alloc := &runAllocator{}
+	mod, runErr := pr.rt.InstantiateModule(experimental.WithMemoryAllocator(runCtx, alloc), pr.compiled, cfg)
 	if mod != nil {
 		_ = mod.Close(context.WithoutCancel(ctx))
 	}
+	// The guest has returned and is closed: nothing runs on its memory now.
+	alloc.release()
 	if err := classify(ctx, runCtx, runErr, out, errOut.String()); err != nil {
 		return nil, err
 	}

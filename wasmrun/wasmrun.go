@@ -186,7 +186,6 @@ func (m *state) runtime(ctx context.Context, pages uint32) (*pagedRuntime, error
 	cfg := wazero.NewRuntimeConfig().
 		WithMemoryLimitPages(pages).
 		WithCloseOnContextDone(true).
-		WithMemoryCapacityFromMax(true).
 		WithCompilationCache(cache)
 	// Compilation is not under the caller's time limit: it is bounded by
 	// the module's size, which the caller already accepted.

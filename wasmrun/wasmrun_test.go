@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -126,6 +127,20 @@ func TestHandAssembledHostiles(t *testing.T) {
 	if err != nil || len(out) != 0 {
 		t.Fatalf("empty command: %q, %v", out, err)
 	}
+}
+
+// TestGrowingIsCheap: growing memory one page at a time up to a 1 GiB cap
+// reaches the cap (a trap after memory.grow fails) well inside a second on
+// Linux, where the cap is reserved untouched. With wazero's default
+// allocator, which copies on nearly every grow, it took seconds.
+func TestGrowingIsCheap(t *testing.T) {
+	timeout := time.Second
+	if runtime.GOOS != "linux" {
+		timeout = 20 * time.Second // a Go slice that doubles: copies add up
+	}
+	_, err := compile(t, wasmtest.GrowForever()).Run(context.Background(), wasmrun.Input{},
+		wasmrun.Limits{MemoryBytes: 1 << 30, Timeout: timeout})
+	wantSentinel(t, err, wasmrun.ErrTrap)
 }
 
 func TestEchoAndConcurrentRuns(t *testing.T) {

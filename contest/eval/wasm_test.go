@@ -1,0 +1,162 @@
+package eval_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/inferd/inferd/contest/demo"
+	"github.com/inferd/inferd/contest/eval"
+	"github.com/inferd/inferd/wasmrun"
+	"github.com/inferd/inferd/wasmrun/wasmtest"
+)
+
+// testLimits are tight, so hostile evaluators fail fast.
+var testLimits = wasmrun.Limits{MemoryBytes: 64 << 20, Timeout: time.Second, MaxOutput: 1024}
+
+// compiled caches evaluators per source directory across tests: wazero
+// takes about a second to compile a Go module.
+var (
+	compiledMu sync.Mutex
+	compiled   = map[string]eval.Evaluator{}
+)
+
+func goEvaluator(t testing.TB, dir string) eval.Evaluator {
+	t.Helper()
+	wasm := wasmtest.Build(t, dir)
+	compiledMu.Lock()
+	defer compiledMu.Unlock()
+	if ev, ok := compiled[dir]; ok {
+		return ev
+	}
+	ev, err := eval.Wasm(wasm, testLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compiled[dir] = ev
+	return ev
+}
+
+func TestWasmExampleMatchesBuiltin(t *testing.T) {
+	wasmEval := goEvaluator(t, "examples/accuracy")
+	acc := builtin(t, "mlp-accuracy")
+	ctx := context.Background()
+	for seed := range uint64(3) {
+		data := demo.Dataset(seed)
+		for _, model := range [][]byte{demo.BaselineModel(seed), demo.BetterModel(seed)} {
+			want, err := acc.Evaluate(ctx, model, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := wasmEval.Evaluate(ctx, model, data)
+			if err != nil || got != want {
+				t.Fatalf("seed %d: wasm evaluator scores %d (%v), built-in %d", seed, got, err, want)
+			}
+		}
+	}
+	// A malformed model: the example exits 1 with the reason; the
+	// validator abstains.
+	_, err := wasmEval.Evaluate(ctx, []byte("junk"), demo.Dataset(0))
+	if !errors.Is(err, eval.ErrAbstain) || !errors.Is(err, wasmrun.ErrExit) || !strings.Contains(err.Error(), "bad model") {
+		t.Fatalf("malformed model: %v", err)
+	}
+}
+
+func TestWasmNotAModule(t *testing.T) {
+	_, err := eval.Wasm([]byte("print(0.9)"), wasmrun.Limits{})
+	if !errors.Is(err, eval.ErrAbstain) || !errors.Is(err, wasmrun.ErrInvalidModule) || !strings.Contains(err.Error(), "not a WebAssembly module") {
+		t.Fatalf("got %v", err)
+	}
+	_, err = eval.Wasm(wasmtest.Empty(), wasmrun.Limits{Timeout: -time.Second})
+	if !errors.Is(err, eval.ErrAbstain) || !strings.Contains(err.Error(), "negative timeout") {
+		t.Fatalf("bad limits: %v", err)
+	}
+}
+
+// TestHostileEvaluators: whatever an evaluator does, the validator gets an
+// ErrAbstain error promptly, never a crash or a hang, and a well-behaved
+// run afterwards still works.
+func TestHostileEvaluators(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		wasm  []byte
+		model string
+		want  error
+	}{
+		{"asm infinite loop", wasmtest.Loop(), "", wasmrun.ErrTimeout},
+		{"asm unreachable", wasmtest.Trap(), "", wasmrun.ErrTrap},
+		{"asm grows memory until refused", wasmtest.GrowForever(), "", wasmrun.ErrTrap},
+		{"asm 4 GiB memory", wasmtest.BigMemory(65536), "", wasmrun.ErrMemory},
+		{"asm prints nothing", wasmtest.Empty(), "", nil},
+		{"go infinite loop", nil, "loop", wasmrun.ErrTimeout},
+		{"go huge allocation", nil, "alloc", wasmrun.ErrMemory},
+		{"go out-of-bounds load", nil, "trap", wasmrun.ErrTrap},
+		{"go panic", nil, "panic", wasmrun.ErrExit},
+		{"go floods stdout", nil, "spew", wasmrun.ErrOutputTooLarge},
+		{"go prints words", nil, "words", nil},
+		{"go prints two numbers", nil, "two", nil},
+		{"go prints NaN", nil, "nan", nil},
+		{"go prints 1e300", nil, "huge", nil},
+		{"go prints nothing", nil, "empty", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var ev eval.Evaluator
+			if tc.wasm != nil {
+				var err error
+				if ev, err = eval.Wasm(tc.wasm, testLimits); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				ev = goEvaluator(t, "testdata/hostile")
+			}
+			start := time.Now()
+			score, err := ev.Evaluate(ctx, []byte(tc.model), demo.Dataset(0))
+			if !errors.Is(err, eval.ErrAbstain) {
+				t.Fatalf("score %d, err %v: want ErrAbstain", score, err)
+			}
+			if tc.want != nil && !errors.Is(err, tc.want) {
+				t.Fatalf("error %v does not wrap %v", err, tc.want)
+			}
+			if d := time.Since(start); d > 10*testLimits.Timeout {
+				t.Fatalf("took %v under a %v cap", d, testLimits.Timeout)
+			}
+		})
+	}
+	// The hostile module, and the process, are still fine.
+	score, err := goEvaluator(t, "testdata/hostile").Evaluate(ctx, []byte("ok"), nil)
+	if err != nil || score != 812500 {
+		t.Fatalf("well-behaved run after hostile ones: %d, %v", score, err)
+	}
+}
+
+// BenchmarkEvaluateDemo is the time a validator takes to score the demo
+// contest's submission (BetterModel on Dataset, 300 rows): with the
+// built-in evaluator, and with the example WebAssembly evaluator (compiled
+// once, as a validator keeps it; each run instantiates a fresh module).
+func BenchmarkEvaluateDemo(b *testing.B) {
+	model, data := demo.BetterModel(1), demo.Dataset(1)
+	for _, bc := range []struct {
+		name string
+		ev   func(b *testing.B) eval.Evaluator
+	}{
+		{"builtin", func(b *testing.B) eval.Evaluator { return builtin(b, "mlp-accuracy") }},
+		{"wasm", func(b *testing.B) eval.Evaluator { return goEvaluator(b, "examples/accuracy") }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			ev := bc.ev(b)
+			if _, err := ev.Evaluate(context.Background(), model, data); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := ev.Evaluate(context.Background(), model, data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
