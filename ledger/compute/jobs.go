@@ -63,6 +63,7 @@ type candidate struct {
 	addr  keys.Address
 	price uint64
 	pr    *Provider // loaded on first use
+	dirty bool      // got a job: saved at the end
 }
 
 // assignJobs gives open jobs, oldest first, to the cheapest live provider
@@ -130,11 +131,12 @@ func (m *Module) assignJobs(ctx *ledger.Context, p Params) error {
 		ctx.Delete(openKey(oj.id))
 		ctx.Set(jprovKey(c.addr, oj.id), []byte{1})
 		c.pr.ActiveJobs++
+		c.dirty = true
 		assigned++
 		ctx.Emit("job_assign", "job", fmt.Sprint(j.ID), "provider", c.addr.String(), "price", fmt.Sprint(c.price))
 	}
 	for _, c := range cands {
-		if c.pr != nil {
+		if c.dirty {
 			m.putProvider(ctx, *c.pr)
 		}
 	}
