@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/inferd/inferd/keys/keystore"
 	"github.com/inferd/inferd/ledger"
 	"github.com/inferd/inferd/ledger/compute"
+	"github.com/inferd/inferd/node"
 	"github.com/inferd/inferd/node/api"
 )
 
@@ -51,7 +53,7 @@ func TestDevnetDemo(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() { stopDevnet(cmd, dir) })
 	api0 := fmt.Sprintf("http://127.0.0.1:%d", base+1)
 	api2 := fmt.Sprintf("http://127.0.0.1:%d", base+21)
 
@@ -149,4 +151,26 @@ func share(x uint64, ppm ledger.PPM) uint64 {
 		panic(err)
 	}
 	return v
+}
+
+// stopDevnet stops an `inferd devnet` process as Ctrl-C does (it stops its
+// nodes in order), and kills whatever is left after 20 seconds, nodes
+// included, so that nothing writes into the test's directory afterwards.
+func stopDevnet(cmd *exec.Cmd, dir string) {
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		<-done
+	}
+	if info, err := node.LoadDevnet(dir); err == nil {
+		for _, nd := range info.Nodes {
+			if nd.PID > 0 && syscall.Kill(nd.PID, 0) == nil {
+				syscall.Kill(nd.PID, syscall.SIGKILL)
+			}
+		}
+	}
 }

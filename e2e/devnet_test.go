@@ -27,7 +27,7 @@ func TestDevnetCommandAndQuickStart(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		t.Cleanup(func() { stopDevnet(cmd, dir) })
 		return cmd, &out
 	}
 	cmd, out := start()
