@@ -31,7 +31,7 @@ lint: fmt-check vet
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 run: build
-	$(BIN) devnet --home .devnet
+	$(BIN) devnet --home .devnet $(ARGS)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
