@@ -69,12 +69,13 @@ func (m *Module) Run(ctx context.Context, in Input, lim Limits) (stdout []byte, 
 		}
 	}()
 	alloc := &runAllocator{}
+	// Deferred after the recover above, so it runs first, and after the
+	// guest has returned: nothing can run on its memory any more.
+	defer alloc.release()
 	mod, runErr := pr.rt.InstantiateModule(experimental.WithMemoryAllocator(runCtx, alloc), pr.compiled, cfg)
 	if mod != nil {
 		_ = mod.Close(context.WithoutCancel(ctx))
 	}
-	// The guest has returned and is closed: nothing runs on its memory now.
-	alloc.release()
 	if err := classify(ctx, runCtx, runErr, out, errOut.String()); err != nil {
 		return nil, err
 	}
