@@ -295,7 +295,7 @@ func (b *batchDAG) flush(ctx context.Context) error {
 	}
 	err := b.DAGService.AddMany(ctx, b.buf)
 	if err == nil && b.store != nil {
-		b.store.wrote(b.bytes)
+		b.store.touch(b.bytes)
 	}
 	b.buf, b.bytes = b.buf[:0], 0
 	return err

@@ -110,7 +110,7 @@ var ErrStoreWrite = errors.New("writing to the content store failed")
 func NewExchange(ctx context.Context, h host.Host, s *Store, o ExchangeOptions) *Exchange {
 	e := &Exchange{store: s, host: h, wanted: map[string]int{}, recent: map[string]time.Time{}, onBad: o.OnUnwantedBlock, fetches: map[*fetchState]struct{}{}}
 	net := bsnet.NewFromIpfsHost(h)
-	e.bs = bitswap.New(ctx, net, o.Routing, s.bs,
+	e.bs = bitswap.New(ctx, net, o.Routing, servedStore{s.bs, s},
 		bitswap.WithTracer(tracer{e}),
 		bitswap.ProviderSearchDelay(time.Second),
 		// bitswap's default keeps 1 MiB (4 blocks) queued per peer, too
@@ -146,7 +146,7 @@ func (w watchedStore) Put(ctx context.Context, b blocks.Block) error {
 	if err != nil {
 		w.e.storeFailed(err)
 	} else {
-		w.e.store.wrote(len(b.RawData()))
+		w.e.store.touch(len(b.RawData()))
 	}
 	return err
 }
@@ -157,7 +157,7 @@ func (w watchedStore) PutMany(ctx context.Context, bs []blocks.Block) error {
 		w.e.storeFailed(err)
 	} else {
 		for _, b := range bs {
-			w.e.store.wrote(len(b.RawData()))
+			w.e.store.touch(len(b.RawData()))
 		}
 	}
 	return err

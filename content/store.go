@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	"github.com/ipfs/boxo/exchange/offline"
 	"github.com/ipfs/boxo/ipld/merkledag"
 	uio "github.com/ipfs/boxo/ipld/unixfs/io"
+	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	ds "github.com/ipfs/go-datastore"
 	dsq "github.com/ipfs/go-datastore/query"
@@ -42,19 +44,21 @@ type Store struct {
 	// onPin, if set, is told of each root pinned (the Provider announces
 	// it).
 	onPin atomic.Pointer[func(cid.Cid)]
-	// written counts block bytes written; every trimEvery of them the
-	// value log's pages are handed back to the kernel (pageOutValueLog).
-	written  atomic.Int64
+	// touched counts block bytes written or read; every trimEvery of
+	// them the value log's pages are handed back to the kernel
+	// (pageOutValueLog).
+	touched  atomic.Int64
 	trimming atomic.Bool
 }
 
-// trimEvery is how many block bytes are written between two
-// pageOutValueLog: the RSS a large add or fetch adds stays about this.
-const trimEvery = 64 << 20
+// trimEvery is how many block bytes are written or read between two
+// pageOutValueLog: the RSS a large add, fetch or read adds stays about
+// this.
+const trimEvery = 32 << 20
 
-// wrote records n block bytes written.
-func (s *Store) wrote(n int) {
-	after := s.written.Add(int64(n))
+// touch records n block bytes written or read.
+func (s *Store) touch(n int) {
+	after := s.touched.Add(int64(n))
 	if after/trimEvery == (after-int64(n))/trimEvery {
 		return
 	}
@@ -110,7 +114,54 @@ func (s *Store) Has(ctx context.Context, c cid.Cid) (bool, error) { return s.bs.
 // Cat returns the bytes of the UnixFS file c from local blocks. Reading
 // fails with an error wrapping ErrNotFound where a block is missing.
 func (s *Store) Cat(ctx context.Context, c cid.Cid) (uio.ReadSeekCloser, error) {
-	return cat(ctx, s.dag, c)
+	r, err := cat(ctx, s.dag, c)
+	if err != nil {
+		return nil, err
+	}
+	return touchReader{r, s}, nil
+}
+
+// touchReader counts the bytes read for the value log's trimming.
+type touchReader struct {
+	uio.ReadSeekCloser
+	s *Store
+}
+
+func (t touchReader) Read(p []byte) (int, error) {
+	n, err := t.ReadSeekCloser.Read(p)
+	t.s.touch(n)
+	return n, err
+}
+
+// WriteTo is what io.Copy uses.
+func (t touchReader) WriteTo(w io.Writer) (int64, error) {
+	return t.ReadSeekCloser.WriteTo(touchWriter{w, t.s})
+}
+
+type touchWriter struct {
+	w io.Writer
+	s *Store
+}
+
+func (t touchWriter) Write(p []byte) (int, error) {
+	n, err := t.w.Write(p)
+	t.s.touch(n)
+	return n, err
+}
+
+// servedStore is the blockstore bitswap serves peers from: the blocks it
+// reads count for the value log's trimming.
+type servedStore struct {
+	blockstore.Blockstore
+	s *Store
+}
+
+func (b servedStore) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) {
+	blk, err := b.Blockstore.Get(ctx, c)
+	if err == nil {
+		b.s.touch(len(blk.RawData()))
+	}
+	return blk, err
 }
 
 func cat(ctx context.Context, dag ipld.NodeGetter, c cid.Cid) (uio.ReadSeekCloser, error) {
