@@ -31,7 +31,7 @@ type DevnetInfo struct {
 	// demo key for the same nonces.
 	DesignerKey string `json:"designer_key,omitempty"`
 	BuilderKey  string `json:"builder_key,omitempty"`
-	KeyringHome string       `json:"keyring_home"`
+	KeyringHome string `json:"keyring_home"`
 }
 
 // DevnetNode is one node of a devnet.
