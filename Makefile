@@ -45,3 +45,9 @@ clean:
 # bench-net: 4 validator processes on loopback under rising load (see docs/benchmarks.md).
 bench-net: build
 	$(GO) run ./tools/benchnet -bin $(BIN)
+
+# bench-content: add and fetch of a 1 GiB file (two inferd processes on loopback) beside
+# single-core sha256 and a raw TCP copy in the same run (docs/benchmarks.md, docs/content.md).
+bench-content:
+	INFERD_BENCH_MIB=1024 $(GO) test -run '^$$' -bench 'BenchmarkAdd$$|BenchmarkSHA256' -benchtime 1x -timeout 30m ./content/
+	INFERD_BENCH_FETCH=1024 $(GO) test -count=1 -run TestContentFetchBench -v -timeout 30m ./e2e/
