@@ -9,8 +9,9 @@ import (
 
 // benchNet: 1000 providers (random prices 1..1000, capacity 100 jobs each)
 // and about 10,000 open jobs (random max prices 1..1000), 10-block epochs;
-// the providers registered at height 1 are challenged from epoch 1
-// (heights 11..20). It returns the net at height 11.
+// the providers registered at height 1 are challenged from height 2 (the
+// first epoch: 2..11). It returns the net at height 11, the last block of
+// that epoch.
 func benchNet(b *testing.B) *testNet {
 	const providers, users, jobs = 1000, 200, 11_000
 	n := newNet(b, `{"min_bond":1000,"epoch_blocks":10,"commit_deadline_blocks":4,"attest_deadline_blocks":8,"job_deadline_blocks":200,"max_provider_capacity":1000}`, 1, providers+users)
@@ -41,16 +42,26 @@ func (n *testNet) execute(b *testing.B, h uint64) {
 	}
 }
 
-// BenchmarkEndBlock1000Providers10000Jobs times one ordinary block (begin-
-// and end-block of bank, staking and compute, no transactions) with 1,000
-// live providers and about 10,000 open jobs: it assigns
-// max_assign_per_block (100) jobs. The block is executed, never committed,
-// so every iteration sees the same state.
+// BenchmarkEndBlock1000Providers10000Jobs times one ordinary block, in the
+// middle of an epoch (begin- and end-block of bank, staking and compute,
+// no transactions) with 1,000 live providers and about 10,000 open jobs:
+// it assigns max_assign_per_block (100) jobs. The block is executed, never
+// committed, so every iteration sees the same state.
 func BenchmarkEndBlock1000Providers10000Jobs(b *testing.B) {
 	n := benchNet(b)
+	n.blocksTo(13)
 	var open int
 	n.query(func(ctx *ledger.Context) { open = len(idsOpen(ctx)) })
 	b.ReportMetric(float64(open), "open_jobs")
+	for b.Loop() {
+		n.execute(b, 14)
+	}
+}
+
+// BenchmarkEpochStart1000Providers10000Jobs times the block that opens an
+// epoch: 1,000 rounds written, on top of the same job load.
+func BenchmarkEpochStart1000Providers10000Jobs(b *testing.B) {
+	n := benchNet(b)
 	for b.Loop() {
 		n.execute(b, 12)
 	}
@@ -58,12 +69,14 @@ func BenchmarkEndBlock1000Providers10000Jobs(b *testing.B) {
 
 // BenchmarkEpochClose1000Providers10000Jobs times the block that closes an
 // epoch of 1,000 challenged providers (none committed: 1,000 downtime
-// updates and pool payout) on top of the same job load.
+// updates and the pool payout) on top of the same job load.
 func BenchmarkEpochClose1000Providers10000Jobs(b *testing.B) {
 	n := benchNet(b)
-	n.blocksTo(19)
+	n.blocksTo(12)
+	end := n.epoch().End
+	n.blocksTo(end - 1)
 	for b.Loop() {
-		n.execute(b, 20)
+		n.execute(b, end)
 	}
 }
 

@@ -37,15 +37,17 @@
 //
 // Unbondings, job deadlines, re-execution draws and tallies are indexed
 // by height, so a block reads only what is due at it. Assignment reads the
-// index of available providers and the open-job queue (both keys only, no
-// decoding) and assigns at most max_assign_per_block jobs; the epoch close
-// is one pass over that epoch's rounds and attestations.
+// index of available providers, examines at most max_scan_per_block
+// entries of the open-job queue (by id, resuming where the last cut-short
+// scan stopped) and assigns at most max_assign_per_block jobs; the epoch
+// close is one pass over that epoch's rounds and one over its attestations.
 //
 // # Store layout (under "compute/")
 //
 //	params                          Params (canonical CBOR)
 //	epoch                           the current Epoch
 //	next_job                        last job id (8-byte big-endian)
+//	jlow, jcursor                   oldest open job id; where a cut-short assignment scan resumes
 //	tot/bonded|unbonding|escrowed   running totals for Holdings
 //	prov/<addr>                     Provider
 //	avail/<price><^uptime><addr>    live providers with free capacity, in assignment order

@@ -165,11 +165,12 @@ func (m *Module) closeEpoch(ctx *ledger.Context, p Params, e Epoch) error {
 		rounds = append(rounds, round{keys.Address(k[len(pfx):]), r})
 		return true
 	})
+	allVotes := m.takeAttestations(ctx, e.Number)
 	matched := map[keys.Address]uint64{} // validator -> attestations matching the outcome
 	var results []roundResult
 	for _, rd := range rounds {
 		ctx.Delete(roundKey(e.Number, rd.addr))
-		votes := m.takeAttestations(ctx, e.Number, rd.addr)
+		votes := allVotes[rd.addr]
 		pr, ok := m.provider(ctx, rd.addr)
 		if !ok {
 			continue
@@ -228,18 +229,23 @@ type vote struct {
 	verdict string
 }
 
-// takeAttestations reads and deletes the attestations on one round.
-func (*Module) takeAttestations(ctx *ledger.Context, epoch uint64, prov keys.Address) []vote {
-	pfx := cat(attPrefix, u64(epoch), prov[:])
-	var out []vote
+// takeAttestations reads and deletes every attestation of the epoch, by
+// provider, in one pass (one Iterate, not one per round: the cache scans
+// all its pending writes on each Iterate).
+func (*Module) takeAttestations(ctx *ledger.Context, epoch uint64) map[keys.Address][]vote {
+	pfx := cat(attPrefix, u64(epoch))
+	out := map[keys.Address][]vote{}
+	var keysSeen [][]byte
 	ctx.Iterate(pfx, func(k, v []byte) bool {
-		if len(k) == len(pfx)+keys.AddressLen {
-			out = append(out, vote{keys.Address(k[len(pfx):]), string(v)})
+		if len(k) == len(pfx)+2*keys.AddressLen {
+			prov := keys.Address(k[len(pfx) : len(pfx)+keys.AddressLen])
+			out[prov] = append(out[prov], vote{keys.Address(k[len(pfx)+keys.AddressLen:]), string(v)})
 		}
+		keysSeen = append(keysSeen, append([]byte(nil), k...))
 		return true
 	})
-	for _, v := range out {
-		ctx.Delete(attKey(epoch, prov, v.val))
+	for _, k := range keysSeen {
+		ctx.Delete(k)
 	}
 	return out
 }

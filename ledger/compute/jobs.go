@@ -68,10 +68,15 @@ type candidate struct {
 
 // assignJobs gives open jobs, oldest first, to the cheapest live provider
 // with free capacity whose price is at most the job's max price (ties: more
-// uptime, then lower address: the order of the avail index). At most
-// max_assign_per_block jobs are assigned per block, so a flood of jobs
-// costs each block a bounded number of writes; the rest wait. A job with
+// uptime, then lower address: the order of the avail index). A job with
 // fewer than job_min_run_blocks left before its deadline is not assigned.
+//
+// Work per block is bounded whatever the backlog: at most
+// max_assign_per_block assignments, and at most max_scan_per_block open
+// queue entries examined, by id from the oldest open job (jlow). When the
+// scan budget runs out first, the next block resumes where it stopped
+// (jcursor) and wraps to the oldest after the newest, so a backlog of jobs
+// nobody is cheap enough for delays the others but never stalls them.
 func (m *Module) assignJobs(ctx *ledger.Context, p Params) error {
 	var cands []candidate
 	ctx.Iterate([]byte(availPrefix), func(k, _ []byte) bool {
@@ -81,23 +86,36 @@ func (m *Module) assignJobs(ctx *ledger.Context, p Params) error {
 		}
 		return true
 	})
-	if len(cands) == 0 {
+	last := getU64(ctx, keyNextJob)
+	oldLow, oldCursor := getU64(ctx, keyOpenLow), getU64(ctx, keyOpenCursor)
+	low := max(oldLow, 1)
+	budget := p.MaxScanPerBlock
+	for low <= last && budget > 0 && !ctx.Has(openKey(low)) {
+		low++
+		budget--
+	}
+	if low != oldLow && last > 0 {
+		setU64(ctx, keyOpenLow, low)
+	}
+	if len(cands) == 0 || low > last {
+		if oldCursor != 0 {
+			setU64(ctx, keyOpenCursor, 0)
+		}
 		return nil
 	}
-	type open struct{ id, maxPrice, deadline uint64 }
-	var jobs []open
-	ctx.Iterate([]byte(openPrefix), func(k, v []byte) bool {
-		if len(k) == len(openPrefix)+8 && len(v) == 16 {
-			jobs = append(jobs, open{binary.BigEndian.Uint64(k[len(openPrefix):]), binary.BigEndian.Uint64(v), binary.BigEndian.Uint64(v[8:])})
-		}
-		return true
-	})
+	id := oldCursor
+	if id < low || id > last {
+		id = low
+	}
 	head, assigned := 0, uint64(0)
-	for _, oj := range jobs {
-		if assigned >= p.MaxAssignPerBlock || head >= len(cands) {
-			break
+	for ; id <= last && budget > 0 && assigned < p.MaxAssignPerBlock && head < len(cands); id++ {
+		budget--
+		v := ctx.Get(openKey(id))
+		if len(v) != 16 {
+			continue // assigned or ended
 		}
-		if oj.deadline <= ctx.Height || oj.deadline-ctx.Height < p.JobMinRunBlocks {
+		maxPrice, deadline := binary.BigEndian.Uint64(v), binary.BigEndian.Uint64(v[8:])
+		if deadline <= ctx.Height || deadline-ctx.Height < p.JobMinRunBlocks {
 			continue
 		}
 		// The first candidate with room is the cheapest; skip full ones.
@@ -119,21 +137,29 @@ func (m *Module) assignJobs(ctx *ledger.Context, p Params) error {
 			break
 		}
 		c := &cands[head]
-		if c.price > oj.maxPrice {
+		if c.price > maxPrice {
 			continue // nobody is cheap enough: the job waits (and expires at its deadline)
 		}
-		j, ok := m.job(ctx, oj.id)
+		j, ok := m.job(ctx, id)
 		if !ok {
-			return fmt.Errorf("compute: open queue names unknown job %d", oj.id)
+			return fmt.Errorf("compute: open queue names unknown job %d", id)
 		}
 		j.Status, j.Provider, j.Assigned, j.Price = JobAssigned, c.addr, ctx.Height, c.price
 		m.putJob(ctx, j)
-		ctx.Delete(openKey(oj.id))
-		ctx.Set(jprovKey(c.addr, oj.id), []byte{1})
+		ctx.Delete(openKey(id))
+		ctx.Set(jprovKey(c.addr, id), []byte{1})
 		c.pr.ActiveJobs++
 		c.dirty = true
 		assigned++
 		ctx.Emit("job_assign", "job", fmt.Sprint(j.ID), "provider", c.addr.String(), "price", fmt.Sprint(c.price))
+	}
+	// Resume next block only when the scan budget cut this one short.
+	cursor := uint64(0)
+	if budget == 0 && id <= last {
+		cursor = id
+	}
+	if cursor != oldCursor {
+		setU64(ctx, keyOpenCursor, cursor)
 	}
 	for _, c := range cands {
 		if c.dirty {

@@ -224,3 +224,29 @@ func TestJobTieGoesToLowerAddress(t *testing.T) {
 		t.Fatalf("job went to %s, want the lower address %s", j.Provider, lo)
 	}
 }
+
+// TestBacklogDoesNotStall: with a scan budget of 5 entries per block, 20
+// jobs nobody is cheap enough for do not stop a later job from being
+// assigned: the scan resumes where it stopped and reaches it.
+func TestBacklogDoesNotStall(t *testing.T) {
+	n := newNet(t, `{"min_bond":1000,"max_scan_per_block":5,"job_deadline_blocks":50,"job_min_run_blocks":2}`, 1, 2)
+	prov, user := n.accts[0], n.accts[1]
+	mustOK(t, n.block(n.tx(prov, register(50, 0, 1, 2*ledger.UinfPerINF))))
+	var msgs []ledger.Msg
+	for i := 0; i < 20; i++ {
+		msgs = append(msgs, submit(wasmCID, inputCID, 1, 10))
+	}
+	msgs = append(msgs, submit(wasmCID, inputCID, 1, 100))
+	mustOK(t, n.block(n.tx(user, msgs...)))
+	for i := 0; i < 6 && n.job(21).Status == JobOpen; i++ {
+		n.block()
+	}
+	if j := n.job(21); j.Status != JobAssigned {
+		t.Fatalf("job behind the backlog: %s after %d blocks", j.Status, n.height)
+	}
+	for id := uint64(1); id <= 20; id++ {
+		if n.job(id).Status != JobOpen {
+			t.Fatalf("job %d: %s", id, n.job(id).Status)
+		}
+	}
+}

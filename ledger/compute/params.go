@@ -13,6 +13,7 @@ const (
 	MaxEpochBlocks    = 1_000_000
 	MaxK              = 64 // rows per check; 64 rows of n=8192 is 2 MiB of gossip
 	MaxAssignPerBlock = 10_000
+	MaxScanPerBlock   = 1_000_000
 	MaxCapacity       = 1_000_000 // concurrent jobs of one provider
 )
 
@@ -36,6 +37,7 @@ type Params struct {
 	JobDeadlineBlocks   uint64     `json:"job_deadline_blocks"`
 	JobMinRunBlocks     uint64     `json:"job_min_run_blocks"`
 	MaxAssignPerBlock   uint64     `json:"max_assign_per_block"`
+	MaxScanPerBlock     uint64     `json:"max_scan_per_block"`
 	ReexecPPM           ledger.PPM `json:"reexec_ppm"`
 	ReexecWindowBlocks  uint64     `json:"reexec_window_blocks"`
 	JobSlashPPM         ledger.PPM `json:"job_slash_ppm"`
@@ -60,6 +62,7 @@ func DefaultParams() Params {
 		JobDeadlineBlocks:    100,
 		JobMinRunBlocks:      10,
 		MaxAssignPerBlock:    100,
+		MaxScanPerBlock:      2000,
 		ReexecPPM:            50_000, // 5% of completed jobs
 		ReexecWindowBlocks:   50,
 		JobSlashPPM:          10_000, // 1%
@@ -109,6 +112,8 @@ func (p Params) Validate() error {
 		return perr("job_min_run_blocks", "%d must be at least 1 and below job_deadline_blocks (%d)", p.JobMinRunBlocks, p.JobDeadlineBlocks)
 	case p.MaxAssignPerBlock < 1 || p.MaxAssignPerBlock > MaxAssignPerBlock:
 		return perr("max_assign_per_block", "%d must be 1..%d", p.MaxAssignPerBlock, MaxAssignPerBlock)
+	case p.MaxScanPerBlock < 1 || p.MaxScanPerBlock > MaxScanPerBlock:
+		return perr("max_scan_per_block", "%d must be 1..%d", p.MaxScanPerBlock, MaxScanPerBlock)
 	case !p.ReexecPPM.Valid():
 		return perr("reexec_ppm", "%d is above 1000000 (100%%)", p.ReexecPPM)
 	case p.ReexecWindowBlocks < 1 || p.ReexecWindowBlocks > MaxEpochBlocks:

@@ -10,12 +10,14 @@ import (
 
 // Store keys, all under "compute/" (see the package documentation).
 var (
-	keyParams    = []byte("compute/params")
-	keyEpoch     = []byte("compute/epoch")
-	keyNextJob   = []byte("compute/next_job")
-	keyBonded    = []byte("compute/tot/bonded")
-	keyUnbonding = []byte("compute/tot/unbonding")
-	keyEscrow    = []byte("compute/tot/escrowed")
+	keyParams     = []byte("compute/params")
+	keyEpoch      = []byte("compute/epoch")
+	keyNextJob    = []byte("compute/next_job")
+	keyOpenLow    = []byte("compute/jlow")    // no open job has a lower id
+	keyOpenCursor = []byte("compute/jcursor") // where a cut-short scan resumes
+	keyBonded     = []byte("compute/tot/bonded")
+	keyUnbonding  = []byte("compute/tot/unbonding")
+	keyEscrow     = []byte("compute/tot/escrowed")
 )
 
 const (
