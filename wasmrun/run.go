@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -38,6 +39,10 @@ func (m *Module) Run(ctx context.Context, in Input, lim Limits) (stdout []byte, 
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("wasmrun: %w", err)
 	}
+	m.running.RLock()
+	defer m.running.RUnlock()
+	// Keep m reachable to the end: its cleanup would close it mid-run.
+	defer runtime.KeepAlive(m)
 	pr, err := m.runtime(ctx, lim.pages())
 	if err != nil {
 		return nil, err
@@ -45,6 +50,7 @@ func (m *Module) Run(ctx context.Context, in Input, lim Limits) (stdout []byte, 
 
 	runCtx, cancel := context.WithTimeout(ctx, lim.Timeout)
 	defer cancel()
+	defer context.AfterFunc(m.stop, cancel)()
 	out := &capWriter{max: lim.MaxOutput, onOverflow: cancel}
 	errOut := &capWriter{max: stderrKeep}
 	clock := &fakeClock{}
@@ -75,6 +81,9 @@ func (m *Module) Run(ctx context.Context, in Input, lim Limits) (stdout []byte, 
 	mod, runErr := pr.rt.InstantiateModule(experimental.WithMemoryAllocator(runCtx, alloc), pr.compiled, cfg)
 	if mod != nil {
 		_ = mod.Close(context.WithoutCancel(ctx))
+	}
+	if m.stop.Err() != nil {
+		return nil, errClosed
 	}
 	if err := classify(ctx, runCtx, runErr, out, errOut.String()); err != nil {
 		return nil, err

@@ -130,10 +130,21 @@ type Module struct {
 type state struct {
 	wasm []byte
 
+	// stop is cancelled by close, ending runs in flight promptly.
+	stop       context.Context
+	cancelStop context.CancelFunc
+	// running is read-held by every run and write-held by close while it
+	// closes the runtimes: wazero unmaps compiled code when the last
+	// runtime holding it closes, which must not happen under a guest.
+	running sync.RWMutex
+
 	mu       sync.Mutex
 	closed   bool
 	runtimes map[uint32]*pagedRuntime // by memory limit in pages
 }
+
+// errClosed: the module was closed before or during the run.
+var errClosed = errors.New("wasmrun: module is closed")
 
 // pagedRuntime is one wazero runtime with its memory page limit, holding the
 // module compiled under it (and WASI instantiated in it).
@@ -149,6 +160,7 @@ func Compile(ctx context.Context, wasm []byte) (*Module, error) {
 		return nil, err
 	}
 	st := &state{wasm: append([]byte(nil), wasm...), runtimes: map[uint32]*pagedRuntime{}}
+	st.stop, st.cancelStop = context.WithCancel(context.Background())
 	m := &Module{st}
 	runtime.AddCleanup(m, func(st *state) { _ = st.close(context.Background()) }, st)
 	// Compiling under the largest limit validates everything but the
@@ -160,9 +172,15 @@ func Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	return m, nil
 }
 
+// MaxModuleBytes caps a module's size: compiling is not under the run's
+// time limit, and its cost grows with the size.
+const MaxModuleBytes = 64 << 20
+
 func checkHeader(wasm []byte) error {
 	magic := []byte{0x00, 'a', 's', 'm'}
 	switch {
+	case len(wasm) > MaxModuleBytes:
+		return fmt.Errorf("%w: %d bytes, over the %d-byte cap", ErrInvalidModule, len(wasm), MaxModuleBytes)
 	case len(wasm) < 8:
 		return fmt.Errorf("%w: not a WebAssembly module: %d bytes, shorter than the 8-byte header", ErrInvalidModule, len(wasm))
 	case string(wasm[:4]) != string(magic):
@@ -178,7 +196,7 @@ func (m *state) runtime(ctx context.Context, pages uint32) (*pagedRuntime, error
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return nil, errors.New("wasmrun: module is closed")
+		return nil, errClosed
 	}
 	if pr, ok := m.runtimes[pages]; ok {
 		return pr, nil
@@ -234,13 +252,20 @@ func checkCommand(c wazero.CompiledModule) error {
 	return nil
 }
 
-// Close releases the compiled code. Runs in progress end with an error.
+// Close releases the compiled code. Runs in flight end at once with an
+// error (wrapping no sentinel: the guest is not at fault); Close returns
+// once they have.
 func (m *Module) Close(ctx context.Context) error { return m.close(ctx) }
 
 func (m *state) close(ctx context.Context) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.closed = true
+	m.mu.Unlock()
+	m.cancelStop()
+	m.running.Lock()
+	defer m.running.Unlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	var errs []error
 	for pages, pr := range m.runtimes {
 		errs = append(errs, pr.rt.Close(ctx))

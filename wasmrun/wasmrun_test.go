@@ -63,6 +63,7 @@ func TestCompileRejectsNonWasm(t *testing.T) {
 		{"wasm version 2", []byte("\x00asm\x02\x00\x00\x00"), "not a WebAssembly module: version 02 00 00 00"},
 		{"truncated section", []byte("\x00asm\x01\x00\x00\x00\x01\x05\x01"), "invalid wasm module"},
 		{"no _start", []byte("\x00asm\x01\x00\x00\x00"), "no exported _start function"},
+		{"too big", append([]byte("\x00asm\x01\x00\x00\x00"), make([]byte, wasmrun.MaxModuleBytes)...), "over the 67108864-byte cap"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := wasmrun.Compile(context.Background(), tc.in)
@@ -281,5 +282,44 @@ func TestCancelledContextIsNotAGuestFault(t *testing.T) {
 		if errors.Is(err, s) {
 			t.Fatalf("caller's cancellation %v blamed on the guest (%v)", err, s)
 		}
+	}
+}
+
+// TestCloseDuringRun: closing a module while a run loops ends the run
+// promptly with an error that blames no guest, and does not pull the
+// compiled code from under it (which would crash the process).
+func TestCloseDuringRun(t *testing.T) {
+	m, err := wasmrun.Compile(context.Background(), wasmtest.Loop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := m.Run(context.Background(), wasmrun.Input{}, wasmrun.Limits{Timeout: time.Minute})
+		errc <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	if err := m.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errc:
+		if err == nil || !strings.Contains(err.Error(), "closed") {
+			t.Fatalf("run ended with %v, want an error saying the module closed", err)
+		}
+		for _, s := range sentinels {
+			if errors.Is(err, s) {
+				t.Fatalf("closing blamed on the guest: %v", err)
+			}
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run still going 10s after Close")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Close took %v", d)
+	}
+	if _, err := m.Run(context.Background(), wasmrun.Input{}, wasmrun.Limits{}); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Fatalf("run after Close: %v", err)
 	}
 }
