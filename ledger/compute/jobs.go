@@ -220,7 +220,9 @@ func (m *Module) jobResult(ctx *ledger.Context, sender keys.Address, x MsgJobRes
 	}
 	// The re-execution draw uses the next block's seed (this block's hash),
 	// which the provider cannot know when its result is included.
-	ctx.Set(drawKey(ctx.Height+1, j.ID), []byte{1})
+	if m.Params(ctx).ReexecPPM > 0 {
+		ctx.Set(drawKey(ctx.Height+1, j.ID), []byte{1})
+	}
 	m.putJob(ctx, j)
 	if pr, ok := m.provider(ctx, sender); ok {
 		pr.ActiveJobs--
