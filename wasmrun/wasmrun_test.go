@@ -101,7 +101,7 @@ func compile(t *testing.T, wasm []byte) *wasmrun.Module {
 
 func TestHandAssembledHostiles(t *testing.T) {
 	ctx := context.Background()
-	lim := wasmrun.Limits{MemoryBytes: 16 << 20, Timeout: 200 * time.Millisecond}
+	lim := wasmrun.Limits{MemoryBytes: 16 << 20, Timeout: time.Second}
 	for _, tc := range []struct {
 		name string
 		wasm []byte
@@ -131,11 +131,11 @@ func TestHandAssembledHostiles(t *testing.T) {
 }
 
 // TestGrowingIsCheap: growing memory one page at a time up to a 1 GiB cap
-// reaches the cap (a trap after memory.grow fails) well inside a second on
-// Linux, where the cap is reserved untouched. With wazero's default
+// reaches the cap (a trap after memory.grow fails) in milliseconds on
+// Linux (3 s allowed, for loaded machines), where the cap is reserved untouched. With wazero's default
 // allocator, which copies on nearly every grow, it took seconds.
 func TestGrowingIsCheap(t *testing.T) {
-	timeout := time.Second
+	timeout := 3 * time.Second
 	if runtime.GOOS != "linux" {
 		timeout = 20 * time.Second // a Go slice that doubles: copies add up
 	}

@@ -3,6 +3,7 @@ package eval_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -14,11 +15,16 @@ import (
 	"github.com/inferd/inferd/wasmrun/wasmtest"
 )
 
-// testLimits are tight, so hostile evaluators fail fast.
-var testLimits = wasmrun.Limits{MemoryBytes: 64 << 20, Timeout: time.Second, MaxOutput: 1024}
+// testLimits are tight on memory and output, so hostile evaluators fail
+// fast, and generous on time, so a loaded machine does not fail the good
+// ones; loopLimits cut infinite loops short.
+var (
+	testLimits = wasmrun.Limits{MemoryBytes: 64 << 20, Timeout: 20 * time.Second, MaxOutput: 1024}
+	loopLimits = wasmrun.Limits{MemoryBytes: 64 << 20, Timeout: 500 * time.Millisecond, MaxOutput: 1024}
+)
 
-// compiled caches evaluators per source directory across tests: wazero
-// takes about a second to compile a Go module.
+// compiled caches evaluators per source directory and limits across tests:
+// wazero takes about a second to compile a Go module.
 var (
 	compiledMu sync.Mutex
 	compiled   = map[string]eval.Evaluator{}
@@ -26,17 +32,23 @@ var (
 
 func goEvaluator(t testing.TB, dir string) eval.Evaluator {
 	t.Helper()
+	return goEvaluatorWith(t, dir, testLimits)
+}
+
+func goEvaluatorWith(t testing.TB, dir string, lim wasmrun.Limits) eval.Evaluator {
+	t.Helper()
 	wasm := wasmtest.Build(t, dir)
 	compiledMu.Lock()
 	defer compiledMu.Unlock()
-	if ev, ok := compiled[dir]; ok {
+	key := fmt.Sprint(dir, lim)
+	if ev, ok := compiled[key]; ok {
 		return ev
 	}
-	ev, err := eval.Wasm(wasm, testLimits)
+	ev, err := eval.Wasm(wasm, lim)
 	if err != nil {
 		t.Fatal(err)
 	}
-	compiled[dir] = ev
+	compiled[key] = ev
 	return ev
 }
 
@@ -104,14 +116,18 @@ func TestHostileEvaluators(t *testing.T) {
 		{"go prints nothing", nil, "empty", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			lim := testLimits
+			if tc.want == wasmrun.ErrTimeout {
+				lim = loopLimits
+			}
 			var ev eval.Evaluator
 			if tc.wasm != nil {
 				var err error
-				if ev, err = eval.Wasm(tc.wasm, testLimits); err != nil {
+				if ev, err = eval.Wasm(tc.wasm, lim); err != nil {
 					t.Fatal(err)
 				}
 			} else {
-				ev = goEvaluator(t, "testdata/hostile")
+				ev = goEvaluatorWith(t, "testdata/hostile", lim)
 			}
 			start := time.Now()
 			score, err := ev.Evaluate(ctx, []byte(tc.model), demo.Dataset(0))
@@ -121,8 +137,8 @@ func TestHostileEvaluators(t *testing.T) {
 			if tc.want != nil && !errors.Is(err, tc.want) {
 				t.Fatalf("error %v does not wrap %v", err, tc.want)
 			}
-			if d := time.Since(start); d > 10*testLimits.Timeout {
-				t.Fatalf("took %v under a %v cap", d, testLimits.Timeout)
+			if d := time.Since(start); d > lim.Timeout+10*time.Second {
+				t.Fatalf("took %v under a %v cap", d, lim.Timeout)
 			}
 		})
 	}
