@@ -36,6 +36,11 @@ func (m *Module) Run(ctx context.Context, in Input, lim Limits) (stdout []byte, 
 	if err != nil {
 		return nil, err
 	}
+	for i, a := range in.Args {
+		if strings.IndexByte(a, 0) >= 0 {
+			return nil, fmt.Errorf("wasmrun: argument %d contains a NUL byte", i+1)
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("wasmrun: %w", err)
 	}

@@ -192,6 +192,7 @@ func TestBadInput(t *testing.T) {
 		{wasmrun.Input{Files: map[string][]byte{"a": nil, "a/b": nil}}, wasmrun.Limits{}, `input file "a" is also the directory of "a/b"`},
 		{wasmrun.Input{}, wasmrun.Limits{MemoryBytes: 1000}, "memory limit 1000 bytes is below one 64 KiB page"},
 		{wasmrun.Input{}, wasmrun.Limits{Timeout: -1}, "negative timeout"},
+		{wasmrun.Input{Args: []string{"ok", "a\x00b"}}, wasmrun.Limits{}, "argument 2 contains a NUL byte"},
 		{wasmrun.Input{}, wasmrun.Limits{MaxOutput: -1}, "negative output limit"},
 	} {
 		_, err := compile(t, wasmtest.Empty()).Run(context.Background(), tc.in, tc.lim)
