@@ -136,6 +136,9 @@ func (v *Verifier) HandleRows(ctx context.Context, data []byte) error {
 	if err != nil {
 		return err
 	}
+	if m.Provider == v.h.Account() {
+		return errors.New("rows of our own account: the ledger refuses self-attestation")
+	}
 	v.mu.Lock()
 	ci, known := v.view[m.Provider]
 	ready := known && ci.Epoch == m.Epoch && ci.Committed() && len(ci.Rows) > 0
@@ -208,7 +211,7 @@ func (v *Verifier) Step(ctx context.Context, height uint64) {
 	v.mu.Lock()
 	c.Query(height, func(lc *ledger.Context) error {
 		for a, ci := range v.view {
-			if ci.Committed() && !v.done[a] && !c.Compute.Attested(lc, a, v.h.Account()) {
+			if ci.Committed() && !v.done[a] && a != v.h.Account() && !c.Compute.Attested(lc, a, v.h.Account()) {
 				missing = append(missing, a)
 			}
 		}
@@ -234,7 +237,7 @@ func (v *Verifier) StepReexec(ctx context.Context, height uint64) {
 	var maxInput uint64
 	c.Query(height, func(lc *ledger.Context) error {
 		for _, j := range c.Compute.ReexecPending(lc) {
-			if !c.Compute.Reexecuted(lc, j.ID, v.h.Account()) {
+			if j.Provider != v.h.Account() && !c.Compute.Reexecuted(lc, j.ID, v.h.Account()) {
 				jobs = append(jobs, j)
 			}
 		}

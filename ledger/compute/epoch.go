@@ -91,6 +91,11 @@ func (m *Module) attest(ctx *ledger.Context, sender keys.Address, x MsgAttest) e
 	if !m.staking.IsBonded(ctx, sender) {
 		return fmt.Errorf("%w: %s", ErrNotValidator, sender)
 	}
+	if sender == x.Provider {
+		// A validator that is also a provider would otherwise vouch for
+		// its own work with its own stake.
+		return fmt.Errorf("%w: %s", ErrSelfAttest, sender)
+	}
 	var r Round
 	if !ctx.GetObj(roundKey(e.Number, x.Provider), &r) {
 		return fmt.Errorf("%w: %s in epoch %d", ErrNoChallenge, x.Provider, e.Number)

@@ -288,3 +288,15 @@ func (n *testNet) nextEpoch() Epoch {
 	n.t.Fatal("no epoch started")
 	return Epoch{}
 }
+
+// TestNoSelfAttestation: a validator that is also a provider cannot vouch
+// for its own round or its own job.
+func TestNoSelfAttestation(t *testing.T) {
+	n := newNet(t, testParams, 1, 1)
+	v := n.vals[0]
+	mustOK(t, n.block(n.tx(v, register(10, 0, 1, 2*ledger.UinfPerINF))))
+	e := n.nextEpoch()
+	mustOK(t, n.block(n.tx(v, ledger.NewMsg(MsgTypeCommitRoot, MsgCommitRoot{Epoch: e.Number, Root: make([]byte, 32)}))))
+	n.blocksTo(e.CommitDeadline)
+	mustFail(t, n.block(n.tx(v, ledger.NewMsg(MsgTypeAttest, MsgAttest{Provider: v.addr, Epoch: e.Number, Verdict: VerdictPass}))), ErrSelfAttest)
+}

@@ -139,6 +139,9 @@ func (m *Module) jobReexec(ctx *ledger.Context, sender keys.Address, x MsgJobRee
 	if !m.staking.IsBonded(ctx, sender) {
 		return fmt.Errorf("%w: %s", ErrNotValidator, sender)
 	}
+	if sender == j.Provider {
+		return fmt.Errorf("%w: %s ran job %d", ErrSelfAttest, sender, j.ID)
+	}
 	k := rxKey(j.ID, sender)
 	if ctx.Has(k) {
 		return fmt.Errorf("%w: %s on job %d", ErrAlreadyAttested, sender, j.ID)

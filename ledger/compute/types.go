@@ -76,6 +76,7 @@ var (
 	ErrAlreadyCommitted = errors.New("root already committed")
 	ErrNotCommitted     = errors.New("provider committed no root")
 	ErrAlreadyAttested  = errors.New("already attested")
+	ErrSelfAttest       = errors.New("a validator cannot attest on its own account's work")
 	ErrNotValidator     = errors.New("sender is not the operator of a bonded validator")
 	ErrBadVerdict       = errors.New("unknown verdict")
 	ErrBadCID           = errors.New("invalid CID")
