@@ -14,6 +14,15 @@
 // its context ends) and standard output (Limits.MaxOutput). A broken cap, a
 // trap and a non-zero exit each return an error wrapping one of the
 // sentinels below; the host never panics or hangs because of a guest.
+//
+// A guest learns that the memory cap is reached only as a failing
+// memory.grow; what it does then is up to it. Run reports ErrMemory when the
+// guest says "out of memory" on stderr (as Go's runtime does) or declares
+// more memory than the cap; other guests usually trap (ErrTrap).
+//
+// Wall time is not deterministic across machines: a guest near its time cap
+// may finish on one validator and not on another. Keep caps well above the
+// expected run time.
 package wasmrun
 
 import (
