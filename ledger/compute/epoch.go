@@ -114,7 +114,8 @@ func (m *Module) attest(ctx *ledger.Context, sender keys.Address, x MsgAttest) e
 }
 
 // Outcome decides a round from attested stake (all in the same unit; total
-// is the bonded stake of the active set at the close), in this order:
+// is the bonded stake of the active set at the close, less the provider's
+// own validator stake if it has one, which may not attest), in this order:
 //
 //   - wrong_row when 3*wrong > total: more than 1/3 of stake cannot all be
 //     faulty (BFT assumption), so at least one honest validator saw a row
@@ -194,7 +195,9 @@ func (m *Module) closeEpoch(ctx *ledger.Context, p Params, e Epoch) error {
 					missing += w
 				}
 			}
-			outcome = Outcome(pass, wrong, missing, total)
+			// The provider's own stake (if it operates a validator) cannot
+			// attest on it, so it counts on neither side.
+			outcome = Outcome(pass, wrong, missing, total-power[rd.addr])
 			for _, v := range votes {
 				if v.verdict == outcome && power[v.val] > 0 {
 					matched[v.val]++

@@ -300,3 +300,25 @@ func TestNoSelfAttestation(t *testing.T) {
 	n.blocksTo(e.CommitDeadline)
 	mustFail(t, n.block(n.tx(v, ledger.NewMsg(MsgTypeAttest, MsgAttest{Provider: v.addr, Epoch: e.Number, Verdict: VerdictPass}))), ErrSelfAttest)
 }
+
+// TestValidatorProviderJudgedByOthers: with two equal validators, one of
+// them a provider, the other's pass is all of the stake that may attest.
+func TestValidatorProviderJudgedByOthers(t *testing.T) {
+	n := newNet(t, testParams, 2, 0)
+	v := n.vals[0]
+	s := &sim{a: v}
+	mustOK(t, n.block(n.tx(v, register(10, 0, 1, 2*ledger.UinfPerINF))))
+	e := n.nextEpoch()
+	ci, _ := n.challenge(v.addr)
+	ch, _ := ci.Challenge()
+	s.n = ci.N
+	s.c, s.tree = spotcheck.Solve(ch, matmul.CPU{})
+	root := s.tree.Root()
+	mustOK(t, n.block(n.tx(v, ledger.NewMsg(MsgTypeCommitRoot, MsgCommitRoot{Epoch: e.Number, Root: root[:]}))))
+	n.blocksTo(e.CommitDeadline)
+	mustOK(t, n.block(n.tx(n.vals[1], ledger.NewMsg(MsgTypeAttest, MsgAttest{Provider: v.addr, Epoch: e.Number, Verdict: VerdictPass}))))
+	n.blocksTo(e.End)
+	if p := n.provider(v.addr); p.LastOutcome != OutcomePass {
+		t.Fatalf("outcome %q", p.LastOutcome)
+	}
+}

@@ -105,6 +105,7 @@ func (m *Module) tallyReexec(ctx *ledger.Context, p Params, j *Job, power map[ke
 	for _, v := range seen {
 		ctx.Delete(rxKey(j.ID, v))
 	}
+	total -= power[j.Provider] // its own stake cannot report on it
 	switch {
 	case total > 0 && ledger.CompareProducts(3, mismatch, 2, total) > 0:
 		j.Reexec = ReexecMismatch
