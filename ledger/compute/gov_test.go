@@ -28,8 +28,8 @@ func TestParamsChangedByGovernance(t *testing.T) {
 	opAddr := keys.AddressOf(opPub)
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	g := &ledger.Genesis{ChainID: "gov-compute", GenesisTime: start,
-		Params: map[string]json.RawMessage{"gov": json.RawMessage(`{"min_deposit":1000000,"voting_period_s":10,"max_deposit_period_s":10}`)},
-		Accounts: []ledger.GenesisAccount{{Address: opAddr, Balance: 1000 * ledger.UinfPerINF}},
+		Params:     map[string]json.RawMessage{"gov": json.RawMessage(`{"min_deposit":1000000,"voting_period_s":10,"max_deposit_period_s":10}`)},
+		Accounts:   []ledger.GenesisAccount{{Address: opAddr, Balance: 1000 * ledger.UinfPerINF}},
 		Validators: []ledger.GenesisValidator{{Operator: opAddr, ConsPubKey: ledger.HexBytes(consPub), Moniker: "v", SelfBond: 100 * ledger.UinfPerINF}}}
 	if _, err := c.InitGenesis(g); err != nil {
 		t.Fatal(err)
