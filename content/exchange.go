@@ -13,8 +13,7 @@ import (
 	"github.com/ipfs/boxo/bitswap"
 	bsmsg "github.com/ipfs/boxo/bitswap/message"
 	"github.com/ipfs/boxo/bitswap/network/bsnet"
-	"github.com/ipfs/boxo/blockservice"
-	"github.com/ipfs/boxo/blockstore"
+	"github.com/ipfs/boxo/exchange"
 	"github.com/ipfs/boxo/ipld/merkledag"
 	"github.com/ipfs/boxo/ipld/unixfs"
 	"github.com/ipfs/boxo/verifcid"
@@ -85,20 +84,13 @@ type ExchangeOptions struct {
 type Exchange struct {
 	store *Store
 	bs    *bitswap.Bitswap
-	bserv blockservice.BlockService
 	host  host.Host
 
-	mu      sync.Mutex
-	wanted  map[string]int       // multihash -> number of fetches wanting it
-	recent  map[string]time.Time // multihash -> when the last fetch stopped wanting it
-	onBad   func(peer.ID, cid.Cid)
-	fetches map[*fetchState]struct{}
-	pruned  time.Time
-}
-
-// fetchState is one fetch in progress: a failed block write cancels it.
-type fetchState struct {
-	cancel context.CancelCauseFunc
+	mu     sync.Mutex
+	wanted map[string]int       // multihash -> number of fetches wanting it
+	recent map[string]time.Time // multihash -> when the last fetch stopped wanting it
+	onBad  func(peer.ID, cid.Cid)
+	pruned time.Time
 }
 
 // ErrStoreWrite is wrapped by Fetch's error when a fetched block could not
@@ -108,7 +100,7 @@ var ErrStoreWrite = errors.New("writing to the content store failed")
 // NewExchange starts bitswap on h over s: it serves every block s holds to
 // peers that ask, and fetches for Fetch. Close stops it (not h).
 func NewExchange(ctx context.Context, h host.Host, s *Store, o ExchangeOptions) *Exchange {
-	e := &Exchange{store: s, host: h, wanted: map[string]int{}, recent: map[string]time.Time{}, onBad: o.OnUnwantedBlock, fetches: map[*fetchState]struct{}{}}
+	e := &Exchange{store: s, host: h, wanted: map[string]int{}, recent: map[string]time.Time{}, onBad: o.OnUnwantedBlock}
 	net := bsnet.NewFromIpfsHost(h)
 	e.bs = bitswap.New(ctx, net, o.Routing, servedStore{s.bs, s},
 		bitswap.WithTracer(tracer{e}),
@@ -117,7 +109,6 @@ func NewExchange(ctx context.Context, h host.Host, s *Store, o ExchangeOptions) 
 		// little to fill a fast link; 16 MiB keeps the pipe full.
 		bitswap.MaxOutstandingBytesPerPeer(16<<20),
 	)
-	e.bserv = blockservice.New(watchedStore{s.bs, e}, e.bs)
 	return e
 }
 
@@ -131,44 +122,6 @@ func (e *Exchange) Stats() (received, sent uint64, err error) {
 		return 0, 0, err
 	}
 	return st.BlocksReceived, st.BlocksSent, nil
-}
-
-// watchedStore is the blockstore fetched blocks are written through: a
-// failed write ends the fetches in progress with that error at once
-// (blockservice only logs it, and the fetch would wait for its timeout).
-type watchedStore struct {
-	blockstore.Blockstore
-	e *Exchange
-}
-
-func (w watchedStore) Put(ctx context.Context, b blocks.Block) error {
-	err := w.Blockstore.Put(ctx, b)
-	if err != nil {
-		w.e.storeFailed(err)
-	} else {
-		w.e.store.touch(len(b.RawData()))
-	}
-	return err
-}
-
-func (w watchedStore) PutMany(ctx context.Context, bs []blocks.Block) error {
-	err := w.Blockstore.PutMany(ctx, bs)
-	if err != nil {
-		w.e.storeFailed(err)
-	} else {
-		for _, b := range bs {
-			w.e.store.touch(len(b.RawData()))
-		}
-	}
-	return err
-}
-
-func (e *Exchange) storeFailed(err error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for f := range e.fetches {
-		f.cancel(fmt.Errorf("%w: %v", ErrStoreWrite, err))
-	}
 }
 
 type tracer struct{ e *Exchange }
@@ -288,24 +241,13 @@ func (e *Exchange) Get(ctx context.Context, c cid.Cid, out string, o FetchOption
 		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	f := &fetchState{cancel: cancel}
-	e.mu.Lock()
-	e.fetches[f] = struct{}{}
-	e.mu.Unlock()
-	defer func() {
-		e.mu.Lock()
-		delete(e.fetches, f)
-		e.mu.Unlock()
-	}()
 	isDir, err := e.fetchDAG(ctx, c, o, start, &res)
 	if err != nil {
 		return res, err
 	}
 	if !o.NoPin {
 		if err := e.store.pin(ctx, c); err != nil {
-			return res, e.ctxErr(ctx, c, err)
+			return res, err
 		}
 	}
 	res.Duration = time.Since(start)
@@ -340,59 +282,70 @@ func (e *Exchange) Get(ctx context.Context, c cid.Cid, out string, o FetchOption
 }
 
 // fetchDAG fetches the DAG level by level, each level in batches through
-// one bitswap session, so many blocks are in flight at once.
+// one bitswap session, so many blocks are in flight at once. Blocks held
+// are read locally; received blocks are written to the store in batches
+// (one Badger write for up to putBatchBytes of blocks that arrived
+// together, instead of one per block).
 func (e *Exchange) fetchDAG(ctx context.Context, root cid.Cid, o FetchOptions, start time.Time, res *FetchResult) (isDir bool, err error) {
-	sess := blockservice.NewSession(ctx, e.bserv)
+	sess := e.bs.NewSession(ctx)
 	var done, total int64
 	level := []cid.Cid{root}
 	seen := map[string]bool{string(root.Hash()): true}
+	var next []cid.Cid
+	visit := func(b blocks.Block) error {
+		c, data := b.Cid(), b.RawData()
+		if c.Type() == cid.Raw {
+			done += int64(len(data))
+		}
+		if c.Equals(root) {
+			total, isDir = rootSize(c, data)
+			res.Size = total
+		}
+		ls, err := links(c, data)
+		if err != nil {
+			return err
+		}
+		for _, l := range ls {
+			if !seen[string(l.Hash())] {
+				seen[string(l.Hash())] = true
+				next = append(next, l)
+			}
+		}
+		if o.Progress != nil {
+			o.Progress(done, total)
+		}
+		return nil
+	}
 	for len(level) > 0 {
-		var next []cid.Cid
+		next = nil
 		for start0 := 0; start0 < len(level); start0 += batchSize {
 			batch := level[start0:min(start0+batchSize, len(level))]
-			held := 0
+			res.Blocks += len(batch)
+			var misses []cid.Cid
 			for _, c := range batch {
-				if ok, _ := e.store.bs.Has(ctx, c); ok {
-					held++
-				}
-			}
-			e.want(batch, 1)
-			got := 0
-			for b := range sess.GetBlocks(ctx, batch) {
-				got++
-				if got > held && res.FirstByte == 0 {
-					res.FirstByte = time.Since(start)
-				}
-				c, data := b.Cid(), b.RawData()
-				if c.Type() == cid.Raw {
-					done += int64(len(data))
-				}
-				if c.Equals(root) {
-					total, isDir = rootSize(c, data)
-					res.Size = total
-				}
-				ls, err := links(c, data)
+				b, err := e.store.bs.Get(ctx, c)
 				if err != nil {
-					e.want(batch, -1)
+					misses = append(misses, c)
+					continue
+				}
+				res.Held++
+				if err := visit(b); err != nil {
 					return false, err
 				}
-				for _, l := range ls {
-					if !seen[string(l.Hash())] {
-						seen[string(l.Hash())] = true
-						next = append(next, l)
-					}
-				}
-				if o.Progress != nil {
-					o.Progress(done, total)
-				}
 			}
-			e.want(batch, -1)
-			res.Blocks += got
-			res.Held += min(held, got)
-			res.Received += max(got-held, 0)
-			if got < len(batch) {
-				res.Blocks += len(batch) - got
-				return false, e.fetchErr(ctx, root, done, total, len(batch)-got)
+			if len(misses) == 0 {
+				continue
+			}
+			got, err := e.receive(ctx, sess, misses, start, res, visit)
+			res.Received += got
+			if errors.Is(err, ErrStoreWrite) {
+				return false, fmt.Errorf("fetch %s: %w; the blocks stored so far are kept: fix the disk, then fetch again to resume", root, err)
+			}
+			if err != nil {
+				return false, err
+			}
+			if got < len(misses) {
+				return false, e.fetchErr(ctx, root, done, total, len(misses)-got)
 			}
 		}
 		level = next
@@ -400,19 +353,68 @@ func (e *Exchange) fetchDAG(ctx context.Context, root cid.Cid, o FetchOptions, s
 	return isDir, nil
 }
 
-// ctxErr prefers the reason ctx was cancelled (a failed store write) over
-// err, which may only be its echo.
-func (e *Exchange) ctxErr(ctx context.Context, root cid.Cid, err error) error {
-	if cause := context.Cause(ctx); errors.Is(cause, ErrStoreWrite) {
-		return fmt.Errorf("fetch %s: %w; the blocks stored so far are kept: fix the disk, then fetch again to resume", root, cause)
+// putBatchBytes bounds the blocks written to the store in one batch.
+const putBatchBytes = 8 << 20
+
+// receive asks the session for cs and stores what arrives, in batches:
+// whatever has arrived when the previous write ends, up to putBatchBytes.
+// It returns how many blocks were stored.
+func (e *Exchange) receive(ctx context.Context, sess exchange.Fetcher, cs []cid.Cid, start time.Time, res *FetchResult, visit func(blocks.Block) error) (int, error) {
+	e.want(cs, 1)
+	defer e.want(cs, -1)
+	ch, err := sess.GetBlocks(ctx, cs)
+	if err != nil {
+		return 0, err
 	}
-	return err
+	stored := 0
+	var pending []blocks.Block
+	pendingBytes := 0
+	flush := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		if err := e.store.bs.PutMany(ctx, pending); err != nil {
+			return fmt.Errorf("%w: %v", ErrStoreWrite, err)
+		}
+		e.store.touch(pendingBytes)
+		_ = e.bs.NotifyNewBlocks(ctx, pending...) // serve them to peers that want them
+		for _, b := range pending {
+			stored++
+			if err := visit(b); err != nil {
+				return err
+			}
+		}
+		pending, pendingBytes = pending[:0], 0
+		return nil
+	}
+	for b := range ch {
+		if res.FirstByte == 0 {
+			res.FirstByte = time.Since(start)
+		}
+		pending = append(pending, b)
+		pendingBytes += len(b.RawData())
+		// Take what else has already arrived, then write it all at once.
+	more:
+		for pendingBytes < putBatchBytes {
+			select {
+			case b, ok := <-ch:
+				if !ok {
+					break more
+				}
+				pending = append(pending, b)
+				pendingBytes += len(b.RawData())
+			default:
+				break more
+			}
+		}
+		if err := flush(); err != nil {
+			return stored, err
+		}
+	}
+	return stored, flush()
 }
 
 func (e *Exchange) fetchErr(ctx context.Context, root cid.Cid, done, total int64, missing int) error {
-	if cause := context.Cause(ctx); errors.Is(cause, ErrStoreWrite) {
-		return e.ctxErr(ctx, root, cause)
-	}
 	err := ctx.Err()
 	if errors.Is(err, context.DeadlineExceeded) {
 		peers := len(e.host.Network().Peers())
