@@ -104,6 +104,10 @@ func TestAgentsHonestAndCheatingProviders(t *testing.T) {
 	if honest.Uptime < 2 || honest.VerifiedOps != honest.Uptime*2*256*256*256 || honest.Downtime != 0 {
 		t.Fatalf("honest: %+v", honest)
 	}
+	// Emission fills the compute pool every 10 blocks; each close pays it.
+	if honest.Earned == 0 || cheat.Earned != 0 || mute.Earned != 0 {
+		t.Fatalf("earned: honest %d, cheat %d, mute %d", honest.Earned, cheat.Earned, mute.Earned)
+	}
 	if cheat.LastOutcome != ledgercompute.OutcomeWrongRow || cheat.Bond >= 10*ledger.UinfPerINF || cheat.VerifiedOps != 0 {
 		t.Fatalf("cheat: %+v", cheat)
 	}

@@ -66,7 +66,8 @@ func newTestNet(t *testing.T, params string, nAccts int) (*testNet, []*fakeHost)
 	n := &testNet{t: t, c: c, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano(), blobs: map[string][]byte{}}
 	r := rand.New(rand.NewSource(5))
 	g := &ledger.Genesis{ChainID: testChainID, GenesisTime: time.Unix(0, n.now).UTC(),
-		Params: map[string]json.RawMessage{"compute": json.RawMessage(params)}}
+		Params: map[string]json.RawMessage{"compute": json.RawMessage(params),
+			"emission": json.RawMessage(`{"epoch_length_blocks":10}`)}}
 	var hosts []*fakeHost
 	for i := 0; i < nAccts; i++ {
 		pub, priv, err := keys.Generate(r)
