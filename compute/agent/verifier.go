@@ -34,6 +34,7 @@ type Verifier struct {
 	log *slog.Logger
 
 	mu      sync.Mutex
+	viewAt  uint64 // height the view was read at
 	epoch   uint64
 	view    map[keys.Address]*ledgercompute.ChallengeInfo
 	done    map[keys.Address]bool   // attested this epoch
@@ -121,7 +122,7 @@ func (v *Verifier) refresh(height uint64) (ledgercompute.Epoch, bool) {
 	if e.Number != v.epoch || len(v.view) == 0 {
 		v.done, v.pending = map[keys.Address]bool{}, map[keys.Address][]byte{}
 	}
-	v.epoch = e.Number
+	v.epoch, v.viewAt = e.Number, height
 	v.view = map[keys.Address]*ledgercompute.ChallengeInfo{}
 	for i := range cis {
 		v.view[cis[i].Provider] = &cis[i]
@@ -148,8 +149,14 @@ func (v *Verifier) HandleRows(ctx context.Context, data []byte) error {
 		return nil
 	}
 	if !ready {
-		// Our view may be a block behind the provider's: look again.
-		v.refresh(v.h.LatestHeight())
+		// Our view may be a block behind the provider's: look again, at
+		// most once per height (a flood of junk costs no ledger reads).
+		v.mu.Lock()
+		stale := v.viewAt != v.h.LatestHeight()
+		v.mu.Unlock()
+		if stale {
+			v.refresh(v.h.LatestHeight())
+		}
 		v.mu.Lock()
 		ci, known = v.view[m.Provider]
 		ready = known && ci.Epoch == m.Epoch && ci.Committed() && len(ci.Rows) > 0
