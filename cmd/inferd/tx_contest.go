@@ -74,9 +74,11 @@ func newTxContestCmd(a *txArgs) *cobra.Command {
 	for _, p := range []*cobra.Command{propose, retire} {
 		f := p.Flags()
 		f.StringVar(&x.deposit, "deposit", "", "initial deposit (required), e.g. 1000inf")
-		f.StringVar(&x.title, "title", "", "proposal title (default: from the spec or the id)")
-		f.StringVar(&x.description, "description", "", "proposal description (default: the spec's objective)")
 	}
+	propose.Flags().StringVar(&x.title, "title", "", "proposal title (default: from the spec)")
+	propose.Flags().StringVar(&x.description, "description", "", "proposal description (default: the spec's objective)")
+	retire.Flags().StringVar(&x.title, "title", "", `proposal title (default: "Retire contest ID")`)
+	retire.Flags().StringVar(&x.description, "description", "", "proposal description (default: the title)")
 	commit := &cobra.Command{
 		Use:   "commit --contest ID --model CID [--salt HEX] [--round R]",
 		Short: "Commit sha256(model CID || salt || you) in the commit window; prints and saves the salt",
@@ -93,9 +95,10 @@ func newTxContestCmd(a *txArgs) *cobra.Command {
 		f := p.Flags()
 		f.Uint64Var(&x.contest, "contest", 0, "contest id (required)")
 		f.StringVar(&x.model, "model", "", "the model's CID (required)")
-		f.StringVar(&x.salt, "salt", "", "salt, 32-128 hex characters (commit: default random)")
 		f.Uint64Var(&x.round, "round", 0, "round (default: the contest's current round)")
 	}
+	commit.Flags().StringVar(&x.salt, "salt", "", "salt, 32-128 hex characters (default: random, saved for reveal)")
+	reveal.Flags().StringVar(&x.salt, "salt", "", "salt, 32-128 hex characters (default: the one commit saved)")
 	revealDataset := &cobra.Command{
 		Use:   "reveal-dataset --contest ID --dataset N --cid CID --salt HEX",
 		Short: "As the designer, reveal sealed dataset N (its index in the spec) after a builders' reveal window",
