@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/inferd/inferd/keys"
+	"github.com/inferd/inferd/ledger"
 )
 
 // Name is the module name, its store prefix and its emission pool.
@@ -227,16 +228,16 @@ type Job struct {
 // Epoch is the contest epoch in progress, with the schedule fixed at its
 // start (parameter changes apply from the next epoch).
 type Epoch struct {
-	_              struct{} `cbor:",toarray"`
-	Number         uint64   `json:"number"`
-	Start          uint64   `json:"start_height"`
-	CommitDeadline uint64   `json:"commit_deadline"` // first height at which commits are refused; its block hash picks the rows
-	AttestDeadline uint64   `json:"attest_deadline"` // first height at which attestations are refused
-	End            uint64   `json:"end_height"`      // closed in this height's end-block
-	K              uint64   `json:"rows_checked"`
-	Seed           []byte   `json:"block_seed"` // 32 bytes: the start block's hash
-	CheckSeed      []byte   `json:"check_seed"` // 32 bytes once the commit deadline is reached
-	Providers      uint64   `json:"providers"`  // challenges issued
+	_              struct{}        `cbor:",toarray"`
+	Number         uint64          `json:"number"`
+	Start          uint64          `json:"start_height"`
+	CommitDeadline uint64          `json:"commit_deadline"` // first height at which commits are refused; its block hash picks the rows
+	AttestDeadline uint64          `json:"attest_deadline"` // first height at which attestations are refused
+	End            uint64          `json:"end_height"`      // closed in this height's end-block
+	K              uint64          `json:"rows_checked"`
+	Seed           ledger.HexBytes `json:"block_seed"` // 32 bytes: the start block's hash
+	CheckSeed      ledger.HexBytes `json:"check_seed"` // 32 bytes once the commit deadline is reached
+	Providers      uint64          `json:"providers"`  // challenges issued
 }
 
 // Round is one provider's challenge in one epoch.
