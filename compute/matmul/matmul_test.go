@@ -129,8 +129,14 @@ func benchMatMul(bn *testing.B, be Backend, n int) {
 	bn.ReportMetric(ops*float64(bn.N)/bn.Elapsed().Seconds()/1e9, "GOPS")
 }
 
+// The sizes are 1024, 2048 and 4096, the CPU backend against the
+// triple loop in the same run:
+//
+//	go test -run '^$' -bench 'CPU$|Naive' -benchtime 1x ./compute/matmul/
+//
+// (the triple loop at 4096 takes about a minute and a half).
 func BenchmarkCPU(b *testing.B) {
-	for _, n := range []int{512, 1024, 2048} {
+	for _, n := range []int{512, 1024, 2048, 4096} {
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) { benchMatMul(b, CPU{}, n) })
 	}
 }
@@ -142,7 +148,7 @@ func BenchmarkCPU1Worker(b *testing.B) {
 }
 
 func BenchmarkNaive(b *testing.B) {
-	for _, n := range []int{512, 1024} {
+	for _, n := range []int{512, 1024, 2048, 4096} {
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) { benchMatMul(b, Naive{}, n) })
 	}
 }
