@@ -90,7 +90,7 @@ func TestContentFetchBench(t *testing.T) {
 		wall := time.Since(start)
 		anon, fileRSS := peak()
 		rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
-		rep := regexp.MustCompile(`in ([0-9.]+[mµn]?s).*first byte after ([0-9.]+[mµn]?s)`).FindStringSubmatch(stderr.String())
+		rep := regexp.MustCompile(`MiB in (\S+) \(.*first byte after (\S+)`).FindStringSubmatch(stderr.String())
 		if rep == nil {
 			t.Fatalf("no report in:\n%s", stderr.String())
 		}
