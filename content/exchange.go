@@ -128,10 +128,10 @@ type tracer struct{ e *Exchange }
 
 func (t tracer) MessageReceived(p peer.ID, m bsmsg.BitSwapMessage) {
 	for _, b := range m.Blocks() {
+		h := b.Cid().Hash()
 		t.e.mu.Lock()
-		k := string(b.Cid().Hash())
-		_, ok := t.e.wanted[k]
-		if _, late := t.e.recent[k]; late {
+		_, ok := t.e.wanted[string(h)]
+		if _, late := t.e.recent[string(h)]; late {
 			ok = true // asked for by a fetch that ended (timed out, failed) since
 		}
 		t.e.mu.Unlock()
