@@ -91,7 +91,7 @@
 //	contest/seq/<id>                       next commit sequence number of the contest
 //	contest/round/<id><round>              roundState: submissions count, frozen scored list and set, closed
 //	contest/sub/<id><round><index u32>     Submission
-//	contest/hash/<id><round><commit hash>  index of the submission with that commit hash
+//	contest/hash/<id><round><sender><hash>  index of the sender's submission with that commit hash
 //	contest/owner/<id><multihash>          owner: the first committer of a model
 //	contest/att/<id><round><operator>      Attestation
 //	contest/agreed/<id><round><index u32>  empty: agreed submissions (the leaderboard index)

@@ -49,7 +49,10 @@ func (m *Module) commit(ctx *ledger.Context, sender keys.Address, x MsgCommit) e
 	if _, _, err := m.liveRound(ctx, x.Contest, x.Round, "commit", func(ri RoundInfo) Window { return ri.Commit }); err != nil {
 		return err
 	}
-	if ctx.Has(hashKey(x.Contest, x.Round, x.Hash)) {
+	// Keyed by sender too: another account copying this hash from the
+	// mempool must not block the commit or own the submission (it could
+	// never open it, but it would take the builder's slot and payout).
+	if ctx.Has(hashKey(x.Contest, x.Round, sender, x.Hash)) {
 		return fmt.Errorf("%w: contest %d round %d", ErrDuplicateCommit, x.Contest, x.Round)
 	}
 	rs := getRound(ctx, x.Contest, x.Round)
@@ -69,7 +72,7 @@ func (m *Module) commit(ctx *ledger.Context, sender keys.Address, x MsgCommit) e
 	rs.Submissions++
 	setRound(ctx, x.Contest, x.Round, &rs)
 	setSub(ctx, &s)
-	ctx.Set(hashKey(x.Contest, x.Round, x.Hash), u32(s.Index))
+	ctx.Set(hashKey(x.Contest, x.Round, sender, x.Hash), u32(s.Index))
 	ctx.Emit("contest_commit", "contest", fmt.Sprint(x.Contest), "round", fmt.Sprint(x.Round), "index", fmt.Sprint(s.Index), "builder", sender.String())
 	return nil
 }
@@ -91,21 +94,29 @@ func (m *Module) reveal(ctx *ledger.Context, sender keys.Address, x MsgReveal) e
 		return err
 	}
 	h := CommitHash(c, x.Salt, sender)
-	idx := ctx.Get(hashKey(x.Contest, x.Round, h))
+	idx := ctx.Get(hashKey(x.Contest, x.Round, sender, h))
 	if len(idx) != 4 {
-		return fmt.Errorf("%w: contest %d round %d has no commit of sha256(%s, salt, %s)", ErrNoCommit, x.Contest, x.Round, c, sender)
+		return fmt.Errorf("%w: contest %d round %d has no commit of sha256(%s, salt, %s) by %s", ErrNoCommit, x.Contest, x.Round, c, sender, sender)
 	}
-	s, _ := getSub(ctx, x.Contest, x.Round, uint32(idx[0])<<24|uint32(idx[1])<<16|uint32(idx[2])<<8|uint32(idx[3]))
+	s, found := getSub(ctx, x.Contest, x.Round, uint32(idx[0])<<24|uint32(idx[1])<<16|uint32(idx[2])<<8|uint32(idx[3]))
+	if !found || s.Builder != sender {
+		return fmt.Errorf("%w: contest %d round %d has no commit of sha256(%s, salt, %s) by %s", ErrNoCommit, x.Contest, x.Round, c, sender, sender)
+	}
 	if s.Status != StatusCommitted {
 		return fmt.Errorf("%w: submission %d is %s", ErrAlreadyRevealed, s.Index, s.Status)
 	}
 	s.Model, s.RevealHeight, s.Status = c.String(), ctx.Height, StatusRevealed
 	ok := ownerKeyOf(x.Contest, ownerKey(c))
 	var prev owner
-	if ctx.GetObj(ok, &prev) && prev.Seq < s.CommitSeq {
+	switch {
+	case ctx.GetObj(ok, &prev) && prev.Builder == sender && prev.Round != x.Round:
+		// Its owner entering it again in a later round (say after one
+		// without quorum) is no copy; ownership stays with the first
+		// commit. A breakthrough must still beat the best score so far.
+	case prev.Seq != 0 && prev.Seq < s.CommitSeq:
 		b := prev.Builder
 		s.Status, s.CopyOf = StatusCopy, &b
-	} else {
+	default:
 		if prev.Seq != 0 { // the earlier owner's commit came later: it is the copy
 			if ps, found := getSub(ctx, x.Contest, prev.Round, prev.Index); found {
 				b := sender

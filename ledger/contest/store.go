@@ -34,13 +34,15 @@ func cat(prefix string, parts ...[]byte) []byte {
 	return out
 }
 
-func contestKey(id uint64) []byte                { return cat(contestPrefix, u64(id)) }
-func liveKey(id uint64) []byte                   { return cat(livePrefix, u64(id)) }
-func seqKey(id uint64) []byte                    { return cat(seqPrefix, u64(id)) }
-func roundKey(id, r uint64) []byte               { return cat(roundPrefix, u64(id), u64(r)) }
-func subKey(id, r uint64, i uint32) []byte       { return cat(subPrefix, u64(id), u64(r), u32(i)) }
-func subsOf(id, r uint64) []byte                 { return cat(subPrefix, u64(id), u64(r)) }
-func hashKey(id, r uint64, h []byte) []byte      { return cat(hashPrefix, u64(id), u64(r), h) }
+func contestKey(id uint64) []byte          { return cat(contestPrefix, u64(id)) }
+func liveKey(id uint64) []byte             { return cat(livePrefix, u64(id)) }
+func seqKey(id uint64) []byte              { return cat(seqPrefix, u64(id)) }
+func roundKey(id, r uint64) []byte         { return cat(roundPrefix, u64(id), u64(r)) }
+func subKey(id, r uint64, i uint32) []byte { return cat(subPrefix, u64(id), u64(r), u32(i)) }
+func subsOf(id, r uint64) []byte           { return cat(subPrefix, u64(id), u64(r)) }
+func hashKey(id, r uint64, sender keys.Address, h []byte) []byte {
+	return cat(hashPrefix, u64(id), u64(r), sender[:], h)
+}
 func ownerKeyOf(id uint64, mh []byte) []byte     { return cat(ownerPrefix, u64(id), mh) }
 func attKey(id, r uint64, v keys.Address) []byte { return cat(attPrefix, u64(id), u64(r), v[:]) }
 func attsOf(id, r uint64) []byte                 { return cat(attPrefix, u64(id), u64(r)) }
