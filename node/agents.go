@@ -201,7 +201,21 @@ func (h *agentHost) deliver(topic string, data []byte) {
 
 func (h *agentHost) Fetch(ctx context.Context, c cid.Cid) ([]byte, error) {
 	svc := h.r.Content
-	if err := svc.Exchange.Fetch(ctx, c, "", content.FetchOptions{Timeout: 2 * time.Minute}); err != nil {
+	// A CID named by a stranger (a job input, a contest model) may be a
+	// huge DAG: stop as soon as the root says it is over the cap, and do
+	// not pin what was fetched for someone else.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	tooBig := fmt.Errorf("%s is larger than %d MiB, the most an agent reads into memory", c, maxAgentFetch>>20)
+	opts := content.FetchOptions{Timeout: 2 * time.Minute, NoPin: true, Progress: func(_, total int64) {
+		if total > maxAgentFetch {
+			cancel(tooBig)
+		}
+	}}
+	if err := svc.Exchange.Fetch(ctx, c, "", opts); err != nil {
+		if context.Cause(ctx) == tooBig {
+			return nil, tooBig
+		}
 		return nil, err
 	}
 	rd, err := svc.Store.Cat(ctx, c)
@@ -214,7 +228,7 @@ func (h *agentHost) Fetch(ctx context.Context, c cid.Cid) ([]byte, error) {
 		return nil, err
 	}
 	if len(data) > maxAgentFetch {
-		return nil, fmt.Errorf("%s is larger than %d MiB, the most an agent reads into memory", c, maxAgentFetch>>20)
+		return nil, tooBig
 	}
 	return data, nil
 }
