@@ -93,7 +93,7 @@ func (r *runner) Execute(ctx context.Context, h hostapi.Host, workload, input st
 	}
 	wasm, err := h.Fetch(ctx, wc)
 	if err != nil {
-		return Outcome{}, fmt.Errorf("fetch workload %s: %w", workload, err)
+		return Outcome{}, fmt.Errorf("%w: workload %s: %w", errUnavailable, workload, err)
 	}
 	mod, err := r.module(ctx, wc.KeyString(), wasm)
 	if err != nil {
@@ -104,7 +104,7 @@ func (r *runner) Execute(ctx context.Context, h hostapi.Host, workload, input st
 	}
 	in, err := h.Fetch(ctx, ic)
 	if err != nil {
-		return Outcome{}, fmt.Errorf("fetch input %s: %w", input, err)
+		return Outcome{}, fmt.Errorf("%w: input %s: %w", errUnavailable, input, err)
 	}
 	if uint64(len(in)) > maxInput {
 		return Outcome{Failure: "input larger than max_input_bytes"}, nil

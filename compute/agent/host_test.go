@@ -49,6 +49,7 @@ type fakeHost struct {
 	addr     keys.Address
 	nonce    uint64
 	mute     bool // drops what it publishes
+	hang     bool // Fetch of missing content waits for ctx (a node searching peers)
 	lastHash ledger.TxHash
 	mu       sync.Mutex
 	heights  chan uint64 // Committed, in async tests
@@ -173,11 +174,15 @@ func (h *fakeHost) Publish(topic string, data []byte) error {
 	return nil
 }
 
-func (h *fakeHost) Fetch(_ context.Context, c cid.Cid) ([]byte, error) {
+func (h *fakeHost) Fetch(ctx context.Context, c cid.Cid) ([]byte, error) {
 	h.net.mu.Lock()
-	defer h.net.mu.Unlock()
 	b, ok := h.net.blobs[c.KeyString()]
+	h.net.mu.Unlock()
 	if !ok {
+		if h.hang {
+			<-ctx.Done()
+			return nil, fmt.Errorf("fetch %s: %w", c, ctx.Err())
+		}
 		return nil, fmt.Errorf("fetch %s: not found", c)
 	}
 	return b, nil

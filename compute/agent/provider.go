@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"strings"
 	"sync"
 
 	hostapi "github.com/inferd/inferd/agent"
@@ -31,6 +32,11 @@ type ProviderConfig struct {
 	// blocks until the attest deadline, for validators that missed them
 	// (default 2).
 	RepublishBlocks uint64
+	// ReportMarginBlocks: a job whose workload or input cannot be fetched
+	// is tried again every block until this many blocks before its
+	// deadline, then reported failed with "content unavailable: ..." so
+	// that it is not missed (default 3; each fetch is cancelled then).
+	ReportMarginBlocks uint64
 }
 
 // Provider is the provider agent: every epoch it computes its challenge,
@@ -48,9 +54,25 @@ type Provider struct {
 	mu      sync.Mutex
 	round   *proverRound
 	jobs    map[uint64]bool // started or reported, until no longer assigned
+	running map[uint64]*jobRun
 	jobSlot chan struct{}
 	wg      sync.WaitGroup
 }
+
+// jobRun is an attempt at a job in progress (Run mode): cancel stops its
+// fetches once the job's report cut-off has come.
+type jobRun struct {
+	started uint64 // height the attempt started at
+	cutoff  uint64 // height from which the job is reported unavailable
+	cancel  context.CancelFunc
+}
+
+// ContentUnavailable prefixes the error a provider reports for a job whose
+// workload or input it could not fetch before the job's deadline.
+const ContentUnavailable = "content unavailable"
+
+// errUnavailable wraps every fetch error of runner.Execute.
+var errUnavailable = errors.New(ContentUnavailable)
 
 type proverRound struct {
 	epoch     uint64
@@ -74,8 +96,11 @@ func NewProvider(h hostapi.Host, cfg ProviderConfig) *Provider {
 	if cfg.RepublishBlocks == 0 {
 		cfg.RepublishBlocks = 2
 	}
+	if cfg.ReportMarginBlocks == 0 {
+		cfg.ReportMarginBlocks = 3
+	}
 	return &Provider{h: h, cfg: cfg, run: newRunner(cfg.Limits), log: h.Logger().With("agent", "compute-provider"),
-		jobs: map[uint64]bool{}, jobSlot: make(chan struct{}, cfg.MaxJobs)}
+		jobs: map[uint64]bool{}, running: map[uint64]*jobRun{}, jobSlot: make(chan struct{}, cfg.MaxJobs)}
 }
 
 // Run acts at every committed height until ctx ends.
@@ -214,36 +239,80 @@ func (p *Provider) stepJobs(ctx context.Context, height uint64) {
 			delete(p.jobs, id) // reported and settled, or expired
 		}
 	}
+	// Fetches are bounded by the job's deadline: an attempt still running
+	// at the cut-off (and at least a block old) is cancelled and the job
+	// reported unavailable.
+	for _, r := range p.running {
+		if height >= r.cutoff && height > r.started {
+			r.cancel()
+		}
+	}
 	p.mu.Unlock()
 	for _, j := range todo {
 		if !p.async {
-			p.doJob(ctx, j, maxInput)
+			p.doJob(ctx, ctx, j, maxInput)
 			continue
 		}
+		// Never block Run (the challenge must go on): without a free
+		// slot, the job is tried again next block.
 		select {
 		case p.jobSlot <- struct{}{}:
-		case <-ctx.Done():
-			return
+		default:
+			p.mu.Lock()
+			delete(p.jobs, j.ID)
+			p.mu.Unlock()
+			continue
 		}
+		jctx, cancel := context.WithCancel(ctx)
+		p.mu.Lock()
+		p.running[j.ID] = &jobRun{started: height, cutoff: p.cutoff(j), cancel: cancel}
+		p.mu.Unlock()
 		p.wg.Go(func() {
-			defer func() { <-p.jobSlot }()
-			p.doJob(ctx, j, maxInput)
+			defer func() {
+				p.mu.Lock()
+				delete(p.running, j.ID)
+				p.mu.Unlock()
+				cancel()
+				<-p.jobSlot
+			}()
+			p.doJob(ctx, jctx, j, maxInput)
 		})
 	}
 }
 
-// doJob runs one job and reports it. A transient error (content not
-// found yet) forgets the job so the next height tries again.
-func (p *Provider) doJob(ctx context.Context, j ledgercompute.Job, maxInput uint64) {
-	out, err := p.run.Execute(ctx, p.h, j.Workload, j.Input, maxInput)
+// cutoff is the height from which job j, if its content cannot be
+// fetched, is reported unavailable rather than tried again.
+func (p *Provider) cutoff(j ledgercompute.Job) uint64 {
+	if j.Deadline <= p.cfg.ReportMarginBlocks {
+		return 0
+	}
+	return j.Deadline - p.cfg.ReportMarginBlocks
+}
+
+// doJob runs one job and reports it; jctx bounds its fetches and run, ctx
+// is the agent's. A transient error (content not found yet) forgets the
+// job so the next height tries again, until the job's cut-off: then
+// content that stays unavailable is reported as the job's error, so that
+// the job is not missed (which would slash the provider while refunding
+// the user). Such a report is charged the price, like any failure.
+func (p *Provider) doJob(ctx, jctx context.Context, j ledgercompute.Job, maxInput uint64) {
+	out, err := p.run.Execute(jctx, p.h, j.Workload, j.Input, maxInput)
 	if err != nil {
-		if !errors.Is(err, context.Canceled) {
-			p.log.Warn("job", "id", j.ID, "err", err)
+		if ctx.Err() != nil {
+			return
 		}
-		p.mu.Lock()
-		delete(p.jobs, j.ID)
-		p.mu.Unlock()
-		return
+		if !errors.Is(err, errUnavailable) || p.h.LatestHeight() < p.cutoff(j) {
+			p.log.Warn("job", "id", j.ID, "err", err)
+			p.mu.Lock()
+			delete(p.jobs, j.ID)
+			p.mu.Unlock()
+			return
+		}
+		msg := err.Error()
+		if len(msg) > ledgercompute.MaxErrorBytes {
+			msg = msg[:ledgercompute.MaxErrorBytes]
+		}
+		out = Outcome{Failure: strings.ToValidUTF8(msg, "")}
 	}
 	msg := ledgercompute.MsgJobResult{Job: j.ID, Result: out.Result}
 	if out.Result == "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 
 	hostapi "github.com/inferd/inferd/agent"
@@ -244,6 +245,12 @@ func (v *Verifier) StepReexec(ctx context.Context, height uint64) {
 	var maxInput uint64
 	c.Query(height, func(lc *ledger.Context) error {
 		for _, j := range c.Compute.ReexecPending(lc) {
+			// A job reported "content unavailable" proves nothing either
+			// way: the content may have appeared since (published by the
+			// user to get the provider slashed). Abstain.
+			if j.Status == ledgercompute.JobFailed && strings.HasPrefix(j.Error, ContentUnavailable) {
+				continue
+			}
 			if j.Provider != v.h.Account() && !c.Compute.Reexecuted(lc, j.ID, v.h.Account()) {
 				jobs = append(jobs, j)
 			}
