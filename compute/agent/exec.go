@@ -37,46 +37,102 @@ func failureOf(err error) (string, bool) {
 }
 
 // runner runs workloads, keeping a few compiled modules: compiling a Go
-// module takes about a second and jobs often share a workload.
+// module takes about a second and jobs often share a workload. A cached
+// module is reference-counted and closed only when no run uses it (Close
+// would stop the runs in progress), so eviction only ever drops idle
+// entries; while every entry is in use the cache may hold more than keep.
 type runner struct {
 	limits wasmrun.Limits
+	keep   int
 	mu     sync.Mutex
-	mods   map[string]*wasmrun.Module
-	order  []string
+	mods   map[string]*cached
+	order  []string // oldest first
+	closed bool
 }
 
+type cached struct {
+	mod  *wasmrun.Module
+	refs int
+}
+
+// keepModules is the least the cache holds; a provider's holds at least
+// MaxJobs (one per job that can run at once).
 const keepModules = 8
 
-func newRunner(l wasmrun.Limits) *runner {
-	return &runner{limits: l, mods: map[string]*wasmrun.Module{}}
+func newRunner(l wasmrun.Limits, maxJobs int) *runner {
+	return &runner{limits: l, keep: max(keepModules, maxJobs), mods: map[string]*cached{}}
 }
 
-func (r *runner) module(ctx context.Context, key string, wasm []byte) (*wasmrun.Module, error) {
-	r.mu.Lock()
-	m, ok := r.mods[key]
-	r.mu.Unlock()
-	if ok {
-		return m, nil
+// module returns the compiled module of wasm under key and the func to call
+// once the run is over.
+func (r *runner) module(ctx context.Context, key string, wasm []byte) (*wasmrun.Module, func(), error) {
+	if m, release, ok := r.acquire(key); ok {
+		return m, release, nil
 	}
 	m, err := wasmrun.Compile(ctx, wasm)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if old, ok := r.mods[key]; ok {
+	if r.closed {
+		r.mu.Unlock()
 		m.Close(ctx)
-		return old, nil
+		return nil, nil, context.Canceled
 	}
-	r.mods[key] = m
+	if _, ok := r.mods[key]; ok {
+		r.mu.Unlock()
+		m.Close(ctx)
+		if m, release, ok := r.acquire(key); ok {
+			return m, release, nil
+		}
+		return r.module(ctx, key, wasm)
+	}
+	r.mods[key] = &cached{mod: m, refs: 1}
 	r.order = append(r.order, key)
-	if len(r.order) > keepModules {
-		evict := r.order[0]
-		r.order = r.order[1:]
-		r.mods[evict].Close(ctx)
-		delete(r.mods, evict)
+	r.evictLocked(ctx)
+	r.mu.Unlock()
+	return m, r.releaser(key), nil
+}
+
+func (r *runner) acquire(key string) (*wasmrun.Module, func(), bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.mods[key]
+	if !ok {
+		return nil, nil, false
 	}
-	return m, nil
+	c.refs++
+	return c.mod, r.releaser(key), true
+}
+
+func (r *runner) releaser(key string) func() {
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if c, ok := r.mods[key]; ok {
+				c.refs--
+				r.evictLocked(context.Background())
+			}
+		})
+	}
+}
+
+// evictLocked closes and drops the oldest idle modules while the cache
+// holds more than keep.
+func (r *runner) evictLocked(ctx context.Context) {
+	for i := 0; len(r.mods) > r.keep && i < len(r.order); {
+		key := r.order[i]
+		c := r.mods[key]
+		if c.refs > 0 {
+			i++
+			continue
+		}
+		c.mod.Close(ctx)
+		delete(r.mods, key)
+		r.order = append(r.order[:i], r.order[i+1:]...)
+	}
 }
 
 // Execute fetches the workload and the input by CID, runs the workload
@@ -95,13 +151,14 @@ func (r *runner) Execute(ctx context.Context, h hostapi.Host, workload, input st
 	if err != nil {
 		return Outcome{}, fmt.Errorf("%w: workload %s: %w", errUnavailable, workload, err)
 	}
-	mod, err := r.module(ctx, wc.KeyString(), wasm)
+	mod, release, err := r.module(ctx, wc.KeyString(), wasm)
 	if err != nil {
 		if f, ok := failureOf(err); ok {
 			return Outcome{Failure: f}, nil
 		}
 		return Outcome{}, fmt.Errorf("compile workload %s: %w", workload, err)
 	}
+	defer release()
 	in, err := h.Fetch(ctx, ic)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("%w: input %s: %w", errUnavailable, input, err)
@@ -126,12 +183,14 @@ func (r *runner) Execute(ctx context.Context, h hostapi.Host, workload, input st
 	return Outcome{Result: c.String()}, nil
 }
 
+// close closes the cached modules (the agent's runs are over).
 func (r *runner) close(ctx context.Context) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, m := range r.mods {
-		m.Close(ctx)
+	for _, c := range r.mods {
+		c.mod.Close(ctx)
 	}
-	r.mods = map[string]*wasmrun.Module{}
+	r.mods = map[string]*cached{}
 	r.order = nil
+	r.closed = true
 }

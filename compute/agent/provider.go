@@ -99,7 +99,7 @@ func NewProvider(h hostapi.Host, cfg ProviderConfig) *Provider {
 	if cfg.ReportMarginBlocks == 0 {
 		cfg.ReportMarginBlocks = 3
 	}
-	return &Provider{h: h, cfg: cfg, run: newRunner(cfg.Limits), log: h.Logger().With("agent", "compute-provider"),
+	return &Provider{h: h, cfg: cfg, run: newRunner(cfg.Limits, cfg.MaxJobs), log: h.Logger().With("agent", "compute-provider"),
 		jobs: map[uint64]bool{}, running: map[uint64]*jobRun{}, jobSlot: make(chan struct{}, cfg.MaxJobs)}
 }
 

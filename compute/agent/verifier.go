@@ -49,7 +49,7 @@ func NewVerifier(h hostapi.Host, cfg VerifierConfig) *Verifier {
 	if cfg.MissingLeadBlocks == 0 {
 		cfg.MissingLeadBlocks = 3
 	}
-	return &Verifier{h: h, cfg: cfg, run: newRunner(cfg.Limits), log: h.Logger().With("agent", "compute-verifier"),
+	return &Verifier{h: h, cfg: cfg, run: newRunner(cfg.Limits, 1), log: h.Logger().With("agent", "compute-verifier"),
 		view: map[keys.Address]*ledgercompute.ChallengeInfo{}, done: map[keys.Address]bool{},
 		pending: map[keys.Address][]byte{}, rx: map[uint64]bool{}}
 }
