@@ -1,9 +1,12 @@
 package agent
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/fxamacker/cbor/v2"
 
 	"github.com/inferd/inferd/codec"
 	"github.com/inferd/inferd/compute/challenge"
@@ -25,6 +28,31 @@ const (
 	maxTierN        = 8192
 	maxProofLen     = 64
 )
+
+// rowsDecMode is codec's decoding mode with arrays capped at maxArray
+// elements (the rows, and each row's proof, are bounded so): a message
+// claiming more is refused from its header, before anything is allocated
+// for the elements (codec's own cap is 2^20, which let a 4 MiB message of
+// about a million empty rows cost ~100 MB and over a second to refuse).
+var rowsDecMode cbor.DecMode
+
+const maxArray = max(ledgercompute.MaxK, maxProofLen, 5)
+
+func init() {
+	var err error
+	rowsDecMode, err = cbor.DecOptions{
+		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
+		IndefLength:       cbor.IndefLengthForbidden,
+		TagsMd:            cbor.TagsForbidden,
+		MaxNestedLevels:   codec.MaxNestedLevels,
+		MaxArrayElements:  maxArray,
+		MaxMapPairs:       16,
+		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
+	}.DecMode()
+	if err != nil {
+		panic(err)
+	}
+}
 
 // ErrBadMessage is wrapped by every error decoding a rows message.
 var ErrBadMessage = errors.New("compute agent: bad rows message")
@@ -76,8 +104,12 @@ func DecodeRows(data []byte) (*RowsMsg, error) {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrBadMessage, len(data), MaxRowsMsgBytes)
 	}
 	var m RowsMsg
-	if err := codec.Unmarshal(data, &m); err != nil {
+	if err := rowsDecMode.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadMessage, err)
+	}
+	// Canonical only, as codec.Unmarshal requires.
+	if again, err := codec.Marshal(&m); err != nil || !bytes.Equal(again, data) {
+		return nil, fmt.Errorf("%w: %v", ErrBadMessage, codec.ErrNotCanonical)
 	}
 	switch {
 	case m.Version != WireVersion:
