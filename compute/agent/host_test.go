@@ -50,6 +50,7 @@ type fakeHost struct {
 	nonce    uint64
 	mute     bool // drops what it publishes
 	hang     bool // Fetch of missing content waits for ctx (a node searching peers)
+	refuse   bool // Submit fails (a full mempool, a nonce gap)
 	lastHash ledger.TxHash
 	mu       sync.Mutex
 	heights  chan uint64 // Committed, in async tests
@@ -144,6 +145,9 @@ func (h *fakeHost) Subscribe(string) (<-chan []byte, func()) { return h.msgs, fu
 func (h *fakeHost) Submit(_ context.Context, msgs ...ledger.Msg) (ledger.TxHash, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.refuse {
+		return ledger.TxHash{}, fmt.Errorf("mempool full")
+	}
 	_, raw := ledger.SignTx(testChainID, h.priv, h.nonce, 100, "", msgs...)
 	h.nonce++
 	h.net.mu.Lock()

@@ -1,13 +1,18 @@
 package agent
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 
 	hostapi "github.com/inferd/inferd/agent"
+	"github.com/inferd/inferd/compute/merkle"
 	"github.com/inferd/inferd/keys"
 	"github.com/inferd/inferd/ledger"
 	ledgercompute "github.com/inferd/inferd/ledger/compute"
@@ -34,14 +39,48 @@ type Verifier struct {
 	run *runner
 	log *slog.Logger
 
-	mu      sync.Mutex
-	viewAt  uint64 // height the view was read at
-	epoch   uint64
-	view    map[keys.Address]*ledgercompute.ChallengeInfo
-	done    map[keys.Address]bool   // attested this epoch
-	pending map[keys.Address][]byte // rows that came before the ledger showed their selection
-	rx      map[uint64]bool         // jobs re-executed
+	mu       sync.Mutex
+	viewAt   uint64 // height the view was read at
+	epoch    uint64
+	view     map[keys.Address]*ledgercompute.ChallengeInfo
+	done     map[keys.Address]bool      // attested this epoch (the ledger has our attestation)
+	verdicts map[roundKey]*roundVerdict // checked answers, resubmitted rather than checked again
+	pending  map[keys.Address][]pendingRows
+	rx       map[uint64]bool // jobs re-executed
 }
+
+// roundKey names one provider's committed round.
+type roundKey struct {
+	prov  keys.Address
+	epoch uint64
+	root  string
+}
+
+// roundVerdict is the outcome of checking a round's rows (or missing, for
+// rows that never came), and when the attestation was last submitted.
+type roundVerdict struct {
+	verdict   string
+	submitted uint64
+}
+
+// pendingRows is a rows message that came before the ledger showed its
+// selection. opens: every row's proof opens the committed root at its
+// index, which only the provider (or a relay of its message) can produce,
+// so it is never displaced by one that does not.
+type pendingRows struct {
+	data  []byte
+	opens bool
+}
+
+// checkRows is Check (a variable so that tests can count the checks).
+var checkRows = Check
+
+// maxPending bounds the early messages kept per provider.
+const maxPending = 4
+
+// resubmitBlocks: a remembered verdict the ledger does not show yet is
+// submitted again at most this often.
+const resubmitBlocks = 3
 
 // NewVerifier returns the verifier agent of h's account (a validator's
 // operator account).
@@ -51,7 +90,7 @@ func NewVerifier(h hostapi.Host, cfg VerifierConfig) *Verifier {
 	}
 	return &Verifier{h: h, cfg: cfg, run: newRunner(cfg.Limits, 1), log: h.Logger().With("agent", "compute-verifier"),
 		view: map[keys.Address]*ledgercompute.ChallengeInfo{}, done: map[keys.Address]bool{},
-		pending: map[keys.Address][]byte{}, rx: map[uint64]bool{}}
+		verdicts: map[roundKey]*roundVerdict{}, pending: map[keys.Address][]pendingRows{}, rx: map[uint64]bool{}}
 }
 
 // Run checks rows as they arrive and acts at every committed height until
@@ -121,7 +160,12 @@ func (v *Verifier) refresh(height uint64) (ledgercompute.Epoch, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if e.Number != v.epoch || len(v.view) == 0 {
-		v.done, v.pending = map[keys.Address]bool{}, map[keys.Address][]byte{}
+		v.done, v.pending = map[keys.Address]bool{}, map[keys.Address][]pendingRows{}
+		for k := range v.verdicts {
+			if k.epoch < e.Number {
+				delete(v.verdicts, k)
+			}
+		}
 	}
 	v.epoch, v.viewAt = e.Number, height
 	v.view = map[keys.Address]*ledgercompute.ChallengeInfo{}
@@ -132,7 +176,10 @@ func (v *Verifier) refresh(height uint64) (ledgercompute.Epoch, bool) {
 }
 
 // HandleRows checks one rows message and attests its verdict. It returns
-// why a message was dropped (never panics on any input).
+// why a message was dropped (never panics on any input). A round is
+// checked once: the verdict is remembered per (provider, epoch, root) and
+// submitted again, not recomputed, while the ledger does not show it; and
+// nothing is checked once the ledger holds our attestation.
 func (v *Verifier) HandleRows(ctx context.Context, data []byte) error {
 	m, err := DecodeRows(data)
 	if err != nil {
@@ -162,21 +209,108 @@ func (v *Verifier) HandleRows(ctx context.Context, data []byte) error {
 		ci, known = v.view[m.Provider]
 		ready = known && ci.Epoch == m.Epoch && ci.Committed() && len(ci.Rows) > 0
 		if !ready && known && (ci.Epoch == m.Epoch || ci.Epoch+1 == m.Epoch) {
-			v.pending[m.Provider] = data // one per provider: bounded by the rounds
+			v.keepPending(m.Provider, data, ci.Epoch == m.Epoch && ci.Committed() && opensRoot(ci.Root, m))
 		}
 		v.mu.Unlock()
 		if !ready {
 			return errors.New("rows for a round that is not open for checking")
 		}
 	}
-	if !v.bonded(v.h.LatestHeight()) {
+	if string(m.Root) != string(ci.Root) {
+		return fmt.Errorf("%w: root differs from the ledger's", errNotAttributable)
+	}
+	height := v.h.LatestHeight()
+	if !v.bonded(height) {
 		return errors.New("not a bonded validator: not attesting")
 	}
-	verdict, err := Check(ci, m)
+	if v.attested(height, ci.Provider) {
+		return nil
+	}
+	key := roundKey{prov: ci.Provider, epoch: ci.Epoch, root: string(ci.Root)}
+	v.mu.Lock()
+	vd, checked := v.verdicts[key]
+	checked = checked && vd.verdict != ledgercompute.VerdictMissing // rows came after all: check them
+	resubmit := checked && height >= vd.submitted+resubmitBlocks
+	if resubmit {
+		vd.submitted = height
+	}
+	v.mu.Unlock()
+	if checked {
+		if !resubmit {
+			return nil // submitted lately; wait for it to be included
+		}
+		return v.attest(ctx, ci.Provider, ci.Epoch, vd.verdict)
+	}
+	verdict, err := checkRows(ci, m)
 	if err != nil {
 		return err
 	}
+	v.mu.Lock()
+	if vd, ok := v.verdicts[key]; !ok || vd.verdict == ledgercompute.VerdictMissing {
+		v.verdicts[key] = &roundVerdict{verdict: verdict, submitted: height}
+	}
+	v.mu.Unlock()
 	return v.attest(ctx, ci.Provider, ci.Epoch, verdict)
+}
+
+// keepPending keeps an early rows message of prov (v.mu held): at most
+// maxPending, one copy of each, and one whose proofs open the committed
+// root is never displaced by one whose proofs do not.
+func (v *Verifier) keepPending(prov keys.Address, data []byte, opens bool) {
+	list := v.pending[prov]
+	for _, p := range list {
+		if bytes.Equal(p.data, data) {
+			return
+		}
+	}
+	if len(list) >= maxPending {
+		drop := slices.IndexFunc(list, func(p pendingRows) bool { return !p.opens })
+		if drop < 0 {
+			return // all open the root: the provider's answer is here
+		}
+		list = slices.Delete(list, drop, drop+1) // the oldest unproven one
+	}
+	v.pending[prov] = append(list, pendingRows{data: data, opens: opens})
+}
+
+// opensRoot reports whether every row of m opens root at its index.
+func opensRoot(root []byte, m *RowsMsg) bool {
+	if string(m.Root) != string(root) || len(root) != 32 {
+		return false
+	}
+	for _, row := range m.Rows {
+		n := len(row.Values) / 4
+		vals := make([]int32, n)
+		for j := range vals {
+			vals[j] = int32(binary.LittleEndian.Uint32(row.Values[4*j:]))
+		}
+		pr := make(merkle.Proof, len(row.Proof))
+		for j, h := range row.Proof {
+			pr[j] = merkle.Hash(h)
+		}
+		if int(row.Index) >= n || merkle.Verify([32]byte(root), n, int(row.Index), merkle.LeafHash(int(row.Index), vals), pr) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// attested reports whether the ledger holds our attestation on prov this
+// epoch, and remembers it.
+func (v *Verifier) attested(height uint64, prov keys.Address) bool {
+	var ok bool
+	c := v.h.Chain()
+	c.Query(height, func(lc *ledger.Context) error {
+		ok = c.Compute.Attested(lc, prov, v.h.Account())
+		return nil
+	})
+	if ok {
+		v.mu.Lock()
+		v.done[prov] = true
+		delete(v.pending, prov)
+		v.mu.Unlock()
+	}
+	return ok
 }
 
 func (v *Verifier) attest(ctx context.Context, prov keys.Address, epoch uint64, verdict string) error {
@@ -185,7 +319,6 @@ func (v *Verifier) attest(ctx context.Context, prov keys.Address, epoch uint64, 
 		return err
 	}
 	v.mu.Lock()
-	v.done[prov] = true
 	delete(v.pending, prov)
 	v.mu.Unlock()
 	v.log.Info("attested", "provider", prov.String(), "epoch", epoch, "verdict", verdict)
@@ -200,11 +333,13 @@ func (v *Verifier) Step(ctx context.Context, height uint64) {
 		return
 	}
 	v.mu.Lock()
-	early := make([][]byte, 0, len(v.pending))
-	for _, d := range v.pending {
-		early = append(early, d)
+	var early [][]byte
+	for _, list := range v.pending {
+		for _, p := range list {
+			early = append(early, p.data)
+		}
 	}
-	v.pending = map[keys.Address][]byte{}
+	v.pending = map[keys.Address][]pendingRows{}
 	v.mu.Unlock()
 	for _, d := range early {
 		if err := v.HandleRows(ctx, d); err != nil {
@@ -214,21 +349,41 @@ func (v *Verifier) Step(ctx context.Context, height uint64) {
 	if height+v.cfg.MissingLeadBlocks < e.AttestDeadline {
 		return
 	}
-	var missing []keys.Address
+	// Rounds the ledger does not show our attestation on: resubmit a
+	// remembered verdict when due, else attest missing.
+	type due struct {
+		prov    keys.Address
+		verdict string
+	}
+	var todo []due
 	c := v.h.Chain()
 	v.mu.Lock()
 	c.Query(height, func(lc *ledger.Context) error {
 		for a, ci := range v.view {
-			if ci.Committed() && !v.done[a] && a != v.h.Account() && !c.Compute.Attested(lc, a, v.h.Account()) {
-				missing = append(missing, a)
+			if !ci.Committed() || v.done[a] || a == v.h.Account() {
+				continue
 			}
+			if c.Compute.Attested(lc, a, v.h.Account()) {
+				v.done[a] = true
+				continue
+			}
+			key := roundKey{prov: a, epoch: ci.Epoch, root: string(ci.Root)}
+			vd, ok := v.verdicts[key]
+			if !ok {
+				vd = &roundVerdict{verdict: ledgercompute.VerdictMissing}
+				v.verdicts[key] = vd
+			} else if height < vd.submitted+resubmitBlocks {
+				continue
+			}
+			vd.submitted = height
+			todo = append(todo, due{a, vd.verdict})
 		}
 		return nil
 	})
 	v.mu.Unlock()
-	for _, a := range missing {
-		if err := v.attest(ctx, a, e.Number, ledgercompute.VerdictMissing); err != nil {
-			v.log.Warn("attest missing", "provider", a.String(), "err", err)
+	for _, d := range todo {
+		if err := v.attest(ctx, d.prov, e.Number, d.verdict); err != nil {
+			v.log.Warn("attest", "provider", d.prov.String(), "verdict", d.verdict, "err", err)
 		}
 	}
 }
