@@ -28,7 +28,7 @@ var genesisTime = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // testParams are short epochs for tests: epoch of 6 blocks, commits in the
 // first 2, attestations in blocks 3..5.
-const testParams = `{"min_bond":1000000,"unbonding_blocks":5,"epoch_blocks":6,"commit_deadline_blocks":2,
+const testParams = `{"min_bond":1000000,"unbonding_blocks":6,"epoch_blocks":6,"commit_deadline_blocks":2,
 "attest_deadline_blocks":5,"downtime_jail_threshold":3,"jail_blocks":10,"job_deadline_blocks":10,
 "job_min_run_blocks":2,"reexec_window_blocks":3}`
 

@@ -15,6 +15,10 @@ const (
 	MaxAssignPerBlock = 10_000
 	MaxScanPerBlock   = 1_000_000
 	MaxCapacity       = 1_000_000 // concurrent jobs of one provider
+	// MaxBlockCount bounds every parameter counted in blocks, so that a
+	// height plus any of them cannot overflow (ledger.MustAdd panics, which
+	// would halt the chain in end-block).
+	MaxBlockCount = 10_000_000
 )
 
 // Params of the compute module (JSON names are the governance keys).
@@ -90,6 +94,8 @@ func (p Params) Validate() error {
 	switch {
 	case p.MinBond == 0:
 		return perr("min_bond", "must be at least 1 uinf (the bond is what a wrong row costs)")
+	case p.UnbondingBlocks > MaxBlockCount:
+		return perr("unbonding_blocks", "%d must be at most %d", p.UnbondingBlocks, MaxBlockCount)
 	case p.EpochBlocks < 3 || p.EpochBlocks > MaxEpochBlocks:
 		return perr("epoch_blocks", "%d must be 3..%d", p.EpochBlocks, MaxEpochBlocks)
 	case p.CommitDeadlineBlocks < 1 || p.CommitDeadlineBlocks >= p.AttestDeadlineBlocks:
@@ -102,6 +108,8 @@ func (p Params) Validate() error {
 		return perr("slash_wrong_row_ppm", "%d is above 1000000 (100%%)", p.SlashWrongRowPPM)
 	case p.DowntimeJailEpochs == 0:
 		return perr("downtime_jail_threshold", "must be at least 1")
+	case p.JailBlocks > MaxBlockCount:
+		return perr("jail_blocks", "%d must be at most %d", p.JailBlocks, MaxBlockCount)
 	case !p.ValidatorSharePPM.Valid():
 		return perr("validator_share_ppm", "%d is above 1000000 (100%%)", p.ValidatorSharePPM)
 	case p.MaxInputBytes == 0:
@@ -124,6 +132,13 @@ func (p Params) Validate() error {
 		return perr("max_job_price", "must be at least 1")
 	case p.MaxProviderCapacity < 1 || p.MaxProviderCapacity > MaxCapacity:
 		return perr("max_provider_capacity", "%d must be 1..%d", p.MaxProviderCapacity, MaxCapacity)
+	// An unregistered provider is deleted unbonding_blocks later: it must
+	// still be there when the epoch it unregistered in closes and when the
+	// re-execution of its last job is tallied, or it escapes their slashing.
+	case p.UnbondingBlocks < p.EpochBlocks:
+		return perr("unbonding_blocks", "%d must be at least epoch_blocks (%d)", p.UnbondingBlocks, p.EpochBlocks)
+	case p.UnbondingBlocks < p.ReexecWindowBlocks+1:
+		return perr("unbonding_blocks", "%d must be above reexec_window_blocks (%d)", p.UnbondingBlocks, p.ReexecWindowBlocks)
 	}
 	return nil
 }

@@ -31,7 +31,7 @@ func TestRegisterUpdateUnregister(t *testing.T) {
 	mustFail(t, n.block(n.tx(n.accts[1], ledger.NewMsg(MsgTypeUpdate, MsgUpdate{Price: 12, Tier: 1, Capacity: 4}))), ErrUnknownProvider)
 	mustOK(t, n.block(n.tx(a, ledger.NewMsg(MsgTypeUnregister, MsgUnregister{}))))
 	p = n.provider(a.addr)
-	if !p.Unbonding() || p.UnbondAt != n.height+5 {
+	if !p.Unbonding() || p.UnbondAt != n.height+6 {
 		t.Fatalf("unbonding: %+v", p)
 	}
 	mustFail(t, n.block(n.tx(a, ledger.NewMsg(MsgTypeUnregister, MsgUnregister{}))), ErrUnbonding)
