@@ -81,7 +81,8 @@ func (g *govChain) params() (p compute.Params) {
 
 // TestParamsChangedByGovernance: the compute module is wired into the
 // chain with its parameters governable: a param_change proposal that
-// passes sets rows_checked; one with an invalid value fails to apply.
+// passes sets rows_checked; one with an invalid value is refused at
+// submission, naming the field.
 func TestParamsChangedByGovernance(t *testing.T) {
 	g := newGovChain(t)
 	if res := g.propose("rows_checked", "24"); !res.Txs[0].OK {
@@ -97,10 +98,16 @@ func TestParamsChangedByGovernance(t *testing.T) {
 		t.Fatalf("rows_checked %d after the proposal passed, want 24", k)
 	}
 	// A proposal to set a value Validate refuses is refused at submission
-	// (gov checks that it would apply) or fails to apply; either way the
-	// parameter is unchanged.
-	g.propose("rows_checked", "0")
-	g.block(ledger.NewMsg(gov.MsgTypeVote, gov.MsgVote{ProposalID: 2, Option: gov.OptionYes}))
+	// (gov checks that it would apply), and the parameter is unchanged.
+	res := g.propose("rows_checked", "0")
+	if res.Txs[0].OK || !strings.Contains(res.Txs[0].Error, "rows_checked: ") {
+		t.Fatalf("invalid proposal: ok %v, error %q; want refused naming rows_checked", res.Txs[0].OK, res.Txs[0].Error)
+	}
+	// So there is no proposal 2 to vote on.
+	res = g.block(ledger.NewMsg(gov.MsgTypeVote, gov.MsgVote{ProposalID: 2, Option: gov.OptionYes}))
+	if res.Txs[0].OK {
+		t.Fatal("a vote on the refused proposal was accepted")
+	}
 	for i := 0; i < 4; i++ {
 		g.block()
 	}
