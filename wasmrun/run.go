@@ -46,7 +46,10 @@ func (m *Module) Run(ctx context.Context, in Input, lim Limits) (stdout []byte, 
 	}
 	m.running.RLock()
 	defer m.running.RUnlock()
-	// Keep m reachable to the end: its cleanup would close it mid-run.
+	// Keep m reachable to the end, the caller may hold it no longer: its
+	// cleanup would close its runtimes mid-run, which ends the guest with
+	// exit status 0, a false success (a loop "returned" at once). The
+	// cleanup then waits on running for this run to end.
 	defer runtime.KeepAlive(m)
 	pr, err := m.runtime(ctx, lim.pages())
 	if err != nil {

@@ -124,14 +124,12 @@ type Input struct {
 // wasiModule is the only import module a guest may use.
 const wasiModule = "wasi_snapshot_preview1"
 
-// cache holds compiled machine code for the life of the process, shared by
-// every runtime this package creates: a module is compiled once however
-// many limits it runs under.
-var cache = wazero.NewCompilationCache()
-
 // Module is a compiled, validated WASI command. It is safe for concurrent
-// use by several goroutines. Close releases its compiled code at once; a
-// Module dropped without Close releases it when garbage collected.
+// use by several goroutines, and runs under any Limits: keep one per
+// module, as compiling the same bytes into another Module compiles them
+// again. Close releases its compiled code (wazero unmaps it once the closed
+// runtimes are garbage collected); a Module dropped without Close is
+// closed when garbage collected, never during one of its runs.
 type Module struct {
 	*state
 }
@@ -139,12 +137,23 @@ type Module struct {
 type state struct {
 	wasm []byte
 
+	// cache holds this module's compiled machine code, shared by its
+	// runtimes (one per memory limit): it is compiled once however many
+	// limits it runs under. It is the module's own, never shared with
+	// another Module: wazero's in-memory cache releases code only when a
+	// CompiledModule is closed or the cache itself is, and a runtime's
+	// Close does neither, so a process-wide cache kept the code of every
+	// module ever compiled until the process exited. close closes it.
+	cache wazero.CompilationCache
+
 	// stop is cancelled by close, ending runs in flight promptly.
 	stop       context.Context
 	cancelStop context.CancelFunc
 	// running is read-held by every run and write-held by close while it
-	// closes the runtimes: wazero unmaps compiled code when the last
-	// runtime holding it closes, which must not happen under a guest.
+	// closes the runtimes and the cache: closing a runtime closes every
+	// module instance in it with exit status 0 (which a looping guest
+	// would report as a success), and the code must not be released
+	// under a guest.
 	running sync.RWMutex
 
 	mu       sync.Mutex
@@ -168,7 +177,11 @@ func Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	if err := checkHeader(wasm); err != nil {
 		return nil, err
 	}
-	st := &state{wasm: append([]byte(nil), wasm...), runtimes: map[uint32]*pagedRuntime{}}
+	st := &state{
+		wasm:     append([]byte(nil), wasm...),
+		cache:    wazero.NewCompilationCache(),
+		runtimes: map[uint32]*pagedRuntime{},
+	}
 	st.stop, st.cancelStop = context.WithCancel(context.Background())
 	m := &Module{st}
 	runtime.AddCleanup(m, func(st *state) { _ = st.close(context.Background()) }, st)
@@ -213,7 +226,7 @@ func (m *state) runtime(ctx context.Context, pages uint32) (*pagedRuntime, error
 	cfg := wazero.NewRuntimeConfig().
 		WithMemoryLimitPages(pages).
 		WithCloseOnContextDone(true).
-		WithCompilationCache(cache)
+		WithCompilationCache(m.cache)
 	// Compilation is not under the caller's time limit: it is bounded by
 	// the module's size, which the caller already accepted.
 	rt := wazero.NewRuntimeWithConfig(context.WithoutCancel(ctx), cfg)
@@ -280,5 +293,9 @@ func (m *state) close(ctx context.Context) error {
 		errs = append(errs, pr.rt.Close(ctx))
 		delete(m.runtimes, pages)
 	}
+	// No runtime uses the cache any more (m.closed stops new ones): its
+	// engine drops the compiled code, which wazero unmaps once the
+	// closed runtimes are collected.
+	errs = append(errs, m.cache.Close(ctx))
 	return errors.Join(errs...)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -147,6 +148,47 @@ func TestHostileEvaluators(t *testing.T) {
 	if err != nil || score != 812500 {
 		t.Fatalf("well-behaved run after hostile ones: %d, %v", score, err)
 	}
+}
+
+// TestLoopTimesOutUnderGC: an infinite-loop evaluator that nothing but the
+// run refers to times out even when garbage collections run during it. A
+// Module found unreachable mid-run was once closed by its cleanup, which
+// closed the guest with exit status 0: the loop "succeeded", printing
+// nothing, after a few milliseconds.
+func TestLoopTimesOutUnderGC(t *testing.T) {
+	lim := loopLimits
+	lim.Timeout = 200 * time.Millisecond
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+				runtime.GC()
+			}
+		}
+	}()
+	defer wg.Wait()
+	defer close(stop)
+	for i := range 5 {
+		// The evaluator is not kept: only Evaluate refers to it.
+		_, err := evaluateOnce(t, wasmtest.Loop(), lim)
+		if !errors.Is(err, eval.ErrAbstain) || !errors.Is(err, wasmrun.ErrTimeout) {
+			t.Fatalf("run %d: %v, want a timeout", i, err)
+		}
+	}
+}
+
+func evaluateOnce(t *testing.T, wasm []byte, lim wasmrun.Limits) (int64, error) {
+	ev, err := eval.Wasm(wasm, lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev.Evaluate(context.Background(), nil, nil)
 }
 
 // BenchmarkEvaluateDemo is the time a validator takes to score the demo
