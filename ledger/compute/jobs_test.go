@@ -250,3 +250,41 @@ func TestBacklogDoesNotStall(t *testing.T) {
 		}
 	}
 }
+
+// TestUnbondingProviderSlashedByLastTally: a provider reports a wrong
+// result and unregisters in the same block; with unbonding_blocks =
+// reexec_window_blocks + 1 (the least Validate allows) its unbonding
+// matures at the very height the re-execution is tallied. The tally comes
+// first: the mismatch slashes the unbonding bond. Before the fix the
+// provider was deleted (its whole bond returned) first and escaped.
+func TestUnbondingProviderSlashedByLastTally(t *testing.T) {
+	n := newNet(t, `{"min_bond":1000,"epoch_blocks":6,"commit_deadline_blocks":2,"attest_deadline_blocks":5,
+"unbonding_blocks":6,"reexec_ppm":1000000,"reexec_window_blocks":5,"slash_wrong_row_ppm":100000}`, 3, 2)
+	liar, user := n.accts[0], n.accts[1]
+	bond := uint64(2 * ledger.UinfPerINF)
+	mustOK(t, n.block(n.tx(liar, register(10, 0, 1, bond))))
+	mustOK(t, n.block(n.tx(user, submit(wasmCID, inputCID, 10, 100))))
+	if n.job(1).Provider != liar.addr {
+		t.Fatal("assignment")
+	}
+	mustOK(t, n.block(n.tx(liar, result(1, testCID("made up"))), n.tx(liar, ledger.NewMsg(MsgTypeUnregister, MsgUnregister{}))))
+	n.block() // the draw
+	j, p := n.job(1), n.provider(liar.addr)
+	if j.Reexec != ReexecPending || p.UnbondAt != j.ReexecEnd {
+		t.Fatalf("schedule: job %+v, provider unbonds at %d", j, p.UnbondAt)
+	}
+	truth := testCID("the real output")
+	var txs [][]byte
+	for _, v := range n.vals {
+		txs = append(txs, n.tx(v, ledger.NewMsg(MsgTypeJobReexec, MsgJobReexec{Job: 1, Result: truth})))
+	}
+	mustOK(t, n.block(txs...))
+	before := n.balance(liar.addr)
+	n.blocksTo(j.ReexecEnd)
+	if j := n.job(1); j.Reexec != ReexecMismatch {
+		t.Fatalf("re-execution: %q", j.Reexec)
+	}
+	if got := n.balance(liar.addr) - before; got != bond-bond/10 {
+		t.Fatalf("%d uinf returned, want the bond less 10%% (%d)", got, bond-bond/10)
+	}
+}

@@ -151,16 +151,14 @@ func (m *Module) BeginBlock(ctx *ledger.Context, b *ledger.BlockInfo) error {
 	return nil
 }
 
-// EndBlock implements ledger.Module. Per block: matured unbondings, job
-// deadlines and re-execution tallies due at this height (each
-// indexed by height, so only the due entries are read), then at most
-// max_assign_per_block assignments; at the epoch's last height, the epoch
-// close (one pass over its rounds and attestations).
+// EndBlock implements ledger.Module. Per block: job deadlines and
+// re-execution tallies due at this height (each indexed by height, so only
+// the due entries are read), then at most max_assign_per_block
+// assignments; at the epoch's last height, the epoch close (one pass over
+// its rounds and attestations); last, the unbondings that mature at this
+// height.
 func (m *Module) EndBlock(ctx *ledger.Context) error {
 	p := m.Params(ctx)
-	if err := m.matureUnbondings(ctx); err != nil {
-		return err
-	}
 	if err := m.jobDeadlines(ctx, p); err != nil {
 		return err
 	}
@@ -169,7 +167,11 @@ func (m *Module) EndBlock(ctx *ledger.Context) error {
 		return err
 	}
 	if e, ok := m.epoch(ctx); ok && ctx.Height == e.End {
-		return m.closeEpoch(ctx, p, e)
+		if err := m.closeEpoch(ctx, p, e); err != nil {
+			return err
+		}
 	}
-	return nil
+	// Last: a provider whose unbonding ends at this height is still there
+	// for the tallies and the epoch close due at it (and slashed by them).
+	return m.matureUnbondings(ctx)
 }
