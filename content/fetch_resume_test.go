@@ -86,7 +86,7 @@ func dagCIDs(t *testing.T, s *Store, root cid.Cid) []cid.Cid {
 }
 
 // Issue 5: a 64 MiB file added on A is fetched on B byte for byte; A goes
-// away halfway and comes back, and the fetch completes without fetching
+// away partway (a quarter in) and comes back, and the fetch completes without fetching
 // again the blocks B already had.
 func TestFetchResumesAfterPeerRestart(t *testing.T) {
 	ctx := context.Background()
@@ -113,13 +113,15 @@ func TestFetchResumesAfterPeerRestart(t *testing.T) {
 	fctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	_, err = b.ex.Get(fctx, c, out, FetchOptions{Progress: func(done, total int64) {
-		if total > 0 && done >= total/2 && !killed.Swap(true) {
+		// A quarter in, not half: up to about 20 MiB more may already be
+		// on its way (bitswap's queue, yamux's window, socket buffers).
+		if total > 0 && done >= total/4 && !killed.Swap(true) {
 			go a.stop()
 			time.AfterFunc(time.Second, cancel)
 		}
 	}})
 	if !killed.Load() {
-		t.Fatalf("the fetch ended (%v) before reaching half of the file", err)
+		t.Fatalf("the fetch ended (%v) before reaching a quarter of the file", err)
 	}
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("fetch with the only peer gone: %v, want it cancelled", err)

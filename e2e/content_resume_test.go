@@ -53,7 +53,7 @@ func fetchOnce(t *testing.T, args []string, onProgress func(string)) (string, in
 }
 
 // Issue 5: a 64 MiB file added on node A is fetched by B byte for byte; A
-// is killed (SIGKILL) halfway and restarted, and the fetch completes
+// is killed (SIGKILL) partway (past 30%) and restarted, and the fetch completes
 // without fetching again the blocks B already had.
 func TestContentFetchResumesAfterKill(t *testing.T) {
 	skipShort(t)
@@ -78,7 +78,10 @@ func TestContentFetchResumesAfterKill(t *testing.T) {
 	dst := filepath.Join(t.TempDir(), "fetched.bin")
 	args := []string{"fetch", cid, "--peer", nd.P2P, "--home", homeB, "-o", dst, "--timeout", "5s"}
 	killed := false
-	halfway := regexp.MustCompile(`\(([4-9]\d)%\)`)
+	// Killed at the first line past 30%: up to about 20 MiB more may
+	// already be on its way (bitswap's queue, yamux's window, socket
+	// buffers), and the test must see a fetch that did not complete.
+	halfway := regexp.MustCompile(`\(([3-9]\d)%\)`)
 	stderr1, rec1, held1, err := fetchOnce(t, args, func(line string) {
 		if !killed && halfway.MatchString(line) {
 			killed = true
@@ -87,10 +90,10 @@ func TestContentFetchResumesAfterKill(t *testing.T) {
 		}
 	})
 	if !killed {
-		t.Fatalf("the fetch printed no progress line past 40%% before it ended (%v):\n%s", err, stderr1)
+		t.Fatalf("the fetch printed no progress line past 30%% before it ended (%v):\n%s", err, stderr1)
 	}
 	if err == nil {
-		t.Fatalf("the fetch completed although A was killed past 40%% of it:\n%s", stderr1)
+		t.Fatalf("the fetch completed although A was killed past 30%% of it:\n%s", stderr1)
 	}
 	if !strings.Contains(stderr1, "timed out") || !strings.Contains(stderr1, "run the same command again to resume") || rec1 <= 0 || rec1 >= blocks || held1 != 0 {
 		t.Fatalf("first pass: received %d, held %d:\n%s", rec1, held1, stderr1)
