@@ -51,6 +51,7 @@ func newAcct(r *rand.Rand) *acct {
 type minter struct {
 	bank    *bank.Module
 	perBlck uint64
+	hook    func(*ledger.Context) // run at the start of the next block, then cleared
 }
 
 func (*minter) Name() string                                           { return "testminter" }
@@ -60,6 +61,10 @@ func (*minter) InitGenesis(*ledger.Context, *ledger.Genesis) error     { return 
 func (*minter) Handle(*ledger.Context, keys.Address, ledger.Msg) error { return ledger.ErrUnknownMsg }
 func (*minter) EndBlock(*ledger.Context) error                         { return nil }
 func (m *minter) BeginBlock(ctx *ledger.Context, _ *ledger.BlockInfo) error {
+	if m.hook != nil {
+		m.hook(ctx)
+		m.hook = nil
+	}
 	if m.perBlck == 0 {
 		return nil
 	}

@@ -42,6 +42,11 @@ func (m *Module) register(ctx *ledger.Context, sender keys.Address, x MsgRegiste
 	if err := addTotal(ctx, keyBonded, x.Bond); err != nil {
 		return err
 	}
+	// A round left by an earlier registration is not this one's (a
+	// registration mid-epoch starts at the next epoch).
+	if e, ok := m.epoch(ctx); ok && ctx.Has(roundKey(e.Number, sender)) {
+		ctx.Delete(roundKey(e.Number, sender))
+	}
 	m.putProvider(ctx, Provider{Address: sender, Price: x.Price, Tier: x.Tier, Capacity: x.Capacity,
 		Bond: x.Bond, Registered: ctx.Height})
 	ctx.Emit("compute_register", "provider", sender.String(), "price", fmt.Sprint(x.Price),
@@ -103,6 +108,13 @@ func (m *Module) unregister(ctx *ledger.Context, sender keys.Address) error {
 	at, err := ledger.Add(ctx.Height, max(p.UnbondingBlocks, 1))
 	if err != nil {
 		return err
+	}
+	// Its round this epoch is decided at the close (unbondings mature
+	// after it): the record stays until then even if unbonding_blocks was
+	// shortened mid-epoch, so the round can neither be escaped nor
+	// inherited by a registration under the same address.
+	if e, ok := m.epoch(ctx); ok && at < e.End && ctx.Has(roundKey(e.Number, sender)) {
+		at = e.End
 	}
 	subTotal(ctx, keyBonded, pr.Bond)
 	if err := addTotal(ctx, keyUnbonding, pr.Bond); err != nil {

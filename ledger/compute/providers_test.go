@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"testing"
 
+	"github.com/inferd/inferd/keys"
 	"github.com/inferd/inferd/ledger"
 )
 
@@ -142,4 +143,54 @@ func TestNoEscrowOutlivesDeadline(t *testing.T) {
 			t.Fatalf("seed %d: the provider that never reports has no downtime", seed)
 		}
 	}
+}
+
+// TestReregisteredProviderDoesNotInheritItsRound: a governance change
+// shortens epoch_blocks and unbonding_blocks mid-epoch (the current epoch
+// keeps its length); a provider unregisters, and its record stays until
+// the epoch closes, so registering again under the same address cannot
+// happen in that epoch. If it could (before the fix: deleted after the
+// new, shorter unbonding, then registered again) it inherited the old
+// round and was counted down for it at the close.
+func TestReregisteredProviderDoesNotInheritItsRound(t *testing.T) {
+	n := newNet(t, testParams, 1, 1)
+	a := n.accts[0]
+	bond := uint64(2 * ledger.UinfPerINF)
+	mustOK(t, n.block(n.tx(a, register(10, 0, 1, bond))))
+	e := n.nextEpoch()
+	if _, err := n.challenge(a.addr); err != nil {
+		t.Fatalf("no round: %v", err)
+	}
+	n.mint.hook = func(ctx *ledger.Context) {
+		p := n.cm.Params(ctx)
+		p.EpochBlocks, p.CommitDeadlineBlocks, p.AttestDeadlineBlocks, p.UnbondingBlocks, p.ReexecWindowBlocks = 3, 1, 2, 3, 2
+		if err := p.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		ctx.SetObj(keyParams, p)
+	}
+	mustOK(t, n.block(n.tx(a, ledger.NewMsg(MsgTypeUnregister, MsgUnregister{}))))
+	if p := n.provider(a.addr); p.UnbondAt < e.End {
+		t.Fatalf("unbonds at %d, before its epoch ends at %d", p.UnbondAt, e.End)
+	}
+	// Register again as soon as the old record is gone.
+	for {
+		if _, ok := n.providerOK(a.addr); !ok {
+			break
+		}
+		if n.height > e.End+10 {
+			t.Fatal("never unbonded")
+		}
+		n.block()
+	}
+	mustOK(t, n.block(n.tx(a, register(10, 0, 1, bond))))
+	n.blocksTo(e.End) // the old registration's epoch closed (the new one's rounds start later)
+	if p := n.provider(a.addr); p.Downtime != 0 || p.Missed != 0 || p.LastOutcome != "" {
+		t.Fatalf("counted down for the old registration's round: %+v", p)
+	}
+}
+
+func (n *testNet) providerOK(a keys.Address) (p Provider, ok bool) {
+	n.query(func(ctx *ledger.Context) { p, ok = n.cm.provider(ctx, a) })
+	return p, ok
 }
