@@ -3,6 +3,7 @@ package content
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/ipfs/go-cid"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
@@ -139,4 +142,75 @@ func TestProviderOnDHT(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// A node that is not connected to the holder finds it through the DHT
+// (its provider record for the root) and fetches from it.
+func TestFetchFindsProviderOnDHT(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	opts := []dht.Option{dht.Mode(dht.ModeServer), dht.ProtocolPrefix("/inferd-test"), dht.DisableAutoRefresh()}
+	hs := [3]host.Host{newHost(t), newHost(t), newHost(t)}
+	var ds [3]*dht.IpfsDHT
+	for i, h := range hs {
+		d, err := dht.New(h, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		ds[i] = d
+	}
+	// a - b - c: c does not know a.
+	connect(t, hs[1], hs[0])
+	connect(t, hs[2], hs[1])
+	waitFor(t, 10*time.Second, "DHT routing tables filled", func() bool {
+		return ds[0].RoutingTable().Size() > 0 && ds[1].RoutingTable().Size() >= 2 && ds[2].RoutingTable().Size() > 0
+	})
+	a, err := Start(ctx, t.TempDir(), hs[0], ExchangeOptions{Routing: ds[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	data := seededBytes(3 << 20)
+	root, err := a.Store.AddReader(ctx, bytes.NewReader(data), AddOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "the root's provider record on the DHT", func() bool {
+		fctx, fcancel := context.WithTimeout(ctx, time.Second)
+		defer fcancel()
+		for p := range ds[1].FindProvidersAsync(fctx, root, 1) {
+			if p.ID == hs[0].ID() {
+				return true
+			}
+		}
+		return false
+	})
+	if hs[2].Network().Connectedness(hs[0].ID()) == network.Connected {
+		t.Fatal("c is already connected to a: the test would not show discovery")
+	}
+	c, err := Start(ctx, t.TempDir(), hs[2], ExchangeOptions{Routing: ds[2]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	res, err := c.Exchange.Get(ctx, root, "", FetchOptions{Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hs[2].Network().Connectedness(hs[0].ID()) != network.Connected {
+		t.Error("c fetched without connecting to a?")
+	}
+	if res.Received != res.Blocks || res.Size != int64(len(data)) {
+		t.Errorf("fetch through the DHT: %+v", res)
+	}
+	r, err := c.Store.Cat(ctx, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(r)
+	r.Close()
+	if !bytes.Equal(got, data) {
+		t.Fatal("fetched bytes differ")
+	}
 }
