@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/inferd/inferd/content"
 	"github.com/inferd/inferd/ledger"
 	"github.com/inferd/inferd/ledger/chain"
 	"github.com/inferd/inferd/node/api"
@@ -141,3 +142,6 @@ func (e engineMetrics) ObserveCommit(height uint64, _ int32, txs int, interval t
 }
 
 func (e engineMetrics) SetRound(r int32) { e.m.Round.Set(float64(r)) }
+
+// Content is the node's content service, for the /content/* endpoints.
+func (b backend) Content() *content.Service { return b.r.Content }
