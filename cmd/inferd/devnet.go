@@ -121,7 +121,7 @@ func runDevnet(a *devnetArgs) error {
 		}
 		cmd := exec.Command(self, args...)
 		cmd.Stdout, cmd.Stderr = logf, logf
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // Ctrl-C reaches us; we stop the nodes in order
+		cmd.SysProcAttr = nodeProcAttr() // Ctrl-C reaches us; we stop the nodes in order
 		if err := cmd.Start(); err != nil {
 			stopAll(procs)
 			return fmt.Errorf("start %s: %v", nd.Moniker, err)
