@@ -80,12 +80,29 @@ func TestDevnetCommandAndQuickStart(t *testing.T) {
 		t.Fatal("node 0 still answers after Ctrl-C")
 	}
 
-	_, out2 := start()
+	cmd2, out2 := start()
 	after := waitHeight(t, api0, before.Height+2, 60*time.Second)
 	if !strings.Contains(out2.String(), "Resuming") {
 		t.Fatalf("second run did not resume:\n%s", out2)
 	}
 	if b := blockAt(t, api0, before.Height); b.Hash != before.BlockHash {
 		t.Fatalf("after resuming, block %d is %s, was %s (at %d now)", before.Height, b.Hash, before.BlockHash, after.Height)
+	}
+
+	// The devnet command killed outright: its nodes must not live on.
+	info, err = node.LoadDevnet(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd2.Process.Kill()
+	cmd2.Wait()
+	deadline := time.Now().Add(20 * time.Second)
+	for _, nd := range info.Nodes {
+		for syscall.Kill(nd.PID, 0) == nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s (pid %d) still running 20 s after its devnet command was killed", nd.Moniker, nd.PID)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
 	}
 }
