@@ -35,7 +35,6 @@ type network struct {
 	content map[string][]byte
 	height  uint64
 	now     int64
-	subs    []chan uint64
 }
 
 type key struct {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
-	"sort"
 	"testing"
 	"time"
 
@@ -357,12 +356,5 @@ func scores(vs ...int64) []Score {
 	for i, v := range vs {
 		out[i] = Score{Value: v}
 	}
-	return out
-}
-
-// sortedStakes returns the validators' self-bonds keyed by address.
-func byAddr(vals []account) []account {
-	out := append([]account(nil), vals...)
-	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i].addr[:], out[j].addr[:]) < 0 })
 	return out
 }
