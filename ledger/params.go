@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -10,6 +11,39 @@ import (
 
 // validatable is implemented by parameter sets with rules across fields.
 type validatable interface{ Validate() error }
+
+// ParamError names the parameter that is wrong by its JSON name; every
+// module's parameter validation returns one, so that genesis errors and
+// refused param_change proposals point at the field.
+type ParamError struct {
+	Field  string
+	Reason string
+}
+
+func (e *ParamError) Error() string { return e.Field + ": " + e.Reason }
+
+// ParamErr is a *ParamError with a formatted reason.
+func ParamErr(field, format string, a ...any) error {
+	return &ParamError{Field: field, Reason: fmt.Sprintf(format, a...)}
+}
+
+// GenesisParams decodes a module's params from genesis over defaults
+// (DecodeParams) and validates them; a *ParamError is reported as
+// params.<module>.<field>.
+func GenesisParams[T validatable](g *Genesis, module string, defaults T) (T, error) {
+	p, err := DecodeParams(g, module, defaults)
+	if err != nil {
+		return p, err
+	}
+	if err := p.Validate(); err != nil {
+		var pe *ParamError
+		if errors.As(err, &pe) {
+			return p, GenesisErr("params."+module+"."+pe.Field, "%s", pe.Reason)
+		}
+		return p, GenesisErr("params."+module, "%v", err)
+	}
+	return p, nil
+}
 
 // ApplyParamJSON returns a copy of cur with the JSON field key set to value.
 // It refuses unknown keys and values of the wrong type, and, when T has a

@@ -1,8 +1,6 @@
 package compute
 
 import (
-	"fmt"
-
 	"github.com/inferd/inferd/compute/challenge"
 	"github.com/inferd/inferd/ledger"
 )
@@ -76,16 +74,9 @@ func DefaultParams() Params {
 }
 
 // ParamError names the parameter that is wrong (its JSON name).
-type ParamError struct {
-	Field  string
-	Reason string
-}
+type ParamError = ledger.ParamError
 
-func (e *ParamError) Error() string { return e.Field + ": " + e.Reason }
-
-func perr(field, format string, a ...any) error {
-	return &ParamError{Field: field, Reason: fmt.Sprintf(format, a...)}
-}
+var perr = ledger.ParamErr
 
 // Validate checks a parameter set.
 func (p Params) Validate() error {

@@ -75,18 +75,7 @@ func (*Module) Name() string { return Name }
 func (*Module) MsgTypes() []string { return []string{MsgTypeSetGauge} }
 
 func genesisParams(g *ledger.Genesis) (Params, error) {
-	p, err := ledger.DecodeParams(g, Name, DefaultParams())
-	if err != nil {
-		return p, err
-	}
-	if err := p.Validate(); err != nil {
-		var pe *ParamError
-		if errors.As(err, &pe) {
-			return p, ledger.GenesisErr("params."+Name+"."+pe.Field, "%s", pe.Reason)
-		}
-		return p, ledger.GenesisErr("params."+Name, "%v", err)
-	}
-	return p, nil
+	return ledger.GenesisParams(g, Name, DefaultParams())
 }
 
 // ValidateGenesis implements ledger.Module.

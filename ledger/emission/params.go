@@ -56,16 +56,9 @@ var moduleNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,47}$`)
 func ValidModuleName(name string) bool { return moduleNameRe.MatchString(name) }
 
 // ParamError names the parameter that is wrong (its JSON name).
-type ParamError struct {
-	Field  string
-	Reason string
-}
+type ParamError = ledger.ParamError
 
-func (e *ParamError) Error() string { return e.Field + ": " + e.Reason }
-
-func perr(field, format string, a ...any) error {
-	return &ParamError{Field: field, Reason: fmt.Sprintf(format, a...)}
-}
+var perr = ledger.ParamErr
 
 // Validate checks a parameter set.
 func (p Params) Validate() error {

@@ -3,7 +3,6 @@ package gov
 import (
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -91,15 +90,7 @@ func (*Module) MsgTypes() []string {
 }
 
 func genesisParams(g *ledger.Genesis) (Params, error) {
-	p, err := ledger.DecodeParams(g, Name, DefaultParams())
-	if err != nil {
-		return p, err
-	}
-	var pe *ParamError
-	if err := p.Validate(); errors.As(err, &pe) {
-		return p, ledger.GenesisErr("params.gov."+pe.Field, "%s", pe.Reason)
-	}
-	return p, nil
+	return ledger.GenesisParams(g, Name, DefaultParams())
 }
 
 // ValidateGenesis implements ledger.Module.

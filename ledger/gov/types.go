@@ -281,13 +281,6 @@ func (p Params) Validate() error {
 }
 
 // ParamError names the invalid parameter.
-type ParamError struct {
-	Field  string
-	Reason string
-}
+type ParamError = ledger.ParamError
 
-func (e *ParamError) Error() string { return e.Field + " " + e.Reason }
-
-func fieldErr(field, format string, a ...any) error {
-	return &ParamError{Field: field, Reason: fmt.Sprintf(format, a...)}
-}
+var fieldErr = ledger.ParamErr
