@@ -77,6 +77,7 @@ func (s *Store) finish(ctx context.Context, o AddOptions, build func(*batchDAG) 
 		err = b.Commit()
 	}
 	if err != nil {
+		b.Abort()
 		return cid.Undef, err
 	}
 	if !o.NoPin {
@@ -133,8 +134,16 @@ func addFile(ctx context.Context, dag ipld.DAGService, r io.Reader, o AddOptions
 	if spec == "" {
 		spec = DefaultChunker
 	}
-	if o.Progress != nil {
-		r = &progressReader{r: r, f: o.Progress}
+	if size, ok := fixedChunkSize(spec); ok {
+		return importBalanced(ctx, dag, r, size, ihelper.DefaultLinksPerBlock, o.Progress)
+	}
+	return addFileBoxo(ctx, dag, r, spec, o.Progress)
+}
+
+// addFileBoxo is addFile through boxo's importer, for any chunker spec.
+func addFileBoxo(ctx context.Context, dag ipld.DAGService, r io.Reader, spec string, progress func(int64)) (ipld.Node, error) {
+	if progress != nil {
+		r = &progressReader{r: r, f: progress}
 	}
 	spl, err := chunker.FromString(&ctxReader{ctx: ctx, r: r}, spec)
 	if err != nil {
@@ -239,7 +248,9 @@ func (p *progressReader) Read(b []byte) (int, error) {
 }
 
 // batchDAG buffers added nodes and writes them to the store in batches of
-// about 8 MiB: one Badger write per batch instead of one per block.
+// about 8 MiB: one Badger write per batch instead of one per block. A batch
+// is written by a goroutine of its own while the next one fills (at most
+// one write in flight), so that an import goes on hashing meanwhile.
 type batchDAG struct {
 	ipld.DAGService
 	ctx   context.Context
@@ -247,6 +258,14 @@ type batchDAG struct {
 	mu    sync.Mutex
 	buf   []ipld.Node
 	bytes int
+	// releases are the leafSink release functions of the nodes in buf,
+	// called once their batch is written.
+	releases []func()
+	// writing is the batch being written, writingReleases its leaves'
+	// release functions; done receives its result.
+	writing         []ipld.Node
+	writingReleases []func()
+	done            chan error
 }
 
 const batchBytes = 8 << 20
@@ -256,9 +275,17 @@ func newBatchDAG(ctx context.Context, d ipld.DAGService) *batchDAG {
 }
 
 func (b *batchDAG) Add(ctx context.Context, nd ipld.Node) error {
+	return b.addLeaf(ctx, nd, nil)
+}
+
+// addLeaf implements leafSink: release is called once nd is written.
+func (b *batchDAG) addLeaf(ctx context.Context, nd ipld.Node, release func()) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.buf = append(b.buf, nd)
+	if release != nil {
+		b.releases = append(b.releases, release)
+	}
 	b.bytes += len(nd.RawData())
 	if b.bytes >= batchBytes {
 		return b.flush(ctx)
@@ -279,33 +306,75 @@ func (b *batchDAG) AddMany(ctx context.Context, nds []ipld.Node) error {
 // it just wrote.
 func (b *batchDAG) Get(ctx context.Context, c cid.Cid) (ipld.Node, error) {
 	b.mu.Lock()
-	for _, nd := range b.buf {
-		if nd.Cid().Equals(c) {
-			b.mu.Unlock()
-			return nd, nil
+	for _, nds := range [][]ipld.Node{b.buf, b.writing} {
+		for _, nd := range nds {
+			if nd.Cid().Equals(c) {
+				b.mu.Unlock()
+				return nd, nil
+			}
 		}
 	}
 	b.mu.Unlock()
 	return b.DAGService.Get(ctx, c)
 }
 
-func (b *batchDAG) flush(ctx context.Context) error {
+// flush waits for the batch being written, then starts writing buf.
+func (b *batchDAG) flush(context.Context) error {
+	if err := b.wait(); err != nil {
+		return err
+	}
 	if len(b.buf) == 0 {
 		return nil
 	}
-	err := b.DAGService.AddMany(ctx, b.buf)
-	if err == nil && b.store != nil {
-		b.store.touch(b.bytes)
+	nds, n := b.buf, b.bytes
+	done := make(chan error, 1)
+	b.writing, b.writingReleases, b.done = nds, b.releases, done
+	b.buf, b.bytes, b.releases = nil, 0, nil
+	go func() {
+		// b.ctx, not ctx: an importer's own context ends when it returns,
+		// maybe before this write.
+		err := b.DAGService.AddMany(b.ctx, nds)
+		if err == nil && b.store != nil {
+			b.store.touch(n)
+		}
+		done <- err
+	}()
+	return nil
+}
+
+// wait waits for the batch being written, if any, and returns its error.
+// Once it is written, its leaves' bytes are released (under b.mu, so that
+// Get never serves a released leaf).
+func (b *batchDAG) wait() error {
+	if b.done == nil {
+		return nil
 	}
-	b.buf, b.bytes = b.buf[:0], 0
+	err := <-b.done
+	if err == nil {
+		for _, r := range b.writingReleases {
+			r()
+		}
+	}
+	b.writing, b.writingReleases, b.done = nil, nil, nil
 	return err
 }
 
-// Commit writes what is still buffered.
+// Commit writes what is still buffered and waits for it.
 func (b *batchDAG) Commit() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.flush(b.ctx)
+	if err := b.flush(b.ctx); err != nil {
+		return err
+	}
+	return b.wait()
+}
+
+// Abort waits for a write in flight and drops what is buffered.
+func (b *batchDAG) Abort() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.wait()
+	b.buf, b.bytes, b.releases = nil, 0, nil
 }
 
 // hashDAG is the DAG service of --only-hash: raw leaves are dropped at
@@ -326,6 +395,15 @@ func (h *hashDAG) Add(_ context.Context, nd ipld.Node) error {
 	h.nodes[nd.Cid()] = nd
 	h.mu.Unlock()
 	return nil
+}
+
+// addLeaf implements leafSink: a raw leaf is dropped at once.
+func (h *hashDAG) addLeaf(ctx context.Context, nd ipld.Node, release func()) error {
+	err := h.Add(ctx, nd)
+	if nd.Cid().Type() == cid.Raw && release != nil {
+		release()
+	}
+	return err
 }
 
 func (h *hashDAG) AddMany(ctx context.Context, nds []ipld.Node) error {
