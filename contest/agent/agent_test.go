@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/ipfs/go-cid"
 
@@ -244,5 +245,39 @@ func TestScoreAbstains(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "attest-1-1.json"), []byte("{"), 0o600)
 	if _, err := New(h, Config{Dir: dir, Evaluators: testEvaluators}); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestSlowModelDoesNotStarveOthers: a model whose fetch hangs is abstained
+// on at the deadline while the others are still scored in time (before,
+// submissions were evaluated one after another, so the hanging one used
+// up the window and every later one was abstained on).
+func TestSlowModelDoesNotStarveOthers(t *testing.T) {
+	ctx := context.Background()
+	r := rand.New(rand.NewSource(4))
+	v := newKey(r)
+	n := newNetwork(t, []key{v}, nil)
+	D := n.add([]byte("digits"))
+	slow, good := n.add([]byte("score=1")), n.add([]byte("score=7"))
+	h := n.host(v)
+	h.slow = map[string]bool{slow.String(): true}
+	a, err := New(h, Config{Dir: t.TempDir(), Evaluators: testEvaluators, FetchTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := roundState{
+		detail: contest.ContestDetail{Spec: testSpec(key{}, D), DatasetCIDs: []string{D.String()}},
+		round:  contest.RoundView{Scored: []uint32{0, 1}, Submissions: []contest.Submission{{Model: slow.String()}, {Model: good.String()}}},
+	}
+	st.round.AttestCommit = contest.Window{Start: 1, End: 3} // evaluation ends at height 2
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		n.mu.Lock()
+		n.height = 2
+		n.mu.Unlock()
+	}()
+	got := a.score(ctx, st)
+	if !got[0].Abstain || got[1] != (contest.Score{Value: 7}) {
+		t.Fatalf("scores %+v", got)
 	}
 }

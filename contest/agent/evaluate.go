@@ -3,6 +3,8 @@ package agent
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/inferd/inferd/ledger/contest"
 )
@@ -19,6 +21,32 @@ func (a *Agent) score(ctx context.Context, st roundState) []contest.Score {
 		}
 		return out
 	}
+	// Stop evaluating one block before the attest-commit window ends: the
+	// commit must still land; what is not scored by then is abstained on.
+	// Submissions are evaluated a few at a time, and everything still
+	// running at the deadline is cancelled, so one model that is slow to
+	// fetch or to evaluate cannot use up the window of the others.
+	last := st.round.AttestCommit.End - 1
+	bounded := st.round.AttestCommit.End > st.round.AttestCommit.Start
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if bounded {
+		go func() {
+			t := time.NewTicker(deadlinePoll)
+			defer t.Stop()
+			for {
+				if a.host.LatestHeight() >= last {
+					cancel()
+					return
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+			}
+		}()
+	}
 	datasets, err := a.datasets(ctx, st)
 	if err != nil {
 		return abstainAll("datasets", err)
@@ -33,32 +61,48 @@ func (a *Agent) score(ctx context.Context, st roundState) []contest.Score {
 	if err != nil {
 		return abstainAll("evaluator", err)
 	}
-	// Stop evaluating one block before the attest-commit window ends: the
-	// commit must still land; what is left is abstained on.
-	last := st.round.AttestCommit.End - 1
-	for j, idx := range st.round.Scored {
-		if h := a.host.LatestHeight(); h >= last && st.round.AttestCommit.End > st.round.AttestCommit.Start {
-			a.log.Warn("contest agent: out of time, abstaining on the rest", "contest", st.detail.ID, "round", st.round.Round, "height", h, "left", len(st.round.Scored)-j)
-			for k := j; k < len(out); k++ {
-				out[k] = contest.Score{Abstain: true}
+	for j := range out {
+		out[j] = contest.Score{Abstain: true} // until scored
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(evalWorkers, len(out)) {
+		wg.Go(func() {
+			for j := range next {
+				if ctx.Err() != nil || (bounded && a.host.LatestHeight() >= last) {
+					continue
+				}
+				idx := st.round.Scored[j]
+				if int(idx) >= len(st.round.Submissions) {
+					continue
+				}
+				sub := st.round.Submissions[idx]
+				v, err := a.evaluate(ctx, ev, sub.Model, datasets)
+				if err != nil {
+					a.log.Info("contest agent: abstaining on a submission", "contest", st.detail.ID, "round", st.round.Round, "index", idx, "model", sub.Model, "err", err)
+					continue
+				}
+				out[j] = contest.Score{Value: v}
 			}
-			break
-		}
-		if int(idx) >= len(st.round.Submissions) {
-			out[j] = contest.Score{Abstain: true}
-			continue
-		}
-		sub := st.round.Submissions[idx]
-		v, err := a.evaluate(ctx, ev, sub.Model, datasets)
-		if err != nil {
-			a.log.Info("contest agent: abstaining on a submission", "contest", st.detail.ID, "round", st.round.Round, "index", idx, "model", sub.Model, "err", err)
-			out[j] = contest.Score{Abstain: true}
-			continue
-		}
-		out[j] = contest.Score{Value: v}
+		})
+	}
+	for j := range out {
+		next <- j
+	}
+	close(next)
+	wg.Wait()
+	if ctx.Err() != nil && bounded {
+		a.log.Warn("contest agent: out of time; unscored submissions abstained on", "contest", st.detail.ID, "round", st.round.Round, "height", a.host.LatestHeight())
 	}
 	return out
 }
+
+// evalWorkers is how many submissions one agent evaluates at once;
+// deadlinePoll is how often it looks at the height while it does.
+const (
+	evalWorkers  = 4
+	deadlinePoll = 200 * time.Millisecond
+)
 
 // datasets fetches the evaluation datasets: the sealed ones if the spec
 // has any, else every public one.

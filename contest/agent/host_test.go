@@ -113,6 +113,7 @@ type host struct {
 	k       key
 	nonce   uint64
 	noFetch map[string]bool // CIDs this host cannot fetch
+	slow    map[string]bool // CIDs whose fetch hangs until cancelled
 	commits chan uint64
 	log     *slog.Logger
 }
@@ -144,7 +145,11 @@ func (h *host) Add(context.Context, []byte) (cid.Cid, error) {
 	return cid.Undef, errors.New("not in tests")
 }
 func (h *host) Logger() *slog.Logger { return h.log }
-func (h *host) Fetch(_ context.Context, c cid.Cid) ([]byte, error) {
+func (h *host) Fetch(ctx context.Context, c cid.Cid) ([]byte, error) {
+	if h.slow[c.String()] {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
 	if h.noFetch[c.String()] {
 		return nil, errors.New("no peer has it")
 	}
