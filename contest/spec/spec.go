@@ -87,6 +87,7 @@ type file struct {
 	Direction      string `toml:"direction"`
 	Baseline       int64  `toml:"baseline"`
 	MinImprovement int64  `toml:"min_improvement"`
+	CommitDeposit  uint64 `toml:"commit_deposit"` // uinf; optional
 	Evaluator      struct {
 		Builtin string `toml:"builtin"`
 		Wasm    string `toml:"wasm"`
@@ -182,7 +183,7 @@ func Parse(raw []byte) (contest.Spec, error) {
 	}
 	s := contest.Spec{
 		Name: f.Name, Objective: f.Objective, Metric: f.Metric, Direction: f.Direction,
-		Baseline: f.Baseline, MinImprovement: f.MinImprovement,
+		Baseline: f.Baseline, MinImprovement: f.MinImprovement, CommitDeposit: f.CommitDeposit,
 		Evaluator:  contest.Evaluator{Builtin: f.Evaluator.Builtin, Wasm: f.Evaluator.Wasm},
 		Validators: contest.ValidatorPolicy{Policy: f.Validators.Policy, TopN: f.Validators.TopN},
 		Reward:     contest.RewardCurve{Curve: f.Reward.Curve, K: f.Reward.K},
@@ -248,6 +249,9 @@ func Format(s contest.Spec) string {
 	q := strconv.Quote
 	fmt.Fprintf(&b, "name = %s\nobjective = %s\ndesigner = %s\nmetric = %s\ndirection = %s\nbaseline = %d\nmin_improvement = %d\n",
 		q(s.Name), q(s.Objective), q(s.Designer.String()), q(s.Metric), q(s.Direction), s.Baseline, s.MinImprovement)
+	if s.CommitDeposit > 0 {
+		fmt.Fprintf(&b, "commit_deposit = %d\n", s.CommitDeposit)
+	}
 	b.WriteString("\n[evaluator]\n")
 	if s.Evaluator.Builtin != "" {
 		fmt.Fprintf(&b, "builtin = %s\n", q(s.Evaluator.Builtin))

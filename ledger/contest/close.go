@@ -64,6 +64,14 @@ func (m *Module) freeze(ctx *ledger.Context, id, round uint64) error {
 		case StatusRevealed:
 			rs.Scored = append(rs.Scored, s.Index)
 		case StatusCommitted:
+			if s.Deposit > 0 {
+				if err := m.bank.PoolSub(ctx, DepositPoolName(id), s.Deposit); err != nil {
+					return err
+				}
+				m.bank.NoteBurned(ctx, s.Deposit)
+				ctx.Emit("contest_deposit_burned", "contest", fmt.Sprint(id), "round", fmt.Sprint(round), "index", fmt.Sprint(s.Index), "amount", fmt.Sprint(s.Deposit))
+				s.Deposit = 0
+			}
 			s.Status = StatusUnrevealed
 			setSub(ctx, &s)
 		}

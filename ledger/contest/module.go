@@ -206,6 +206,21 @@ func (c retireContent) ExecuteContent(ctx *ledger.Context, raw []byte) error {
 		}
 		c.m.bank.NoteBurned(branch, left)
 	}
+	// Commits of the round in progress get their deposits back: the
+	// contest ended under them.
+	cur := RoundOf(r.StartHeight, r.Spec.Schedule, ctx.Height)
+	if cur.Round > 0 {
+		for _, s := range submissions(branch, r.ID, cur.Round) {
+			if s.Deposit == 0 {
+				continue
+			}
+			if err := c.m.bank.PoolToAccount(branch, DepositPoolName(r.ID), s.Builder, s.Deposit); err != nil {
+				return err
+			}
+			s.Deposit = 0
+			setSub(branch, &s)
+		}
+	}
 	r.Status, r.RetiredHeight, r.Burned = StatusRetired, ctx.Height, left
 	r.CarryBuilders, r.CarryValidators = 0, 0
 	setRecord(branch, &r)

@@ -46,7 +46,8 @@ func (m *Module) commit(ctx *ledger.Context, sender keys.Address, x MsgCommit) e
 	if len(x.Hash) != 32 {
 		return fmt.Errorf("%w: got %d bytes", ErrInvalidCommitHash, len(x.Hash))
 	}
-	if _, _, err := m.liveRound(ctx, x.Contest, x.Round, "commit", func(ri RoundInfo) Window { return ri.Commit }); err != nil {
+	r, _, err := m.liveRound(ctx, x.Contest, x.Round, "commit", func(ri RoundInfo) Window { return ri.Commit })
+	if err != nil {
 		return err
 	}
 	// Keyed by sender too: another account copying this hash from the
@@ -64,10 +65,19 @@ func (m *Module) commit(ctx *ledger.Context, sender keys.Address, x MsgCommit) e
 	if mine >= MaxCommitsPerBuilder {
 		return fmt.Errorf("%w: %d commits", ErrTooManyCommits, MaxCommitsPerBuilder)
 	}
+	if d := r.Spec.CommitDeposit; d > 0 {
+		if err := m.bank.SubBalance(ctx, sender, d); err != nil {
+			return fmt.Errorf("%w: the commit deposit of contest %d is %d uinf: %v", ledger.ErrInsufficientFunds, x.Contest, d, err)
+		}
+		if err := m.bank.PoolAdd(ctx, DepositPoolName(x.Contest), d); err != nil {
+			return err
+		}
+	}
 	ctx.Set(nk, u64(mine+1))
 	s := Submission{
 		Contest: x.Contest, Round: x.Round, Index: rs.Submissions, Builder: sender, CommitHash: x.Hash,
 		CommitSeq: nextCounter(ctx, seqKey(x.Contest)), CommitHeight: ctx.Height, Status: StatusCommitted,
+		Deposit: r.Spec.CommitDeposit,
 	}
 	rs.Submissions++
 	setRound(ctx, x.Contest, x.Round, &rs)
@@ -104,6 +114,12 @@ func (m *Module) reveal(ctx *ledger.Context, sender keys.Address, x MsgReveal) e
 	}
 	if s.Status != StatusCommitted {
 		return fmt.Errorf("%w: submission %d is %s", ErrAlreadyRevealed, s.Index, s.Status)
+	}
+	if s.Deposit > 0 {
+		if err := m.bank.PoolToAccount(ctx, DepositPoolName(x.Contest), sender, s.Deposit); err != nil {
+			return err
+		}
+		s.Deposit = 0
 	}
 	s.Model, s.RevealHeight, s.Status = c.String(), ctx.Height, StatusRevealed
 	ok := ownerKeyOf(x.Contest, ownerKey(c))

@@ -42,6 +42,7 @@ const (
 	MaxTopN           = 1000
 	MaxRewardK        = 32
 	MaxRoundBlocks    = 1_000_000
+	MaxCommitDeposit  = 1_000_000 * ledger.UinfPerINF
 )
 
 // Spec defines a contest. It travels as canonical CBOR in a contest/create
@@ -62,6 +63,10 @@ type Spec struct {
 	Split          Split           `json:"split"`
 	Schedule       Schedule        `json:"schedule"`
 	Tolerance      Tolerance       `json:"tolerance"`
+	// CommitDeposit (uinf) is taken with every commit and returned with
+	// its reveal; the deposits of commits never revealed are burned when
+	// the round freezes, so filling a round with empty commits costs.
+	CommitDeposit uint64 `json:"commit_deposit,omitempty"`
 }
 
 // Evaluator is either a built-in (by name) or a WebAssembly module (by CID).
@@ -212,6 +217,9 @@ func (s *Spec) Problems() SpecErrors {
 			uint64(sp.BuildersPPM)+uint64(sp.DesignerPPM)+uint64(sp.ValidatorsPPM))
 	}
 	s.checkSchedule(add)
+	if s.CommitDeposit > MaxCommitDeposit {
+		add("commit_deposit", "%d uinf is above the %d uinf cap", s.CommitDeposit, uint64(MaxCommitDeposit))
+	}
 	if !s.Tolerance.PPM.Valid() {
 		add("tolerance.ppm", "%d is above 1000000 (100%%)", s.Tolerance.PPM)
 	}

@@ -55,6 +55,10 @@ func perSenderKey(id, r uint64, a keys.Address) []byte {
 // PoolName is the bank pool (and emission live-module name) of contest id.
 func PoolName(id uint64) string { return fmt.Sprintf("contest-%d", id) }
 
+// DepositPoolName is the bank pool holding contest id's commit deposits
+// (not an emission pool: the gauge never names it).
+func DepositPoolName(id uint64) string { return fmt.Sprintf("contest-%d-deposits", id) }
+
 // Contest statuses.
 const (
 	StatusLive    = "live"

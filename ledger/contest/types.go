@@ -166,6 +166,7 @@ type Submission struct {
 	Breakthrough   bool            `json:"breakthrough,omitempty"`
 	Rank           uint32          `json:"rank,omitempty"` // 1-based among the round's breakthroughs
 	Reward         uint64          `json:"reward,omitempty"`
+	Deposit        uint64          `json:"deposit,omitempty"` // held until reveal (returned) or freeze (burned)
 }
 
 // Attestation is one validator's committed (and maybe revealed) scores.
