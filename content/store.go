@@ -313,41 +313,19 @@ func (s *Store) GC(ctx context.Context) (GCResult, error) {
 // order, with its data. A missing block is an error wrapping ErrNotFound.
 // Only dag-pb and raw blocks are understood.
 func walk(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, visit func(cid.Cid, []byte) error) error {
-	seen := map[string]struct{}{}
-	var rec func(c cid.Cid) error
-	rec = func(c cid.Cid) error {
-		if _, ok := seen[c.KeyString()]; ok {
-			return nil
-		}
-		seen[c.KeyString()] = struct{}{}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		b, err := bs.Get(ctx, c)
-		if err != nil {
-			return notFound(c, err)
-		}
-		if err := visit(c, b.RawData()); err != nil {
-			return err
-		}
-		links, err := links(c, b.RawData())
-		if err != nil {
-			return err
-		}
-		for _, l := range links {
-			if err := rec(l); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return rec(root)
+	return traverse(ctx, bs, root, true, visit)
 }
 
 // walkCIDs is walk for when the data is not needed: raw leaves (almost
 // all of a file's bytes) are checked with Has, never read, so pinning or
 // collecting a 1 GiB file reads only its few dag-pb nodes.
 func walkCIDs(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, visit func(cid.Cid) error) error {
+	return traverse(ctx, bs, root, false, func(c cid.Cid, _ []byte) error { return visit(c) })
+}
+
+// traverse is walk and walkCIDs: with leafData false, raw leaves are
+// visited with nil data after a Has check.
+func traverse(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, leafData bool, visit func(cid.Cid, []byte) error) error {
 	seen := map[string]struct{}{}
 	var rec func(c cid.Cid) error
 	rec = func(c cid.Cid) error {
@@ -358,7 +336,7 @@ func walkCIDs(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, visit
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if c.Type() == cid.Raw {
+		if !leafData && c.Type() == cid.Raw {
 			ok, err := bs.Has(ctx, c)
 			if err != nil {
 				return fmt.Errorf("block %s: %w", c, err)
@@ -366,13 +344,13 @@ func walkCIDs(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, visit
 			if !ok {
 				return fmt.Errorf("block %s: %w", c, ErrNotFound)
 			}
-			return visit(c)
+			return visit(c, nil)
 		}
 		b, err := bs.Get(ctx, c)
 		if err != nil {
 			return notFound(c, err)
 		}
-		if err := visit(c); err != nil {
+		if err := visit(c, b.RawData()); err != nil {
 			return err
 		}
 		links, err := links(c, b.RawData())
