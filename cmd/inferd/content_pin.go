@@ -1,9 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
+	"github.com/ipfs/go-cid"
 	"github.com/spf13/cobra"
+
+	"github.com/inferd/inferd/content"
+	"github.com/inferd/inferd/node/api"
 )
 
 func init() { register(newPinCmd) }
@@ -33,35 +38,18 @@ func newPinCmd() *cobra.Command {
 }
 
 func runPinAdd(c *cobra.Command, a *contentArgs, args []string) error {
-	id, err := parseCID(args[0])
-	if err != nil {
-		return err
-	}
-	cl, err := a.client()
-	if err != nil {
-		return err
-	}
-	if cl != nil {
-		if err := cl.ContentPin(c.Context(), id.String()); err != nil {
-			return fmt.Errorf("the node at %s: %w", cl.URL(), err)
-		}
-		fmt.Fprintln(stdout, "pinned", id)
-		return nil
-	}
-	s, err := a.open()
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	if err := s.Pin(c.Context(), id); err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, "pinned", id)
-	return nil
+	return pinChange(c, a, args[0], "pinned", (*api.Client).ContentPin, (*content.Store).Pin)
 }
 
 func runPinRm(c *cobra.Command, a *contentArgs, args []string) error {
-	id, err := parseCID(args[0])
+	return pinChange(c, a, args[0], "unpinned", (*api.Client).ContentUnpin, (*content.Store).Unpin)
+}
+
+// pinChange pins or unpins arg through the node (--node) or in the local
+// store, and says done.
+func pinChange(c *cobra.Command, a *contentArgs, arg, done string,
+	viaNode func(*api.Client, context.Context, string) error, local func(*content.Store, context.Context, cid.Cid) error) error {
+	id, err := parseCID(arg)
 	if err != nil {
 		return err
 	}
@@ -70,21 +58,20 @@ func runPinRm(c *cobra.Command, a *contentArgs, args []string) error {
 		return err
 	}
 	if cl != nil {
-		if err := cl.ContentUnpin(c.Context(), id.String()); err != nil {
+		if err := viaNode(cl, c.Context(), id.String()); err != nil {
 			return fmt.Errorf("the node at %s: %w", cl.URL(), err)
 		}
-		fmt.Fprintln(stdout, "unpinned", id)
-		return nil
+	} else {
+		s, err := a.open()
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		if err := local(s, c.Context(), id); err != nil {
+			return err
+		}
 	}
-	s, err := a.open()
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	if err := s.Unpin(c.Context(), id); err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, "unpinned", id)
+	fmt.Fprintln(stdout, done, id)
 	return nil
 }
 
