@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"encoding/binary"
 	"sort"
 
 	"github.com/inferd/inferd/codec"
@@ -76,6 +77,26 @@ func (c *Context) GetObj(key []byte, v any) bool {
 
 // SetObj encodes v canonically and writes it at key.
 func (c *Context) SetObj(key []byte, v any) { c.Set(key, codec.MustMarshal(v)) }
+
+// GetU64 reads an 8-byte big-endian counter or amount; absent (or not 8
+// bytes) reads as 0.
+func (c *Context) GetU64(key []byte) uint64 {
+	v := c.Get(key)
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+// SetU64 writes v as 8 bytes big-endian; 0 deletes the key, so that an
+// emptied balance or counter leaves nothing in the state.
+func (c *Context) SetU64(key []byte, v uint64) {
+	if v == 0 {
+		c.Delete(key)
+		return
+	}
+	c.Set(key, binary.BigEndian.AppendUint64(nil, v))
+}
 
 // Emit records an event.
 func (c *Context) Emit(typ string, kv ...string) {

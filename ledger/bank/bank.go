@@ -140,47 +140,31 @@ func (m *Module) Handle(ctx *ledger.Context, sender keys.Address, msg ledger.Msg
 	return fmt.Errorf("%w: %s", ledger.ErrUnknownMsg, msg.Type)
 }
 
-func getU64(ctx *ledger.Context, key []byte) uint64 {
-	v := ctx.Get(key)
-	if len(v) != 8 {
-		return 0
-	}
-	return binary.BigEndian.Uint64(v)
-}
-
-func setU64(ctx *ledger.Context, key []byte, v uint64) {
-	if v == 0 {
-		ctx.Delete(key)
-		return
-	}
-	ctx.Set(key, binary.BigEndian.AppendUint64(nil, v))
-}
-
 func balKey(a keys.Address) []byte { return append([]byte(balPrefix), a[:]...) }
 func poolKey(n string) []byte      { return []byte(poolPrefix + n) }
 
 // Balance returns the spendable balance of a.
-func (*Module) Balance(ctx *ledger.Context, a keys.Address) uint64 { return getU64(ctx, balKey(a)) }
+func (*Module) Balance(ctx *ledger.Context, a keys.Address) uint64 { return ctx.GetU64(balKey(a)) }
 
 // AddBalance credits a (tokens moved from elsewhere, not minted).
 func (*Module) AddBalance(ctx *ledger.Context, a keys.Address, amt uint64) error {
 	k := balKey(a)
-	v, err := ledger.Add(getU64(ctx, k), amt)
+	v, err := ledger.Add(ctx.GetU64(k), amt)
 	if err != nil {
 		return err
 	}
-	setU64(ctx, k, v)
+	ctx.SetU64(k, v)
 	return nil
 }
 
 // SubBalance debits a, failing with ErrInsufficientFunds.
 func (*Module) SubBalance(ctx *ledger.Context, a keys.Address, amt uint64) error {
 	k := balKey(a)
-	v, err := ledger.Sub(getU64(ctx, k), amt)
+	v, err := ledger.Sub(ctx.GetU64(k), amt)
 	if err != nil {
 		return fmt.Errorf("%w (account %s)", err, a)
 	}
-	setU64(ctx, k, v)
+	ctx.SetU64(k, v)
 	return nil
 }
 
@@ -245,25 +229,25 @@ func (m *Module) NoteBurned(ctx *ledger.Context, amt uint64) {
 }
 
 // Pool returns the balance of a module pool.
-func (*Module) Pool(ctx *ledger.Context, name string) uint64 { return getU64(ctx, poolKey(name)) }
+func (*Module) Pool(ctx *ledger.Context, name string) uint64 { return ctx.GetU64(poolKey(name)) }
 
 // PoolAdd credits a pool with tokens moved from elsewhere.
 func (*Module) PoolAdd(ctx *ledger.Context, name string, amt uint64) error {
-	v, err := ledger.Add(getU64(ctx, poolKey(name)), amt)
+	v, err := ledger.Add(ctx.GetU64(poolKey(name)), amt)
 	if err != nil {
 		return err
 	}
-	setU64(ctx, poolKey(name), v)
+	ctx.SetU64(poolKey(name), v)
 	return nil
 }
 
 // PoolSub debits a pool.
 func (*Module) PoolSub(ctx *ledger.Context, name string, amt uint64) error {
-	v, err := ledger.Sub(getU64(ctx, poolKey(name)), amt)
+	v, err := ledger.Sub(ctx.GetU64(poolKey(name)), amt)
 	if err != nil {
 		return fmt.Errorf("%w (pool %s)", err, name)
 	}
-	setU64(ctx, poolKey(name), v)
+	ctx.SetU64(poolKey(name), v)
 	return nil
 }
 

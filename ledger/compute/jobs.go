@@ -45,8 +45,8 @@ func (m *Module) submitJob(ctx *ledger.Context, sender keys.Address, x MsgJobSub
 	if err := addTotal(ctx, keyEscrow, x.MaxPrice); err != nil {
 		return err
 	}
-	id := getU64(ctx, keyNextJob) + 1
-	setU64(ctx, keyNextJob, id)
+	id := ctx.GetU64(keyNextJob) + 1
+	ctx.SetU64(keyNextJob, id)
 	deadline := ledger.MustAdd(ctx.Height, p.JobDeadlineBlocks)
 	m.putJob(ctx, Job{ID: id, User: sender, Workload: x.Workload, Input: x.Input, InputSize: x.InputSize,
 		MaxPrice: x.MaxPrice, Status: JobOpen, Submitted: ctx.Height, Deadline: deadline})
@@ -86,8 +86,8 @@ func (m *Module) assignJobs(ctx *ledger.Context, p Params) error {
 		}
 		return true
 	})
-	last := getU64(ctx, keyNextJob)
-	oldLow, oldCursor := getU64(ctx, keyOpenLow), getU64(ctx, keyOpenCursor)
+	last := ctx.GetU64(keyNextJob)
+	oldLow, oldCursor := ctx.GetU64(keyOpenLow), ctx.GetU64(keyOpenCursor)
 	low := max(oldLow, 1)
 	budget := p.MaxScanPerBlock
 	for low <= last && budget > 0 && !ctx.Has(openKey(low)) {
@@ -95,11 +95,11 @@ func (m *Module) assignJobs(ctx *ledger.Context, p Params) error {
 		budget--
 	}
 	if low != oldLow && last > 0 {
-		setU64(ctx, keyOpenLow, low)
+		ctx.SetU64(keyOpenLow, low)
 	}
 	if len(cands) == 0 || low > last {
 		if oldCursor != 0 {
-			setU64(ctx, keyOpenCursor, 0)
+			ctx.SetU64(keyOpenCursor, 0)
 		}
 		return nil
 	}
@@ -159,7 +159,7 @@ func (m *Module) assignJobs(ctx *ledger.Context, p Params) error {
 		cursor = id
 	}
 	if cursor != oldCursor {
-		setU64(ctx, keyOpenCursor, cursor)
+		ctx.SetU64(keyOpenCursor, cursor)
 	}
 	for _, c := range cands {
 		if c.dirty {

@@ -85,9 +85,9 @@ func (m *Module) SetParam(ctx *ledger.Context, key string, value json.RawMessage
 // ("escrowed"). The emission pool is a bank pool, counted by the bank.
 func (*Module) Holdings(ctx *ledger.Context) []ledger.Holding {
 	return []ledger.Holding{
-		{Category: "bonded", Amount: getU64(ctx, keyBonded)},
-		{Category: "unbonding", Amount: getU64(ctx, keyUnbonding)},
-		{Category: "escrowed", Amount: getU64(ctx, keyEscrow)},
+		{Category: "bonded", Amount: ctx.GetU64(keyBonded)},
+		{Category: "unbonding", Amount: ctx.GetU64(keyUnbonding)},
+		{Category: "escrowed", Amount: ctx.GetU64(keyEscrow)},
 	}
 }
 

@@ -45,40 +45,24 @@ func cat(prefix string, parts ...[]byte) []byte {
 	return out
 }
 
-func getU64(ctx *ledger.Context, key []byte) uint64 {
-	v := ctx.Get(key)
-	if len(v) != 8 {
-		return 0
-	}
-	return binary.BigEndian.Uint64(v)
-}
-
-func setU64(ctx *ledger.Context, key []byte, v uint64) {
-	if v == 0 {
-		ctx.Delete(key)
-		return
-	}
-	ctx.Set(key, u64(v))
-}
-
 // addTotal and subTotal keep the running totals Holdings reports. They
 // move with every bond, unbonding and escrow change, so Holdings is O(1);
 // tests recount them from the records.
 func addTotal(ctx *ledger.Context, key []byte, amt uint64) error {
-	v, err := ledger.Add(getU64(ctx, key), amt)
+	v, err := ledger.Add(ctx.GetU64(key), amt)
 	if err != nil {
 		return err
 	}
-	setU64(ctx, key, v)
+	ctx.SetU64(key, v)
 	return nil
 }
 
 func subTotal(ctx *ledger.Context, key []byte, amt uint64) {
-	v := getU64(ctx, key)
+	v := ctx.GetU64(key)
 	if amt > v {
 		panic("compute: running total below zero: " + string(key)) // a bookkeeping bug
 	}
-	setU64(ctx, key, v-amt)
+	ctx.SetU64(key, v-amt)
 }
 
 // Providers.

@@ -61,7 +61,7 @@ func (m *Module) commit(ctx *ledger.Context, sender keys.Address, x MsgCommit) e
 		return fmt.Errorf("%w: %d submissions", ErrRoundFull, MaxSubmissionsPerRound)
 	}
 	nk := perSenderKey(x.Contest, x.Round, sender)
-	mine := getU64(ctx, nk)
+	mine := ctx.GetU64(nk)
 	if mine >= MaxCommitsPerBuilder {
 		return fmt.Errorf("%w: %d commits", ErrTooManyCommits, MaxCommitsPerBuilder)
 	}

@@ -131,17 +131,9 @@ func getRound(ctx *ledger.Context, id, r uint64) roundState {
 
 func setRound(ctx *ledger.Context, id, r uint64, rs *roundState) { ctx.SetObj(roundKey(id, r), rs) }
 
-func getU64(ctx *ledger.Context, key []byte) uint64 {
-	v := ctx.Get(key)
-	if len(v) != 8 {
-		return 0
-	}
-	return binary.BigEndian.Uint64(v)
-}
-
 // nextCounter returns the counter at key (starting at 1) and advances it.
 func nextCounter(ctx *ledger.Context, key []byte) uint64 {
-	v := getU64(ctx, key)
+	v := ctx.GetU64(key)
 	if v == 0 {
 		v = 1
 	}

@@ -44,14 +44,6 @@ func depositsOf(id uint64) []byte                         { return cat(depositPr
 func votesOf(id uint64) []byte                            { return cat(votePrefix, u64(id)) }
 func addrSuffix(k []byte, prefixLen int) (a keys.Address) { copy(a[:], k[prefixLen:]); return a }
 
-func getU64(ctx *ledger.Context, key []byte) uint64 {
-	v := ctx.Get(key)
-	if len(v) != 8 {
-		return 0
-	}
-	return binary.BigEndian.Uint64(v)
-}
-
 func (*Module) getProposal(ctx *ledger.Context, id uint64) (Proposal, error) {
 	var p Proposal
 	if !ctx.GetObj(propKey(id), &p) {
@@ -64,7 +56,7 @@ func (*Module) setProposal(ctx *ledger.Context, p *Proposal) { ctx.SetObj(propKe
 
 // nextID allocates a proposal id; ids start at 1.
 func nextID(ctx *ledger.Context) uint64 {
-	id := getU64(ctx, keyNextID)
+	id := ctx.GetU64(keyNextID)
 	if id == 0 {
 		id = 1
 	}
@@ -75,7 +67,7 @@ func nextID(ctx *ledger.Context) uint64 {
 // addDeposit records amt more from depositor on proposal id.
 func addDeposit(ctx *ledger.Context, id uint64, depositor keys.Address, amt uint64) error {
 	k := depositKey(id, depositor)
-	v, err := ledger.Add(getU64(ctx, k), amt)
+	v, err := ledger.Add(ctx.GetU64(k), amt)
 	if err != nil {
 		return err
 	}
