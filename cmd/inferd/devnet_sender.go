@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -59,25 +57,14 @@ func (s *keySender) send(ctx context.Context, msgs ...ledger.Msg) (api.TxView, e
 		}
 		nonce++
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	for {
-		t, err := s.cl.Tx(ctx, hash)
-		var ae *api.Error
-		switch {
-		case err == nil:
-			if !t.Result.OK {
-				return t, fmt.Errorf("%s failed in block %d: %s", msgs[0].Type, t.Height, t.Result.Error)
-			}
-			return t, nil
-		case errors.As(err, &ae) && ae.Code == http.StatusNotFound:
-		default:
-			return t, err
-		}
-		select {
-		case <-ctx.Done():
-			return t, fmt.Errorf("%s was not committed within a minute", msgs[0].Type)
-		case <-time.After(300 * time.Millisecond):
-		}
+	// The same wait as every 'inferd tx' command.
+	w := txArgs{waitTimeout: time.Minute, poll: 300 * time.Millisecond}
+	t, err := w.wait(ctx, s.cl, hash)
+	if err != nil {
+		return t, err
 	}
+	if !t.Result.OK {
+		return t, fmt.Errorf("%s failed in block %d: %s", msgs[0].Type, t.Height, t.Result.Error)
+	}
+	return t, nil
 }
