@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/inferd/inferd/node/api"
 )
 
 // Home directory layout.
@@ -60,9 +62,19 @@ type P2PConfig struct {
 	MaxPeers        int      `toml:"max_peers"`
 }
 
-// APIConfig configures the HTTP API.
+// APIConfig configures the HTTP API and its protections (docs/api.md
+// "Limits and timeouts"; apiconfig.go reads the token).
 type APIConfig struct {
 	Address string `toml:"address"`
+	// TokenFile holds the bearer token of the write endpoints (relative
+	// paths are under the home); $INFERD_API_TOKEN overrides it. Required
+	// when Address is not loopback.
+	TokenFile             string   `toml:"token_file"`
+	MaxBodyBytes          int64    `toml:"max_body_bytes"`
+	MaxAddBytes           int64    `toml:"max_add_bytes"`
+	MaxConcurrentRequests int      `toml:"max_concurrent_requests"`
+	MaxEventStreams       int      `toml:"max_event_streams"`
+	CORSAllowedOrigins    []string `toml:"cors_allowed_origins"`
 }
 
 // ConsensusConfig holds the consensus timeouts.
@@ -105,7 +117,8 @@ func DefaultConfig(moniker string) Config {
 			ListenAddresses: []string{"/ip4/0.0.0.0/tcp/26656", "/ip4/0.0.0.0/udp/26656/quic-v1"},
 			MaxPeers:        64,
 		},
-		API: APIConfig{Address: "127.0.0.1:26657"},
+		API: APIConfig{Address: "127.0.0.1:26657", MaxBodyBytes: api.MaxBodyBytes, MaxAddBytes: api.MaxAddBytes,
+			MaxConcurrentRequests: api.DefaultMaxConcurrent, MaxEventStreams: api.DefaultMaxEventStreams},
 		Consensus: ConsensusConfig{
 			TimeoutPropose:   Duration{1 * time.Second},
 			TimeoutPrevote:   Duration{500 * time.Millisecond},
@@ -131,6 +144,9 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.API.Address); err != nil {
 		return fmt.Errorf("config: api.address %q: %v (use host:port, e.g. 127.0.0.1:26657)", c.API.Address, err)
+	}
+	if err := c.API.validate(); err != nil {
+		return err
 	}
 	if c.P2P.MaxPeers < 1 {
 		return fmt.Errorf("config: p2p.max_peers must be at least 1")

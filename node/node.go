@@ -51,6 +51,7 @@ type Node struct {
 	nodeKey     keys.PrivKey
 	valKey      keys.PrivKey
 	closers     []func() error
+	apiToken    string          // [api] token_file or $INFERD_API_TOKEN; "" on loopback without one
 	recheckView *ledger.Context // see recheck; engine goroutine only
 }
 
@@ -61,6 +62,11 @@ func Open(home string, log *slog.Logger) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Before any store opens: an exposed API without a token is refused.
+	tok, err := cfg.API.apiToken(home)
+	if err != nil {
+		return nil, err
+	}
 	g, err := ledger.LoadGenesis(filepath.Join(home, GenesisFile))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", filepath.Join(home, GenesisFile), err)
@@ -68,7 +74,7 @@ func Open(home string, log *slog.Logger) (*Node, error) {
 	if err := chain.ValidateGenesis(g); err != nil {
 		return nil, fmt.Errorf("%s: %v", filepath.Join(home, GenesisFile), err)
 	}
-	n := &Node{Home: home, Config: cfg, Genesis: g, Log: log}
+	n := &Node{Home: home, Config: cfg, Genesis: g, Log: log, apiToken: tok}
 	ok := false
 	defer func() {
 		if !ok {

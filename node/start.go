@@ -112,7 +112,9 @@ func (n *Node) Start(ctx context.Context) (*Running, error) {
 	}
 	r.APIAddr = ln.Addr().String()
 	go func() {
-		err := api.ServeListenerWith(ctx, ln, backend{r, tr}, r.Metrics, map[string]http.Handler{"/ipfs/": svc.Gateway})
+		o := n.Config.API.apiOptions(n.apiToken)
+		o.Extra = map[string]http.Handler{"/ipfs/": svc.Gateway}
+		err := api.ServeOptions(ctx, ln, backend{r, tr}, r.Metrics, o)
 		if err != nil && !errors.Is(err, http.ErrServerClosed) && ctx.Err() == nil {
 			r.done <- fmt.Errorf("api: %w", err)
 		}

@@ -19,12 +19,14 @@ import (
 // Environment and defaults of the commands that talk to a node.
 const (
 	envNode     = "INFERD_NODE"
+	envAPIToken = "INFERD_API_TOKEN"
 	defaultNode = "http://127.0.0.1:26657"
 )
 
 // nodeArgs are the flags shared by status, query and tx.
 type nodeArgs struct {
 	node   string // --node; "" means $INFERD_NODE, else defaultNode
+	token  string // --api-token; "" means $INFERD_API_TOKEN
 	output string // -o; "" means table on a terminal, else json
 	height string // --height (queries only); "" means latest
 }
@@ -32,6 +34,7 @@ type nodeArgs struct {
 func addNodeFlags(c *cobra.Command, a *nodeArgs, withHeight bool) {
 	pf := c.PersistentFlags()
 	pf.StringVar(&a.node, "node", "", "URL of the node's API (default $"+envNode+", else "+defaultNode+")")
+	addTokenFlag(pf.StringVar, &a.token)
 	pf.StringVarP(&a.output, "output", "o", "", "output format: table or json (default table on a terminal, else json)")
 	if withHeight {
 		pf.StringVar(&a.height, "height", "", "query the state at this height (default: latest)")
@@ -50,10 +53,27 @@ func (a *nodeArgs) client() (*api.Client, error) {
 	if u == "" {
 		u = defaultNode
 	}
-	c, err := api.NewClient(u)
+	return newClient(u, a.token)
+}
+
+// addTokenFlag adds --api-token: the bearer token a node's write endpoints
+// need when its API listens beyond loopback. stringVar is a flag set's
+// StringVar (persistent or local flags).
+func addTokenFlag(stringVar func(p *string, name, value, usage string), token *string) {
+	stringVar(token, "api-token", "", "the node's API token, for endpoints that write to it (default $"+envAPIToken+")")
+}
+
+// newClient is a client of the node at url sending token (else
+// $INFERD_API_TOKEN, else none).
+func newClient(url, token string) (*api.Client, error) {
+	c, err := api.NewClient(url)
 	if err != nil {
 		return nil, usagef("--node: %v", err)
 	}
+	if token == "" {
+		token = strings.TrimSpace(os.Getenv(envAPIToken))
+	}
+	c.Token = token
 	return c, nil
 }
 

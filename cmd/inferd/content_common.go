@@ -18,13 +18,15 @@ import (
 // cat, pin, gc): they work on the local content store under --home, or,
 // with --node, through a running node's API.
 type contentArgs struct {
-	home string
-	node string
+	home  string
+	node  string
+	token string // --api-token
 }
 
 func addContentFlags(c *cobra.Command, a *contentArgs) {
 	c.Flags().StringVar(&a.home, "home", "", "home directory (default $"+envHome+", else $HOME/.inferd)")
 	c.Flags().StringVar(&a.node, "node", "", "go through the API of the running node at this URL (e.g. "+defaultNode+") instead of opening the store, which the node holds")
+	addTokenFlag(c.Flags().StringVar, &a.token)
 }
 
 // open opens <home>/data/content. A running node holds its lock; the error
@@ -62,11 +64,7 @@ func (a *contentArgs) client() (*api.Client, error) {
 	if a.node == "" {
 		return nil, nil
 	}
-	c, err := api.NewClient(a.node)
-	if err != nil {
-		return nil, usagef("--node: %v", err)
-	}
-	return c, nil
+	return newClient(a.node, a.token)
 }
 
 func parseCID(s string) (cid.Cid, error) {

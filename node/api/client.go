@@ -30,6 +30,18 @@ const maxResponseBytes = 32 << 20
 type Client struct {
 	base string
 	HTTP *http.Client
+	// Token, when set, is sent as "Authorization: Bearer <Token>": the
+	// node's write endpoints need it when its API is exposed.
+	Token string
+}
+
+// newRequest is http.NewRequestWithContext with the client's token.
+func (c *Client) newRequest(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
+	req, err := c.newRequest(ctx, method, path, body)
+	if err == nil && c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	return req, err
 }
 
 // NewClient returns a client of the node at base ("http://127.0.0.1:26657").
@@ -45,7 +57,7 @@ func NewClient(base string) (*Client, error) {
 func (c *Client) URL() string { return c.base }
 
 func (c *Client) do(ctx context.Context, method, path string, body io.Reader, ctype string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	req, err := c.newRequest(ctx, method, path, body)
 	if err != nil {
 		return err
 	}
@@ -211,7 +223,7 @@ func (c *Client) Raw(ctx context.Context, path string) (json.RawMessage, error) 
 // SubscribeBlocks reads GET /events/blocks and calls f for each block until
 // ctx is done, the stream ends, or f returns false.
 func (c *Client) SubscribeBlocks(ctx context.Context, f func(BlockView) bool) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/events/blocks", nil)
+	req, err := c.newRequest(ctx, http.MethodGet, "/events/blocks", nil)
 	if err != nil {
 		return err
 	}
@@ -227,6 +239,11 @@ func (c *Client) SubscribeBlocks(ctx context.Context, f func(BlockView) bool) er
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
+		var e Error
+		if json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&e) == nil && e.Message != "" {
+			e.Code = resp.StatusCode
+			return &e
+		}
 		return &Error{Code: resp.StatusCode, Err: "http_error", Message: "GET /events/blocks: HTTP " + resp.Status}
 	}
 	sc := bufio.NewScanner(resp.Body)

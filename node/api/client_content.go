@@ -21,7 +21,7 @@ func (c *Client) streaming() *http.Client {
 }
 
 func (c *Client) stream(ctx context.Context, method, path string, body io.Reader, ctype string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	req, err := c.newRequest(ctx, method, path, body)
 	if err != nil {
 		return nil, err
 	}

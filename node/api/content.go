@@ -145,12 +145,12 @@ func (s *server) contentAdd(w http.ResponseWriter, r *http.Request) error {
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Time{})
 	_ = rc.SetWriteDeadline(time.Time{})
-	body := &countingReader{r: http.MaxBytesReader(w, r.Body, MaxAddBytes)}
+	body := &countingReader{r: http.MaxBytesReader(w, r.Body, s.opts.MaxAddBytes)}
 	c, err := svc.Store.AddReader(r.Context(), body, o)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return errorf(http.StatusRequestEntityTooLarge, "too_large", "the file is over %d bytes, the most POST /content/add takes; add it on the node's machine with inferd add", MaxAddBytes)
+			return bodyTooLarge(r, s.opts.MaxAddBytes)
 		}
 		if r.Context().Err() != nil {
 			return errorf(http.StatusBadRequest, "aborted", "the upload ended before the file did")

@@ -96,11 +96,11 @@ type SubmitRequest struct {
 }
 
 func (s *server) submit(w http.ResponseWriter, r *http.Request) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return errorf(http.StatusRequestEntityTooLarge, "body_too_large", "request body exceeds %d bytes", MaxBodyBytes)
+			return bodyTooLarge(r, s.opts.MaxBodyBytes)
 		}
 		return errorf(http.StatusBadRequest, "bad_body", "reading the request body: %v", err)
 	}

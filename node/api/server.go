@@ -29,16 +29,23 @@ type server struct {
 	routes  map[string]map[string]handlerFunc // path pattern -> method -> handler
 	mux     *http.ServeMux
 	sseTick time.Duration // keep-alive comment interval on event streams
+	opts    Options       // limits, with defaults filled (guard.go)
 }
 
-// NewHandler returns the API as an http.Handler over b. m may be nil (a
-// fresh, unexported set of metrics is used).
+// NewHandler returns the API as an http.Handler over b, with the default
+// Options. m may be nil (a fresh, unexported set of metrics is used).
 func NewHandler(b Backend, m *Metrics) http.Handler {
+	return NewHandlerWith(b, m, Options{})
+}
+
+// NewHandlerWith is NewHandler with o's token, limits, CORS origins and
+// extra handlers (zero fields: defaults).
+func NewHandlerWith(b Backend, m *Metrics, o Options) http.Handler {
 	if m == nil {
 		m = NewMetrics()
 	}
 	s := &server{b: b, m: m, log: slog.Default().With("component", "api"), routes: map[string]map[string]handlerFunc{},
-		mux: http.NewServeMux(), sseTick: 15 * time.Second}
+		mux: http.NewServeMux(), sseTick: 15 * time.Second, opts: o.withDefaults()}
 	s.handle("GET", "/status", s.status)
 	s.handle("GET", "/healthz", s.health)
 	s.handle("GET", "/blocks/latest", s.latestBlock)
@@ -75,7 +82,16 @@ func NewHandler(b Backend, m *Metrics) http.Handler {
 		s.count("unknown", http.StatusNotFound)
 		writeError(w, errorf(http.StatusNotFound, "unknown_endpoint", "no endpoint %s %s; see docs/api.md", r.Method, r.URL.Path))
 	})
-	return s.mux
+	var h http.Handler = s.mux
+	if len(o.Extra) > 0 {
+		mux := http.NewServeMux()
+		for prefix, eh := range o.Extra {
+			mux.Handle(prefix, eh)
+		}
+		mux.Handle("/", h)
+		h = mux
+	}
+	return newGuard(h, s.opts, s.count)
 }
 
 func (s *server) handle(method, path string, h handlerFunc) {
@@ -153,22 +169,25 @@ func ServeListener(ctx context.Context, ln net.Listener, b Backend, m *Metrics) 
 // ServeListenerWith is ServeListener with extra handlers mounted beside the
 // API, by path prefix (the content gateway at "/ipfs/").
 func ServeListenerWith(ctx context.Context, ln net.Listener, b Backend, m *Metrics, extra map[string]http.Handler) error {
-	var h http.Handler = NewHandler(b, m)
-	if len(extra) > 0 {
-		mux := http.NewServeMux()
-		for prefix, eh := range extra {
-			mux.Handle(prefix, eh)
-		}
-		mux.Handle("/", h)
-		h = mux
+	return ServeOptions(ctx, ln, b, m, Options{Extra: extra})
+}
+
+// ServeOptions is ServeListener with o's token, limits and extra handlers.
+// It refuses (and closes ln) when ln is not on loopback and o has no
+// token: the write endpoints would be open to anyone who can connect.
+func ServeOptions(ctx context.Context, ln net.Listener, b Backend, m *Metrics, o Options) error {
+	if err := CheckToken(ln.Addr().String(), o.Token); err != nil {
+		ln.Close()
+		return fmt.Errorf("api on %s: %w", ln.Addr(), err)
 	}
+	o = o.withDefaults()
 	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second, // event streams lift it for themselves
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
+		Handler:           NewHandlerWith(b, m, o),
+		ReadHeaderTimeout: o.ReadHeaderTimeout,
+		ReadTimeout:       o.ReadTimeout,
+		WriteTimeout:      o.WriteTimeout, // event streams, content add and fetch lift it for themselves
+		IdleTimeout:       o.IdleTimeout,
+		MaxHeaderBytes:    o.MaxHeaderBytes,
 		// Requests (event streams included) end when ctx does.
 		BaseContext: func(net.Listener) context.Context { return ctx },
 	}
