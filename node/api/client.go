@@ -37,7 +37,7 @@ type Client struct {
 
 // newRequest is http.NewRequestWithContext with the client's token.
 func (c *Client) newRequest(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
-	req, err := c.newRequest(ctx, method, path, body)
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err == nil && c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
