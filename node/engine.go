@@ -411,7 +411,20 @@ func (e *Engine) rebroadcast() {
 	}
 }
 
+// maxEvidencePool bounds the pool; one piece per validator is enough (the
+// first tombstones it), so a validator that signed many conflicting votes
+// cannot fill it.
+const maxEvidencePool = 1024
+
 func (e *Engine) addEvidence(ev *consensus.DuplicateVoteEvidence) {
+	if len(e.evidence) >= maxEvidencePool {
+		return
+	}
+	for _, have := range e.evidence {
+		if have.Validator() == ev.Validator() {
+			return
+		}
+	}
 	e.evidence[string(ev.Encode())] = ev
 }
 

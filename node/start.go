@@ -190,8 +190,14 @@ func (r *Running) validator(kind string) p2p.Validator {
 				return p2p.Reject
 			}
 		case KindEvidence:
-			if _, err := consensus.DecodeDuplicateVoteEvidence(body); err != nil {
-				return p2p.Reject
+			// Forged evidence (bad signature, votes that do not conflict) is
+			// the sender's fault; late or not punishable evidence may not be.
+			if _, err := r.checkEvidence(body); err != nil {
+				if errors.Is(err, consensus.ErrBadEvidence) {
+					r.Log.Debug("gossip: rejected evidence", "err", err)
+					return p2p.Reject
+				}
+				return p2p.Ignore
 			}
 		}
 		return p2p.Accept
@@ -231,14 +237,8 @@ func (r *Running) consume(ctx context.Context, kind string, t *p2p.Topic) {
 				r.agents.deliver(kind, body)
 			}
 		case KindEvidence:
-			ev, err := consensus.DecodeDuplicateVoteEvidence(body)
-			if err != nil {
-				continue
-			}
-			if i, ok := r.Engine.Validators().Index(ev.Validator()); ok {
-				if ev.Verify(r.Genesis.ChainID, r.Engine.Validators().Validator(i).PubKey) == nil {
-					r.Engine.DeliverEvidence(ev)
-				}
+			if ev, err := r.checkEvidence(body); err == nil {
+				r.Engine.DeliverEvidence(ev)
 			}
 		}
 	}

@@ -52,6 +52,7 @@ func NewHandlerWith(b Backend, m *Metrics, o Options) http.Handler {
 	s.handle("GET", "/blocks/{height}", s.block)
 	s.handle("GET", "/txs/{hash}", s.tx)
 	s.handle("POST", "/txs", s.submit)
+	s.handle("POST", "/evidence", s.submitEvidence) // evidence.go
 	s.handle("GET", "/accounts/{addr}", s.account)
 	s.handle("GET", "/validators", s.validators)
 	s.handle("GET", "/delegations/{addr}", s.delegations)

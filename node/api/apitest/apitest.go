@@ -23,6 +23,7 @@ import (
 	"github.com/inferd/inferd/ledger/chain"
 	"github.com/inferd/inferd/ledger/store"
 	"github.com/inferd/inferd/node/api"
+	"github.com/inferd/inferd/node/blocks"
 )
 
 // ChainID of the test chain.
@@ -54,6 +55,7 @@ type Backend struct {
 	subs        map[int]chan api.BlockView
 	nextSub     int
 	pending     [][]byte
+	evidence    []ledger.Evidence // for the next block (evidence.go)
 	notReady    bool
 }
 
@@ -73,7 +75,7 @@ func New(t testing.TB, funded ...keys.Address) *Backend {
 	}
 	g.Validators = []ledger.GenesisValidator{{Operator: b.Operator, ConsPubKey: ledger.HexBytes(consPub), Moniker: "val-0",
 		SelfBond: SelfBond, Commission: 100_000}}
-	c, err := chain.New(store.NewMem(), chain.Options{})
+	c, err := chain.New(store.NewMem(), chain.Options{Evidence: blocks.EvidenceVerifier{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +120,9 @@ func (b *Backend) commitLocked(txs [][]byte) (api.BlockView, error) {
 	t := GenesisTime.Add(time.Duration(h) * 6 * time.Second)
 	blk := &ledger.Block{Height: h, Time: t.UnixNano(), Proposer: keys.AddressOf(b.ConsKey.Public().(keys.PubKey)),
 		LastBlockHash: prev.Hash, Txs: txs,
-		LastCommit: []ledger.VoteInfo{{Validator: keys.AddressOf(b.ConsKey.Public().(keys.PubKey)), Signed: true}}}
+		LastCommit: []ledger.VoteInfo{{Validator: keys.AddressOf(b.ConsKey.Public().(keys.PubKey)), Signed: true}},
+		Evidence:   b.evidence}
+	b.evidence = nil
 	res, err := b.C.ApplyBlock(blk)
 	if err != nil {
 		return api.BlockView{}, err
