@@ -39,7 +39,7 @@ func CheckEvidence(ctx *ledger.Context, st *staking.Module, raw []byte, next uin
 		return nil, fmt.Errorf("%w: %s has never been a validator of this chain", ErrUnknownValidator, ev.Validator())
 	}
 	if err := ev.Verify(ctx.ChainID, v.ConsPubKey); err != nil {
-		return nil, fmt.Errorf("%w (checked against the consensus key of %s on chain %s)", err, ev.Validator(), ctx.ChainID)
+		return nil, fmt.Errorf("%w (checked against the consensus key of %s on chain %s; both votes must be exactly as that validator signed them)", err, ev.Validator(), ctx.ChainID)
 	}
 	p := st.Params(ctx)
 	switch {
