@@ -151,7 +151,7 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if g.cors(w, r) {
 		return
 	}
-	if r.Method == http.MethodGet && r.URL.Path == "/events/blocks" {
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.URL.Path == "/events/blocks" {
 		select {
 		case g.streams <- struct{}{}:
 			defer func() { <-g.streams }()
