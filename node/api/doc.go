@@ -5,6 +5,9 @@
 //
 // The server depends only on the Backend interface, which the running node
 // implements; tests use apitest.Backend, a real ledger on an in-memory store.
+// Every request passes one guard (guard.go) first: CORS, the caps on
+// requests in flight and on event streams, the bearer token of the write
+// endpoints, the body limit (Options).
 //
 // Threading: handlers run on net/http's goroutines and call Backend from
 // any of them, so Backend must be safe for concurrent use. Metrics are

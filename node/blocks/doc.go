@@ -12,5 +12,6 @@
 // Threading model: the package holds no state. Functions are pure and safe
 // for concurrent use; a *Block must not be modified while another goroutine
 // reads it. EvidenceVerifier is stateless and deterministic, as the ledger
-// requires.
+// requires. CheckEvidence applies the ledger's evidence rules ahead of a
+// block (API submissions, gossip), reading a state the caller gives it.
 package blocks
