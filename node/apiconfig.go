@@ -1,6 +1,8 @@
 package node
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -13,6 +15,29 @@ import (
 
 // EnvAPIToken overrides [api] token_file.
 const EnvAPIToken = "INFERD_API_TOKEN"
+
+// APITokenFile is where `inferd init` writes a token, under the home.
+const APITokenFile = "config/api_token"
+
+// NewAPIToken writes a fresh random token (32 bytes, hex) to
+// <home>/config/api_token, readable by the owner only; it never
+// overwrites a file there. It returns the path.
+func NewAPIToken(home string) (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	path := filepath.Join(home, APITokenFile)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("write the API token: %v", err)
+	}
+	if _, err := fmt.Fprintln(f, hex.EncodeToString(b[:])); err != nil {
+		f.Close()
+		return "", fmt.Errorf("write the API token: %v", err)
+	}
+	return path, f.Close()
+}
 
 func (c *APIConfig) validate() error {
 	switch {
@@ -59,10 +84,10 @@ func (c *APIConfig) apiToken(home string) (string, error) {
 	}
 	if err := api.CheckToken(c.Address, tok); err != nil {
 		if errors.Is(err, api.ErrTokenRequired) {
-			path := filepath.Join(home, ConfigDir, "api_token")
+			path := filepath.Join(home, APITokenFile)
 			return "", fmt.Errorf("config: api.address %s is not a loopback address, so the API's write endpoints (content add, fetch, pin, gc) need a token and none is set: "+
 				"create one with `openssl rand -hex 32 > %s && chmod 600 %s` and set token_file = %q under [api] in %s (or set $%s), or listen on 127.0.0.1",
-				c.Address, path, path, filepath.Join(ConfigDir, "api_token"), filepath.Join(home, ConfigFile), EnvAPIToken)
+				c.Address, path, path, APITokenFile, filepath.Join(home, ConfigFile), EnvAPIToken)
 		}
 		return "", fmt.Errorf("%s: %v", src, err)
 	}

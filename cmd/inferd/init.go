@@ -14,6 +14,7 @@ import (
 	"github.com/inferd/inferd/ledger"
 	"github.com/inferd/inferd/ledger/chain"
 	"github.com/inferd/inferd/node"
+	"github.com/inferd/inferd/node/api"
 )
 
 func init() { register(newInitCmd) }
@@ -24,6 +25,7 @@ type initArgs struct {
 	operator               string
 	balance, selfBond      string
 	commission             string
+	apiAddress             string
 }
 
 func newInitCmd() *cobra.Command {
@@ -49,6 +51,7 @@ Refuses to touch a home that already holds a configuration or genesis.`,
 	f.StringVar(&a.balance, "balance", "1000000inf", "genesis balance of the operator account")
 	f.StringVar(&a.selfBond, "self-bond", "10000inf", "genesis self-bond of the validator")
 	f.StringVar(&a.commission, "commission", "10%", "validator commission")
+	f.StringVar(&a.apiAddress, "api-address", "", "the API's host:port (default 127.0.0.1:26657); any address but loopback also gets a new API token in config/api_token")
 	return c
 }
 
@@ -70,6 +73,13 @@ func runInit(a *initArgs) error {
 	commission, err := parsePPM(a.commission)
 	if err != nil {
 		return usagef("--commission: %v", err)
+	}
+	cfg := node.DefaultConfig(a.moniker)
+	if a.apiAddress != "" {
+		cfg.API.Address = a.apiAddress
+	}
+	if err := cfg.Validate(); err != nil {
+		return usagef("--api-address: %v", err)
 	}
 	home, err := keysHome(a.home)
 	if err != nil {
@@ -98,7 +108,17 @@ func runInit(a *initArgs) error {
 		}
 		op = info.Address
 	}
-	if err := node.SaveConfig(home, node.DefaultConfig(a.moniker)); err != nil {
+	tokenNote := ""
+	if !api.IsLoopback(cfg.API.Address) {
+		// An exposed API needs a token to start; make one now.
+		path, err := node.NewAPIToken(home)
+		if err != nil {
+			return err
+		}
+		cfg.API.TokenFile = node.APITokenFile
+		tokenNote = fmt.Sprintf("  api token:  %s (clients pass it with --api-token or $%s)\n", path, envAPIToken)
+	}
+	if err := node.SaveConfig(home, cfg); err != nil {
 		return err
 	}
 	if _, err := node.GenerateKeyFile(filepath.Join(home, node.NodeKeyFile)); err != nil {
@@ -125,6 +145,7 @@ func runInit(a *initArgs) error {
 	}
 	fmt.Fprintf(stdout, "Initialised %s\n  chain id:   %s\n  moniker:    %s\n  operator:   %s\n  validator:  %s (consensus address)\n  genesis:    %s\n",
 		home, a.chainID, a.moniker, op, keys.AddressOf(consPub), filepath.Join(home, node.GenesisFile))
+	fmt.Fprint(stdout, tokenNote)
 	return nil
 }
 
