@@ -30,6 +30,9 @@ type Report struct {
 	UnknownIn int // of those, committed anyway
 	Lost      []string
 	Skipped   int64 // load ticks with every sender busy
+	// ProxyBytes is what the latency proxy forwarded (0 without it): every
+	// p2p byte goes through it when the schedule has latency.
+	ProxyBytes int64
 	Failures  []string
 }
 
@@ -67,10 +70,13 @@ func (r *Report) Print(w io.Writer) {
 		if f.Err != nil {
 			state += fmt.Sprintf(" (error: %v)", f.Err)
 		}
-		fmt.Fprintf(w, "  #%d %-40s tip %d at undo, %s\n", i, f.P, f.Tip, state)
+		fmt.Fprintf(w, "  #%d %-44s heights %d..%d while on, %s\n", i, f.P, f.Applied, f.Tip, state)
 	}
 	fmt.Fprintf(w, "txs: sent %d, accepted %d, committed %d, rejected %d, no answer %d (%d of them committed), lost %d; %d load ticks skipped (every sender busy)\n",
 		r.Sent, r.Accepted, r.Committed, r.Rejected, r.Unknown, r.UnknownIn, len(r.Lost), r.Skipped)
+	if r.ProxyBytes > 0 {
+		fmt.Fprintf(w, "latency proxy: carried %.1f MiB of p2p traffic\n", float64(r.ProxyBytes)/(1<<20))
+	}
 	if l := r.Longest(); l != nil {
 		fmt.Fprintf(w, "longest recovery: %v (%s)\n", l.Recovery.Round(100*time.Millisecond), l.P)
 	}
@@ -96,6 +102,12 @@ func (r *runner) check(ctx context.Context) *Report {
 			rep.fail("%s: the chain did not move on within %v of undoing it", f.P, f.Recovery.Round(time.Second))
 		case f.Recovery > rep.Limit:
 			rep.fail("%s: recovery took %v, limit %v", f.P, f.Recovery.Round(100*time.Millisecond), rep.Limit)
+		}
+	}
+	if r.c.proxy != nil {
+		rep.ProxyBytes = r.c.proxy.bytes.Load()
+		if rep.ProxyBytes == 0 {
+			rep.fail("the latency proxy carried nothing: the p2p links bypassed it")
 		}
 	}
 	h, err := r.commonHeight(ctx, 60*time.Second)

@@ -71,21 +71,25 @@ func execute(ctx context.Context, m *Manifest, bin, dir string, logf func(string
 		return nil, err
 	}
 	defer r.c.close()
-	if err := r.startNodes(ctx); err != nil {
+	if err := r.runAll(ctx); err != nil {
 		return nil, err
-	}
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go watch(wctx, r.c, r.t, r.avoiding)
-	r.runLoad(ctx)
-	r.drain(ctx)
-	cancel()
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
 	}
 	rep := r.check(ctx)
 	if !rep.OK() {
 		logf("a check failed; the nodes' last log lines:\n%s", r.c.tailLogs(15))
 	}
 	return rep, nil
+}
+
+// runAll starts the nodes, runs the load and the schedule, and drains.
+func (r *runner) runAll(ctx context.Context) error {
+	if err := r.startNodes(ctx); err != nil {
+		return err
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go watch(wctx, r.c, r.t, r.avoiding)
+	r.runLoad(ctx)
+	r.drain(ctx)
+	return ctx.Err()
 }

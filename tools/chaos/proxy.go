@@ -25,6 +25,7 @@ type proxies struct {
 	mu        sync.Mutex
 	conns     map[net.Conn]bool
 	closed    bool
+	bytes     atomic.Int64 // forwarded, both directions
 }
 
 // startProxies starts one proxy per target: listen[i] forwards to
@@ -120,9 +121,14 @@ func (p *proxies) pipe(src, dst net.Conn, delay func() time.Duration) {
 		if _, err := dst.Write(c.data); err != nil {
 			break
 		}
+		p.bytes.Add(int64(len(c.data)))
 	}
 	src.Close()
 	dst.Close()
+	p.mu.Lock()
+	delete(p.conns, src)
+	delete(p.conns, dst)
+	p.mu.Unlock()
 	io.Copy(io.Discard, src) // unblock the reader if it still waits
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -27,6 +28,7 @@ type faultResult struct {
 	P        *Perturbation
 	Err      error         // applying or undoing it failed
 	Recovery time.Duration // from undoing it to the chain and its nodes moving on
+	Applied  uint64        // highest height at the moment it was applied
 	Tip      uint64        // highest height at the moment it was undone
 	Done     bool          // recovered (within the limit or not)
 }
@@ -135,15 +137,29 @@ func (r *runner) perturb(ctx context.Context, f *faultResult) {
 	if !sleepUntil(ctx, r.start.Add(p.At.Duration)) {
 		return
 	}
-	r.logf("t=%v apply %s", time.Since(r.start).Round(100*time.Millisecond), p)
+	f.Applied = r.tip(ctx)
+	r.logf("t=%v apply %s (tip %d)", time.Since(r.start).Round(100*time.Millisecond), p, f.Applied)
 	for _, i := range idx {
 		if err := r.apply(p, i, true); err != nil {
 			f.Err = err
 			r.logf("apply %s: %v", p, err)
 		}
 	}
+	// A disconnected node must stand still, and so must the chain when the
+	// fault takes out a third of the validators or more (equal stakes):
+	// otherwise the fault did not bite, or something committed without a
+	// quorum.
+	var during []uint64
+	if stillWanted(p, r.m.Validators) && sleepUntil(ctx, r.start.Add(p.At.Duration+2*time.Second)) {
+		during = r.heights(ctx, idx, p)
+	}
 	if !sleepUntil(ctx, r.start.Add(p.End())) {
 		return
+	}
+	if during != nil {
+		if after := r.heights(ctx, idx, p); !equalHeights(during, after) && f.Err == nil {
+			f.Err = fmt.Errorf("committed during the fault (heights %v two seconds in, %v at its end): it did not take effect, or the chain went on without a quorum", during, after)
+		}
 	}
 	for _, i := range idx {
 		if err := r.apply(p, i, false); err != nil && f.Err == nil {
@@ -165,6 +181,61 @@ func (r *runner) perturb(ctx context.Context, f *faultResult) {
 	}
 	f.Recovery = time.Since(undone)
 	r.logf("%s: no recovery within %v", p, f.Recovery.Round(time.Second))
+}
+
+// stillWanted reports whether p should stop commits while it lasts: on the
+// disconnected nodes, or everywhere when it removes a third of the
+// validators or more. (Long enough only: the check starts 2 s in.)
+func stillWanted(p *Perturbation, validators int) bool {
+	if p.Duration.Duration < 4*time.Second {
+		return false
+	}
+	switch p.Op {
+	case OpDisconnect:
+		return true
+	case OpKill, OpPause:
+		return 3*validatorsIn(p.Nodes) >= validators
+	}
+	return false
+}
+
+func validatorsIn(names []string) int {
+	n := 0
+	for _, s := range names {
+		if strings.HasPrefix(s, "node") {
+			n++
+		}
+	}
+	return n
+}
+
+// heights are what must stand still under p: the disconnected nodes'
+// heights, or the chain's tip.
+func (r *runner) heights(ctx context.Context, idx []int, p *Perturbation) []uint64 {
+	if p.Op != OpDisconnect {
+		return []uint64{r.tip(ctx)}
+	}
+	var hs []uint64
+	for _, i := range idx {
+		sctx, cancel := context.WithTimeout(ctx, time.Second)
+		st, err := r.c.clients[i].Status(sctx)
+		cancel()
+		if err != nil {
+			hs = append(hs, 0)
+			continue
+		}
+		hs = append(hs, st.Height)
+	}
+	return hs
+}
+
+func equalHeights(a, b []uint64) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return len(a) == len(b)
 }
 
 // apply turns fault p on (or off) at node i.
