@@ -33,7 +33,7 @@ type Report struct {
 	// ProxyBytes is what the latency proxy forwarded (0 without it): every
 	// p2p byte goes through it when the schedule has latency.
 	ProxyBytes int64
-	Failures  []string
+	Failures   []string
 }
 
 // OK reports whether every check passed.
