@@ -67,6 +67,9 @@ func (r *Report) Print(w io.Writer) {
 		if !f.Done {
 			state = fmt.Sprintf("NOT recovered after %v", f.Recovery.Round(time.Second))
 		}
+		if f.Dropped > 0 {
+			state += fmt.Sprintf(", %d packets dropped", f.Dropped)
+		}
 		if f.Err != nil {
 			state += fmt.Sprintf(" (error: %v)", f.Err)
 		}

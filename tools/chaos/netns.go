@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -137,6 +138,25 @@ func (s *netns) loss(i int, p float64) error {
 		return s.iptables(i, "-F", "CHAOS")
 	}
 	return s.iptables(i, "-A", "CHAOS", "-m", "statistic", "--mode", "random", "--probability", fmt.Sprint(p), "-j", "DROP")
+}
+
+// dropped counts the packets the fault rules of node i have dropped.
+func (s *netns) dropped(i int) (int64, error) {
+	out, err := exec.Command("ip", "netns", "exec", s.ns(i), "iptables", "-w", "-L", "CHAOS", "-v", "-x", "-n").Output()
+	if err != nil {
+		return 0, fmt.Errorf("iptables -L CHAOS in %s: %v", s.ns(i), err)
+	}
+	var n int64
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 2 && f[2] == "DROP" {
+			k, err := strconv.ParseInt(f[0], 10, 64)
+			if err == nil {
+				n += k
+			}
+		}
+	}
+	return n, nil
 }
 
 func (s *netns) teardown() {

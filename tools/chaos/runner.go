@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -31,6 +32,7 @@ type faultResult struct {
 	Applied  uint64        // highest height at the moment it was applied
 	Tip      uint64        // highest height at the moment it was undone
 	Done     bool          // recovered (within the limit or not)
+	Dropped  int64         // packets the iptables rules dropped (disconnect, loss)
 }
 
 func newRunner(m *Manifest, bin, dir string, logf func(string, ...any)) (*runner, error) {
@@ -159,6 +161,18 @@ func (r *runner) perturb(ctx context.Context, f *faultResult) {
 	if during != nil {
 		if after := r.heights(ctx, idx, p); !equalHeights(during, after) && f.Err == nil {
 			f.Err = fmt.Errorf("committed during the fault (heights %v two seconds in, %v at its end): it did not take effect, or the chain went on without a quorum", during, after)
+		}
+	}
+	if p.Op == OpDisconnect || p.Op == OpLoss {
+		for _, i := range idx {
+			n, err := r.c.ns.dropped(i)
+			if err != nil && f.Err == nil {
+				f.Err = err
+			}
+			f.Dropped += n
+		}
+		if f.Dropped == 0 && f.Err == nil {
+			f.Err = errors.New("the fault's iptables rules dropped no packet")
 		}
 	}
 	for _, i := range idx {
