@@ -59,16 +59,17 @@ const (
 	OpDisconnect = "disconnect" // drop all p2p traffic of the node (netns), reconnect after duration
 	OpLoss       = "loss"       // drop each p2p packet with probability (netns, iptables statistic)
 	OpLatency    = "latency"    // add delay to each p2p byte stream (netns, userspace proxy)
+	OpPartition  = "partition"  // cut the named nodes off from all the others, who stay connected (netns)
 	OpClockSkew  = "clock_skew" // refused: see errClockSkew
 )
 
-var knownOps = []string{OpKill, OpPause, OpRestart, OpDisconnect, OpLoss, OpLatency}
+var knownOps = []string{OpKill, OpPause, OpRestart, OpDisconnect, OpLoss, OpLatency, OpPartition}
 
 var errClockSkew = errors.New("clock_skew is not supported: Linux time namespaces offset only the monotonic and boot clocks, not CLOCK_REALTIME that block times come from; " +
 	"libfaketime cannot reach a Go binary (Go reads the clock through the vDSO, not libc); and setting the host clock would skew every process on the machine")
 
 func (p *Perturbation) netnsOnly() bool {
-	return p.Op == OpDisconnect || p.Op == OpLoss || p.Op == OpLatency
+	return p.Op == OpDisconnect || p.Op == OpLoss || p.Op == OpLatency || p.Op == OpPartition
 }
 
 // End is when the perturbation is undone.
@@ -240,7 +241,17 @@ func (m *Manifest) Validate() error {
 		if p.Delay.Duration > 10*time.Second {
 			return fmt.Errorf("%s: delay = %v: at most 10s", where, p.Delay.Duration)
 		}
-		for _, n := range p.Nodes {
+		if p.Op == OpPartition && len(p.Nodes) == len(names) {
+			return fmt.Errorf("%s: nodes: leave at least one node on the other side", where)
+		}
+		if p.Op == OpPartition && m.UsesProxy() {
+			return fmt.Errorf("%s: cannot be combined with latency in one manifest (the proxy hides from the namespaces who talks to whom)", where)
+		}
+		touched := p.Nodes
+		if p.Op == OpPartition {
+			touched = names // both sides
+		}
+		for _, n := range touched {
 			for _, q := range busy[n] {
 				if p.At.Duration <= q.End() && q.At.Duration <= p.End() {
 					return fmt.Errorf("%s: overlaps %s on %s; one fault per node at a time", where, q, n)

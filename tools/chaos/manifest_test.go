@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,7 +71,7 @@ func TestBadManifests(t *testing.T) {
 		{"unknown top field", "colour = 1\n" + base, "unknown field(s): colour"},
 		{"unknown perturbation field", base + "[[perturbation]]\nop = \"kill\"\nnodes = [\"node1\"]\nat = \"1s\"\nduration = \"1s\"\nsignal = 9\n", "unknown field(s): perturbation.signal"},
 		{"unknown load field", strings.Replace(base, "rate = 5", "rate = 5\nburst = 3", 1), "unknown field(s): load.burst"},
-		{"bad op", base + "[[perturbation]]\nop = \"explode\"\nnodes = [\"node1\"]\nat = \"1s\"\nduration = \"1s\"\n", `op = "explode": want one of kill, pause, restart, disconnect, loss, latency`},
+		{"bad op", base + "[[perturbation]]\nop = \"explode\"\nnodes = [\"node1\"]\nat = \"1s\"\nduration = \"1s\"\n", `op = "explode": want one of kill, pause, restart, disconnect, loss, latency, partition`},
 		{"clock skew says why", base + "[[perturbation]]\nop = \"clock_skew\"\nnodes = [\"node1\"]\nat = \"1s\"\nduration = \"1s\"\n", "CLOCK_REALTIME"},
 		{"missing node", base + "[[perturbation]]\nop = \"kill\"\nnodes = [\"node7\"]\nat = \"1s\"\nduration = \"1s\"\n", `node "node7" does not exist (this manifest has node0, node1, node2, node3)`},
 		{"full node not there", base + "[[perturbation]]\nop = \"kill\"\nnodes = [\"full0\"]\nat = \"1s\"\nduration = \"1s\"\n", `node "full0" does not exist`},
@@ -84,6 +85,9 @@ func TestBadManifests(t *testing.T) {
 		{"latency without delay", base + "[[perturbation]]\nop = \"latency\"\nnodes = [\"node1\"]\nat = \"1s\"\nduration = \"1s\"\n", "latency needs it"},
 		{"disconnect on loopback", strings.Replace(base, "netns", "loopback", 1) + "[[perturbation]]\nop = \"disconnect\"\nnodes = [\"node1\"]\nat = \"1s\"\nduration = \"1s\"\n", `needs network = "netns"`},
 		{"overlap on a node", base + "[[perturbation]]\nop = \"pause\"\nnodes = [\"node1\"]\nat = \"1s\"\nduration = \"5s\"\n[[perturbation]]\nop = \"kill\"\nnodes = [\"node1\"]\nat = \"3s\"\nduration = \"1s\"\n", "overlaps pause node1"},
+		{"partition of everyone", base + "[[perturbation]]\nop = \"partition\"\nnodes = [\"node0\", \"node1\", \"node2\", \"node3\"]\nat = \"1s\"\nduration = \"1s\"\n", "leave at least one node on the other side"},
+		{"partition with latency", base + "[[perturbation]]\nop = \"partition\"\nnodes = [\"node0\"]\nat = \"1s\"\nduration = \"1s\"\n[[perturbation]]\nop = \"latency\"\nnodes = [\"node1\"]\nat = \"5s\"\nduration = \"1s\"\ndelay = \"1ms\"\n", "cannot be combined with latency"},
+		{"partition overlaps a fault on the other side", base + "[[perturbation]]\nop = \"partition\"\nnodes = [\"node0\"]\nat = \"1s\"\nduration = \"5s\"\n[[perturbation]]\nop = \"kill\"\nnodes = [\"node3\"]\nat = \"2s\"\nduration = \"1s\"\n", "overlaps partition node0"},
 		{"node twice", base + "[[perturbation]]\nop = \"pause\"\nnodes = [\"node1\", \"node1\"]\nat = \"1s\"\nduration = \"1s\"\n", "named twice"},
 		{"bad network", strings.Replace(base, "netns", "docker", 1), `network = "docker"`},
 		{"no validators", strings.Replace(base, "validators = 4", "validators = 0", 1), "validators = 0"},
@@ -105,5 +109,33 @@ func TestLoadManifestNamesTheFile(t *testing.T) {
 	os.WriteFile(p, []byte("validators = 4\nbogus = true\n"), 0o644)
 	if _, err := LoadManifest(p); err == nil || !strings.Contains(err.Error(), "bad.toml: unknown field(s): bogus") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// Who a fault touches, who must stand still, whom the load avoids.
+func TestScopes(t *testing.T) {
+	m, err := ParseManifest([]byte("validators = 4\nfull_nodes = 1\nnetwork = \"netns\"\n[load]\nrate = 1\nduration = \"9s\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &runner{m: m, c: &cluster{names: m.NodeNames()}}
+	for _, tc := range []struct {
+		op    string
+		nodes []string
+		want  string
+	}{
+		{OpKill, []string{"node1"}, "apply [1] avoid [1] still [] chain false"},
+		{OpPause, []string{"node1", "node2"}, "apply [1 2] avoid [1 2] still [] chain true"},
+		{OpKill, []string{"full0"}, "apply [4] avoid [4] still [] chain false"},
+		{OpDisconnect, []string{"node3"}, "apply [3] avoid [3] still [3] chain false"},
+		{OpPartition, []string{"node0", "node1"}, "apply [0 1 2 3 4] avoid [0 1 2 3 4] still [0 1 2 3 4] chain false"},
+		{OpPartition, []string{"node3", "full0"}, "apply [3 4 0 1 2] avoid [3 4] still [3 4] chain false"},
+		{OpLoss, []string{"node0"}, "apply [0] avoid [0] still [] chain false"},
+	} {
+		sc := r.scopeOf(&Perturbation{Op: tc.op, Nodes: tc.nodes})
+		got := fmt.Sprintf("apply %v avoid %v still %v chain %v", sc.apply, sc.avoid, sc.still, sc.chainStill)
+		if got != tc.want {
+			t.Errorf("%s %v: %s, want %s", tc.op, tc.nodes, got, tc.want)
+		}
 	}
 }

@@ -159,6 +159,19 @@ func (s *netns) dropped(i int) (int64, error) {
 	return n, nil
 }
 
+// partition drops node i's packets from and to the nodes in others.
+func (s *netns) partition(i int, others []int) error {
+	for _, j := range others {
+		if err := s.iptables(i, "-A", "CHAOS", "-s", s.ip(j), "-j", "DROP"); err != nil {
+			return err
+		}
+		if err := s.iptables(i, "-A", "CHAOS", "-d", s.ip(j), "-j", "DROP"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *netns) teardown() {
 	for i := 0; i < s.n; i++ {
 		exec.Command("ip", "netns", "del", s.ns(i)).Run()

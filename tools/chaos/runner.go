@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -120,7 +118,7 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 // measures the recovery.
 func (r *runner) perturb(ctx context.Context, f *faultResult) {
 	p := f.P
-	idx := r.indexes(p.Nodes)
+	sc := r.scopeOf(p)
 	// The load keeps off the nodes from a second before the fault until
 	// they have recovered: a transaction accepted by a node in the instant
 	// before it is killed may never have left it, and that is the
@@ -128,11 +126,11 @@ func (r *runner) perturb(ctx context.Context, f *faultResult) {
 	if !sleepUntil(ctx, r.start.Add(p.At.Duration-time.Second)) {
 		return
 	}
-	for _, i := range idx {
+	for _, i := range sc.avoid {
 		r.avoid[i].Add(1)
 	}
 	defer func() {
-		for _, i := range idx {
+		for _, i := range sc.avoid {
 			r.avoid[i].Add(-1)
 		}
 	}()
@@ -141,30 +139,29 @@ func (r *runner) perturb(ctx context.Context, f *faultResult) {
 	}
 	f.Applied = r.tip(ctx)
 	r.logf("t=%v apply %s (tip %d)", time.Since(r.start).Round(100*time.Millisecond), p, f.Applied)
-	for _, i := range idx {
+	for _, i := range sc.apply {
 		if err := r.apply(p, i, true); err != nil {
 			f.Err = err
 			r.logf("apply %s: %v", p, err)
 		}
 	}
-	// A disconnected node must stand still, and so must the chain when the
-	// fault takes out a third of the validators or more (equal stakes):
+	// What the fault cuts off from a quorum must stand still (scopeOf):
 	// otherwise the fault did not bite, or something committed without a
-	// quorum.
+	// quorum. Checked from 2 s in, for faults of 4 s or more.
 	var during []uint64
-	if stillWanted(p, r.m.Validators) && sleepUntil(ctx, r.start.Add(p.At.Duration+2*time.Second)) {
-		during = r.heights(ctx, idx, p)
+	if sc.stands() && p.Duration.Duration >= 4*time.Second && sleepUntil(ctx, r.start.Add(p.At.Duration+2*time.Second)) {
+		during = r.heights(ctx, sc)
 	}
 	if !sleepUntil(ctx, r.start.Add(p.End())) {
 		return
 	}
 	if during != nil {
-		if after := r.heights(ctx, idx, p); !equalHeights(during, after) && f.Err == nil {
+		if after := r.heights(ctx, sc); !equalHeights(during, after) && f.Err == nil {
 			f.Err = fmt.Errorf("committed during the fault (heights %v two seconds in, %v at its end): it did not take effect, or the chain went on without a quorum", during, after)
 		}
 	}
-	if p.Op == OpDisconnect || p.Op == OpLoss {
-		for _, i := range idx {
+	if p.Op == OpDisconnect || p.Op == OpLoss || p.Op == OpPartition {
+		for _, i := range sc.apply {
 			n, err := r.c.ns.dropped(i)
 			if err != nil && f.Err == nil {
 				f.Err = err
@@ -175,7 +172,7 @@ func (r *runner) perturb(ctx context.Context, f *faultResult) {
 			f.Err = errors.New("the fault's iptables rules dropped no packet")
 		}
 	}
-	for _, i := range idx {
+	for _, i := range sc.apply {
 		if err := r.apply(p, i, false); err != nil && f.Err == nil {
 			f.Err = err
 			r.logf("undo %s: %v", p, err)
@@ -186,7 +183,7 @@ func (r *runner) perturb(ctx context.Context, f *faultResult) {
 	r.logf("t=%v undo %s (tip %d)", time.Since(r.start).Round(100*time.Millisecond), p, f.Tip)
 	limit := undone.Add(r.m.RecoveryLimit.Duration + 10*time.Second)
 	for time.Now().Before(limit) && ctx.Err() == nil {
-		if r.tip(ctx) > f.Tip && r.lowest(ctx, idx) > f.Tip {
+		if r.tip(ctx) > f.Tip && r.lowest(ctx, sc.apply) > f.Tip {
 			f.Recovery, f.Done = time.Since(undone), true
 			r.logf("%s: recovered in %v", p, f.Recovery.Round(100*time.Millisecond))
 			return
@@ -195,103 +192,6 @@ func (r *runner) perturb(ctx context.Context, f *faultResult) {
 	}
 	f.Recovery = time.Since(undone)
 	r.logf("%s: no recovery within %v", p, f.Recovery.Round(time.Second))
-}
-
-// stillWanted reports whether p should stop commits while it lasts: on the
-// disconnected nodes, or everywhere when it removes a third of the
-// validators or more. (Long enough only: the check starts 2 s in.)
-func stillWanted(p *Perturbation, validators int) bool {
-	if p.Duration.Duration < 4*time.Second {
-		return false
-	}
-	switch p.Op {
-	case OpDisconnect:
-		return true
-	case OpKill, OpPause:
-		return 3*validatorsIn(p.Nodes) >= validators
-	}
-	return false
-}
-
-func validatorsIn(names []string) int {
-	n := 0
-	for _, s := range names {
-		if strings.HasPrefix(s, "node") {
-			n++
-		}
-	}
-	return n
-}
-
-// heights are what must stand still under p: the disconnected nodes'
-// heights, or the chain's tip.
-func (r *runner) heights(ctx context.Context, idx []int, p *Perturbation) []uint64 {
-	if p.Op != OpDisconnect {
-		return []uint64{r.tip(ctx)}
-	}
-	var hs []uint64
-	for _, i := range idx {
-		sctx, cancel := context.WithTimeout(ctx, time.Second)
-		st, err := r.c.clients[i].Status(sctx)
-		cancel()
-		if err != nil {
-			hs = append(hs, 0)
-			continue
-		}
-		hs = append(hs, st.Height)
-	}
-	return hs
-}
-
-func equalHeights(a, b []uint64) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return len(a) == len(b)
-}
-
-// apply turns fault p on (or off) at node i.
-func (r *runner) apply(p *Perturbation, i int, on bool) error {
-	c := r.c
-	switch p.Op {
-	case OpKill:
-		if on {
-			if err := c.signal(i, syscall.SIGKILL); err != nil {
-				return err
-			}
-			<-c.proc(i).done
-			return nil
-		}
-		return c.start(i)
-	case OpPause:
-		if on {
-			return c.signal(i, syscall.SIGSTOP)
-		}
-		return c.signal(i, syscall.SIGCONT)
-	case OpRestart:
-		if on {
-			c.stop(i, syscall.SIGTERM, 15*time.Second)
-			return nil
-		}
-		return c.start(i)
-	case OpDisconnect:
-		return c.ns.disconnect(i, on)
-	case OpLoss:
-		if on {
-			return c.ns.loss(i, p.Probability)
-		}
-		return c.ns.loss(i, 0)
-	case OpLatency:
-		if on {
-			c.proxy.setDelay(i, p.Delay.Duration)
-		} else {
-			c.proxy.setDelay(i, 0)
-		}
-		return nil
-	}
-	return fmt.Errorf("op %q not implemented", p.Op)
 }
 
 // tip is the highest committed height among the nodes, asked in parallel
