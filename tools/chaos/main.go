@@ -1,7 +1,7 @@
 // Command chaos runs a network of real inferd processes under a schedule
 // of faults read from a manifest (TOML): kill, pause, restart, and, inside
-// network namespaces it creates itself, disconnect, packet loss and
-// latency; it sends signed transfers all along and at the end checks that
+// network namespaces it creates itself, disconnect, partition, packet
+// loss and latency; it sends signed transfers all along and at the end checks that
 // no node forked, that every node has the same app hash at every height,
 // that every transaction an API accepted was committed, and that the chain
 // moved on within the recovery limit of each fault. It prints a summary
