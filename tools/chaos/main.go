@@ -1,12 +1,13 @@
 // Command chaos runs a network of real inferd processes under a schedule
 // of faults read from a manifest (TOML): kill, pause, restart, and, inside
-// network namespaces it creates itself, disconnect, partition, packet
-// loss and latency; it sends signed transfers all along and at the end checks that
-// no node forked, that every node has the same app hash at every height,
-// that every transaction an API accepted was committed, and that the chain
-// moved on within the recovery limit of each fault. It prints a summary
-// and exits 1 when a check fails. Run it with `make chaos MANIFEST=...`;
-// docs/reliability.md ("Chaos runs") describes the manifest and results.
+// network namespaces it creates itself, disconnect, partition, packet loss
+// and latency. It sends signed transfers all along, and at the end checks
+// that no node forked, that every node has the same app hash at every
+// height, that every transaction an API accepted was committed, and that
+// the chain moved on within the recovery limit of each fault. It prints a
+// summary and exits 1 when a check fails. Run it with `make chaos
+// MANIFEST=...`; docs/reliability.md ("Chaos runs") describes the manifest
+// and the results.
 package main
 
 import (
