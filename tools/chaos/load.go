@@ -141,7 +141,7 @@ func (g *loadGen) sender(loadCtx, ctx context.Context, s int, tokens <-chan stru
 		g.t.sent++
 		g.t.unknown[h] = true
 		g.t.mu.Unlock()
-		switch g.submit(loadCtx, h, raw) {
+		switch g.submit(ctx, loadCtx, h, raw) {
 		case outcomeAccepted:
 			select {
 			case <-g.t.waitCommit(h):
@@ -172,11 +172,12 @@ const (
 )
 
 // submit tries nodes in turn (skipping those the runner avoids) until one
-// gives a definite answer or loadCtx ends.
-func (g *loadGen) submit(ctx context.Context, h ledger.TxHash, raw []byte) outcome {
+// gives a definite answer or the load ends (stop); a try under way when
+// it ends is finished (under ctx, the whole run).
+func (g *loadGen) submit(ctx, stop context.Context, h ledger.TxHash, raw []byte) outcome {
 	n := len(g.c.clients)
 	tried := false // an earlier try got no definite answer: it may have got in
-	for attempt := 0; ctx.Err() == nil; attempt++ {
+	for attempt := 0; ctx.Err() == nil && (attempt == 0 || stop.Err() == nil); attempt++ {
 		i := int(g.next.Add(1) % uint64(n))
 		if g.avoid(i) {
 			if attempt > 4*n {
