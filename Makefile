@@ -51,3 +51,9 @@ bench-net: build
 bench-content:
 	INFERD_BENCH_MIB=1024 $(GO) test -run '^$$' -bench 'BenchmarkAdd$$|BenchmarkSHA256' -benchtime 1x -timeout 30m ./content/
 	INFERD_BENCH_FETCH=1024 $(GO) test -count=1 -run TestContentFetchBench -v -timeout 30m ./e2e/
+
+# chaos: real inferd processes under a schedule of faults (tools/chaos, docs/reliability.md).
+MANIFEST ?= tools/chaos/manifests/short.toml
+.PHONY: chaos
+chaos: build
+	$(GO) run ./tools/chaos -manifest $(MANIFEST) -bin $(BIN)
