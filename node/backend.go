@@ -28,7 +28,14 @@ func (b backend) Status() api.Status {
 		Moniker: b.r.Config.Moniker, CatchingUp: b.r.syncing.Load(),
 	}
 	if v := b.r.ValidatorAddress(); !v.IsZero() {
-		s.Validator = v.String()
+		s.ConsensusAddress = v.String()
+		// A full node has a consensus key too (for create-validator later):
+		// it is a validator only while that key is in the set.
+		if st.Vals != nil {
+			if _, in := st.Vals.Index(v); in {
+				s.Validator = v.String()
+			}
+		}
 	}
 	return s
 }

@@ -132,6 +132,9 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.API.Address); err != nil {
 		return fmt.Errorf("config: api.address %q: %v (use host:port, e.g. 127.0.0.1:26657)", c.API.Address, err)
 	}
+	if err := validateP2P(&c.P2P); err != nil {
+		return err
+	}
 	if c.P2P.MaxPeers < 1 {
 		return fmt.Errorf("config: p2p.max_peers must be at least 1")
 	}

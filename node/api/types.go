@@ -60,8 +60,12 @@ type Status struct {
 	NodeID     string          `json:"node_id"` // libp2p peer id
 	Moniker    string          `json:"moniker"`
 	CatchingUp bool            `json:"catching_up"` // block-syncing, not in consensus yet
-	// Validator is this node's consensus address; empty on a full node.
+	// Validator is this node's consensus address while it is in the
+	// validator set; empty on a full node.
 	Validator string `json:"validator"`
+	// ConsensusAddress is the address of the node's consensus key, in the
+	// validator set or not (empty without a key).
+	ConsensusAddress string `json:"consensus_address,omitempty"`
 	Version   string `json:"version,omitempty"`
 }
 
