@@ -66,7 +66,7 @@ type Status struct {
 	// ConsensusAddress is the address of the node's consensus key, in the
 	// validator set or not (empty without a key).
 	ConsensusAddress string `json:"consensus_address,omitempty"`
-	Version   string `json:"version,omitempty"`
+	Version          string `json:"version,omitempty"`
 }
 
 // BlockView is a committed block as the API shows it.
