@@ -40,7 +40,7 @@ latest committed height). Output is a table on a terminal and JSON otherwise;
 			RunE: func(c *cobra.Command, args []string) error { return run(c, a, args) }}
 	}
 	c.AddCommand(
-		q("block HEIGHT|latest", "Show a block: hash, app hash, time, proposer, transactions", exactArgs("HEIGHT"), runQueryBlock),
+		q("block [HEIGHT|latest]", "Show a block (default: the latest): hash, app hash, time, proposer, transactions", maxArgs(1, "HEIGHT or latest"), runQueryBlock),
 		q("tx HASH", "Show a committed transaction and its result", exactArgs("HASH"), runQueryTx),
 		q("account ADDRESS", "Show an account's balance, nonce, delegations and unbondings", exactArgs("ADDRESS"), runQueryAccount),
 		q("validators", "List the validators, active ones first by power", exactArgs(), runQueryValidators),
@@ -59,7 +59,7 @@ latest committed height). Output is a table on a terminal and JSON otherwise;
 
 func runQueryBlock(c *cobra.Command, a *nodeArgs, args []string) error {
 	h := api.Latest
-	if args[0] != "latest" {
+	if len(args) == 1 && args[0] != "latest" {
 		v, err := strconv.ParseUint(args[0], 10, 64)
 		if err != nil {
 			return usagef("block %q: want a height (a non-negative integer) or latest", args[0])
