@@ -102,6 +102,8 @@ func (b backend) SubmitTx(raw []byte) ([32]byte, error) {
 	switch {
 	case errors.Is(err, mempool.ErrDuplicate):
 		return h, fmt.Errorf("%w: %v", api.ErrAlreadyKnown, err)
+	case errors.Is(err, mempool.ErrFeeTooLowToReplace):
+		return h, fmt.Errorf("%w: %v", api.ErrNoncePending, err)
 	case errors.Is(err, mempool.ErrFull):
 		return h, fmt.Errorf("%w: %v", api.ErrMempoolFull, err)
 	case err != nil:

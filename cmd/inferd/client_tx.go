@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/inferd/inferd/keys"
 	"github.com/inferd/inferd/keys/keystore"
 	"github.com/inferd/inferd/ledger"
 	"github.com/inferd/inferd/ledger/bank"
@@ -105,10 +107,9 @@ func (a *txArgs) send(ctx context.Context, msgs ...ledger.Msg) error {
 			return err
 		}
 	}
-	_, raw := ledger.SignTx(chainID, priv, nonce, fee, a.memo, msgs...)
-	hash, err := cl.SubmitTx(ctx, raw)
+	hash, err := a.submit(ctx, cl, chainID, priv, nonce, fee, msgs)
 	if err != nil {
-		return fmt.Errorf("the node refused the transaction: %w", err)
+		return err
 	}
 	if a.async {
 		return a.print(broadcastResult{Hash: hash[:]}, func(w *tabwriter.Writer) {
@@ -126,6 +127,42 @@ func (a *txArgs) send(ctx context.Context, msgs ...ledger.Msg) error {
 		return fmt.Errorf("transaction %X failed in block %d: %s", hash[:], t.Height, t.Result.Error)
 	}
 	return perr
+}
+
+// maxNonceProbes bounds how many pending txs of the account submit steps over.
+const maxNonceProbes = 64
+
+// submit signs and submits with nonce. Without --nonce, a nonce taken by a
+// pending transaction of the same account (the node's own agent signing
+// with this key, another terminal) moves to the next one, as the agents
+// do (node/agents.go): the account's nonce from the API counts committed
+// transactions only.
+func (a *txArgs) submit(ctx context.Context, cl *api.Client, chainID string, priv keys.PrivKey, nonce, fee uint64, msgs []ledger.Msg) ([32]byte, error) {
+	for tries := 0; ; tries++ {
+		_, raw := ledger.SignTx(chainID, priv, nonce, fee, a.memo, msgs...)
+		hash, err := cl.SubmitTx(ctx, raw)
+		if err == nil {
+			return hash, nil
+		}
+		if a.nonce == "" && noncePending(err) && tries < maxNonceProbes {
+			nonce++
+			continue
+		}
+		if noncePending(err) && a.nonce != "" {
+			return hash, fmt.Errorf("the node refused the transaction: %w (drop --nonce to take the next free one, or raise --fee to replace the pending tx)", err)
+		}
+		return hash, fmt.Errorf("the node refused the transaction: %w", err)
+	}
+}
+
+// noncePending says whether err is the node's "nonce taken by a pending
+// tx" (older nodes answer it as a plain rejection with the mempool's words).
+func noncePending(err error) bool {
+	var ae *api.Error
+	if !errors.As(err, &ae) {
+		return false
+	}
+	return ae.Err == "nonce_pending" || strings.Contains(ae.Message, "a replacement must pay a higher fee")
 }
 
 // minFee reads bank.min_fee from /params, falling back to 100 uinf for a

@@ -47,6 +47,9 @@ var (
 	ErrNotReady     = errors.New("node is not ready")                     // 503
 	ErrMempoolFull  = errors.New("mempool is full")                       // 503
 	ErrAlreadyKnown = errors.New("transaction is already in the mempool") // 409
+	// ErrNoncePending: another pending tx of the sender has this nonce
+	// (and a replacement must pay a higher fee); sign with the next one.
+	ErrNoncePending = errors.New("the nonce is taken by a pending transaction") // 409
 )
 
 // Status is GET /status.
