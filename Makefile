@@ -10,8 +10,11 @@ SEEDS     ?= 10000
 
 .PHONY: build test test-short fmt-check vet lint run bench bench-net sim clean
 
+# The commit for `inferd version` where the Go toolchain does not stamp it (-buildvcs=false).
+GIT_COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+
 build:
-	$(GO) build -o $(BIN) ./cmd/inferd
+	$(GO) build -ldflags "-X main.gitCommit=$(GIT_COMMIT)" -o $(BIN) ./cmd/inferd
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

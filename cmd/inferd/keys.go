@@ -54,7 +54,7 @@ backend stores keys unencrypted, for scripts and devnets only.`,
 	pf.StringVar(&a.home, "home", "", "home directory of the node (default $"+envHome+", else $HOME/.inferd)")
 	pf.StringVar(&a.backend, "keyring-backend", string(keystore.BackendFile),
 		"keyring backend: file (encrypted with a passphrase) or test (UNENCRYPTED, devnets only)")
-	pf.StringVarP(&a.output, "output", "o", "text", "output format: text or json")
+	pf.StringVarP(&a.output, "output", "o", "text", "output format: text (or table) or json")
 	c.AddCommand(
 		newKeysAddCmd(a), newKeysListCmd(a), newKeysShowCmd(a),
 		newKeysDeleteCmd(a), newKeysExportCmd(a), newKeysImportCmd(a),
@@ -400,8 +400,11 @@ func keysHome(flag string) (string, error) {
 // open checks the shared flags and the key name ("" when the command takes
 // none) and opens the keyring.
 func (a *keysArgs) open(name string) (*keystore.Keyring, error) {
+	if a.output == "table" { // the query commands' word for it
+		a.output = "text"
+	}
 	if a.output != "text" && a.output != "json" {
-		return nil, usagef("-o %q: want text or json", a.output)
+		return nil, usagef("-o %q: want text (or table) or json", a.output)
 	}
 	b, err := keystore.ParseBackend(a.backend)
 	if err != nil {

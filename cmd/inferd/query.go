@@ -127,7 +127,7 @@ func printTxTable(w *tabwriter.Writer, t api.TxView) {
 }
 
 func runQueryAccount(c *cobra.Command, a *nodeArgs, args []string) error {
-	addr, err := parseAddr("account", args[0])
+	addr, err := a.addr("account", args[0])
 	if err != nil {
 		return err
 	}
@@ -177,7 +177,7 @@ func runQueryValidators(c *cobra.Command, a *nodeArgs, _ []string) error {
 }
 
 func runQueryDelegations(c *cobra.Command, a *nodeArgs, args []string) error {
-	addr, err := parseAddr("delegator", args[0])
+	addr, err := a.addr("delegator", args[0])
 	if err != nil {
 		return err
 	}
@@ -198,7 +198,7 @@ func runQueryDelegations(c *cobra.Command, a *nodeArgs, args []string) error {
 }
 
 func runQueryUnbondings(c *cobra.Command, a *nodeArgs, args []string) error {
-	addr, err := parseAddr("delegator", args[0])
+	addr, err := a.addr("delegator", args[0])
 	if err != nil {
 		return err
 	}

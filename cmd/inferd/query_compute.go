@@ -53,7 +53,7 @@ func runQueryProviders(c *cobra.Command, a *nodeArgs, _ []string) error {
 }
 
 func runQueryProvider(c *cobra.Command, a *nodeArgs, args []string) error {
-	addr, err := parseAddr("provider", args[0])
+	addr, err := a.addr("provider", args[0])
 	if err != nil {
 		return err
 	}

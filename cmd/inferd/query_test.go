@@ -78,7 +78,7 @@ func TestQueries(t *testing.T) {
 		{"no tx", []string{"query", "tx", strings.Repeat("AB", 32)}, 1, "not committed"},
 		{"bad hash", []string{"query", "tx", "xyz"}, 2, "64 hex"},
 		{"no proposal", []string{"query", "proposals", "3"}, 1, "unknown proposal"},
-		{"bad output", []string{"query", "supply", "-o", "yaml"}, 2, "table or json"},
+		{"bad output", []string{"query", "supply", "-o", "yaml"}, 2, "want table (or text) or json"},
 		{"bad node", []string{"query", "supply", "--node", "ftp://x"}, 2, "--node"},
 		{"unreachable", []string{"status", "--node", "http://127.0.0.1:1"}, 1, "cannot reach the node"},
 		{"unknown", []string{"query", "nothing"}, 2, "unknown command"},
