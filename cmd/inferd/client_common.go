@@ -156,4 +156,3 @@ func fmtPPM(p uint64) string {
 	return strings.TrimRight(strings.TrimRight(s, "0"), ".") + "%"
 }
 
-func hexUpper(b []byte) string { return strings.ToUpper(fmt.Sprintf("%x", b)) }

@@ -113,7 +113,7 @@ func (a *txArgs) send(ctx context.Context, msgs ...ledger.Msg) error {
 	}
 	if a.async {
 		return a.print(broadcastResult{Hash: hash[:]}, func(w *tabwriter.Writer) {
-			kv(w, "txhash", hexUpper(hash[:]), "status", "accepted; not committed yet (see 'inferd query tx HASH')")
+			kv(w, "txhash", hexText(hash[:]), "status", "accepted; not committed yet (see 'inferd query tx HASH')")
 		})
 	}
 	t, err := a.wait(ctx, cl, hash)
@@ -124,7 +124,7 @@ func (a *txArgs) send(ctx context.Context, msgs ...ledger.Msg) error {
 		printTxTable(w, t)
 	})
 	if !t.Result.OK {
-		return fmt.Errorf("transaction %X failed in block %d: %s", hash[:], t.Height, t.Result.Error)
+		return fmt.Errorf("transaction %x failed in block %d: %s", hash[:], t.Height, t.Result.Error)
 	}
 	return perr
 }
@@ -202,7 +202,7 @@ func (a *txArgs) wait(ctx context.Context, cl *api.Client, hash [32]byte) (api.T
 		}
 		select {
 		case <-ctx.Done():
-			return t, fmt.Errorf("transaction %X was accepted but not committed within %s; check later with 'inferd query tx %X'", hash[:], a.waitTimeout, hash[:])
+			return t, fmt.Errorf("transaction %x was accepted but not committed within %s; check later with 'inferd query tx %x'", hash[:], a.waitTimeout, hash[:])
 		case <-tick.C:
 		}
 	}

@@ -75,12 +75,12 @@ func runQueryBlock(c *cobra.Command, a *nodeArgs, args []string) error {
 		return err
 	}
 	return a.print(b, func(w *tabwriter.Writer) {
-		kv(w, "height", b.Height, "hash", hexUpper(b.Hash), "app hash", hexUpper(b.AppHash), "last block", hexUpper(b.LastBlockHash),
+		kv(w, "height", b.Height, "hash", hexText(b.Hash), "app hash", hexText(b.AppHash), "last block", hexText(b.LastBlockHash),
 			"time", b.Time.UTC().Format(time.RFC3339Nano), "proposer", b.Proposer,
 			"last commit", fmt.Sprintf("%d signatures of %d validators (power %d/%d)", b.LastCommit.Signatures, b.LastCommit.Validators, b.LastCommit.SignedPower, b.LastCommit.TotalPower),
 			"txs", b.NumTxs)
 		for _, t := range b.Txs {
-			fmt.Fprintf(w, "\t%s\n", hexUpper(t))
+			fmt.Fprintf(w, "\t%s\n", hexText(t))
 		}
 	})
 }
@@ -106,7 +106,7 @@ func printTxTable(w *tabwriter.Writer, t api.TxView) {
 	if !t.Result.OK {
 		result = "FAILED: " + t.Result.Error
 	}
-	kv(w, "hash", hexUpper(t.Hash), "height", t.Height, "index", t.Index, "result", result)
+	kv(w, "hash", hexText(t.Hash), "height", t.Height, "index", t.Index, "result", result)
 	if b := t.Body; b != nil {
 		kv(w, "sender", b.Sender, "nonce", b.Nonce, "fee", formatAmount(b.Fee))
 		if b.Memo != "" {
@@ -119,10 +119,10 @@ func printTxTable(w *tabwriter.Writer, t api.TxView) {
 	for _, e := range t.Result.Events {
 		var attrs []string
 		for k, v := range e.Attrs {
-			attrs = append(attrs, k+"="+v)
+			attrs = append(attrs, fmtAttr(k, v))
 		}
 		sort.Strings(attrs)
-		kv(w, "event", e.Type+" "+strings.Join(attrs, " "))
+		kv(w, "event", e.Type+": "+strings.Join(attrs, ", "))
 	}
 }
 
@@ -276,11 +276,11 @@ func runQueryGauge(c *cobra.Command, a *nodeArgs, _ []string) error {
 		return err
 	}
 	return a.print(r, func(w *tabwriter.Writer) {
-		fmt.Fprintln(w, "MODULE\tWEIGHT\tSHARE")
+		fmt.Fprintln(w, "MODULE\tWEIGHT (STAKE)\tSHARE")
 		for _, m := range r.Modules {
-			fmt.Fprintf(w, "%s\t%d\t%s\n", m.Module, m.Weight, fmtPPM(uint64(m.SharePPM)))
+			fmt.Fprintf(w, "%s\t%s\t%s\n", m.Module, formatAmount(m.Weight), fmtPPM(uint64(m.SharePPM)))
 		}
-		fmt.Fprintf(w, "TOTAL\t%d\t(%d voters)\n", r.TotalWeight, len(r.Voters))
+		fmt.Fprintf(w, "TOTAL\t%s\t(%d voters)\n", formatAmount(r.TotalWeight), len(r.Voters))
 	})
 }
 

@@ -29,7 +29,7 @@ func TestStatusAndBlock(t *testing.T) {
 			t.Errorf("query block 1 -o json lacks %q", k)
 		}
 	}
-	if blk["hash"] != strings.ToLower(hexUpper(b.Status().BlockHash)) {
+	if blk["hash"] != strings.ToLower(hexText(b.Status().BlockHash)) {
 		t.Fatalf("block hash %v", blk["hash"])
 	}
 	out := mustCLI(t, "", "status", "--node", url, "-o", "table")

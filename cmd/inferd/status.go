@@ -35,7 +35,7 @@ func runStatus(c *cobra.Command, a *nodeArgs) error {
 		if val == "" {
 			val = "no (full node)"
 		}
-		kv(w, "chain id", s.ChainID, "height", s.Height, "block hash", hexUpper(s.BlockHash), "app hash", hexUpper(s.AppHash),
+		kv(w, "chain id", s.ChainID, "height", s.Height, "block hash", hexText(s.BlockHash), "app hash", hexText(s.AppHash),
 			"block time", s.BlockTime.UTC().Format(time.RFC3339Nano), "catching up", s.CatchingUp, "peers", s.Peers,
 			"node id", s.NodeID, "moniker", s.Moniker, "validator", val, "node", cl.URL())
 	})

@@ -35,7 +35,7 @@ func TestTxSkipsNoncesOfPendingTxs(t *testing.T) {
 	if _, err := b.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	tv := decode[api.TxView](t, mustCLI(t, "", "query", "tx", hexUpper(r.Hash), "--node", url, "-o", "json"))
+	tv := decode[api.TxView](t, mustCLI(t, "", "query", "tx", hexText(r.Hash), "--node", url, "-o", "json"))
 	if tv.Body.Nonce != 2 || !tv.Result.OK {
 		t.Fatalf("the CLI's tx: nonce %d ok %v, want nonce 2 after the agent's 0 and 1", tv.Body.Nonce, tv.Result.OK)
 	}

@@ -69,7 +69,7 @@ func TestTxEndToEnd(t *testing.T) {
 	if len(r.Hash) != 32 || r.Height != 0 {
 		t.Fatalf("async: %+v", r)
 	}
-	tv := decode[api.TxView](t, mustCLI(t, "", "query", "tx", hexUpper(r.Hash), "-o", "json"))
+	tv := decode[api.TxView](t, mustCLI(t, "", "query", "tx", hexText(r.Hash), "-o", "json"))
 	if tv.Height != 2 || tv.Body.Memo != "hi" || tv.Body.Fee != 150 || !tv.Result.OK {
 		t.Fatalf("query tx: %+v", tv)
 	}
