@@ -155,4 +155,3 @@ func fmtPPM(p uint64) string {
 	s := strconv.FormatFloat(float64(p)/10_000, 'f', 4, 64)
 	return strings.TrimRight(strings.TrimRight(s, "0"), ".") + "%"
 }
-
