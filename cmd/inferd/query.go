@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -54,6 +53,7 @@ latest committed height). Output is a table on a terminal and JSON otherwise;
 	)
 	c.AddCommand(computeQueries(q)...)
 	c.AddCommand(newQueryContestCmds(a)...)
+	c.AddCommand(newQueryOverviewCmd(a))
 	return c
 }
 
@@ -74,15 +74,10 @@ func runQueryBlock(c *cobra.Command, a *nodeArgs, args []string) error {
 	if err != nil {
 		return err
 	}
-	return a.print(b, func(w *tabwriter.Writer) {
-		kv(w, "height", b.Height, "hash", hexText(b.Hash), "app hash", hexText(b.AppHash), "last block", hexText(b.LastBlockHash),
-			"time", b.Time.UTC().Format(time.RFC3339Nano), "proposer", b.Proposer,
-			"last commit", fmt.Sprintf("%d signatures of %d validators (power %d/%d)", b.LastCommit.Signatures, b.LastCommit.Validators, b.LastCommit.SignedPower, b.LastCommit.TotalPower),
-			"txs", b.NumTxs)
-		for _, t := range b.Txs {
-			fmt.Fprintf(w, "\t%s\n", hexText(t))
-		}
-	})
+	if a.json() {
+		return printJSON(b)
+	}
+	return a.print(b, blockTable(c.Context(), cl, b))
 }
 
 func runQueryTx(c *cobra.Command, a *nodeArgs, args []string) error {

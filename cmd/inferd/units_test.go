@@ -60,3 +60,43 @@ func hashLine(table string) string {
 	}
 	return ""
 }
+
+// A block's table names its proposer by moniker and operator, and each tx
+// by its message types and sender.
+func TestBlockTableNamesTxsAndProposer(t *testing.T) {
+	clearEnv(t)
+	home := t.TempDir()
+	alice := testKey(t, home, "alice")
+	b, url := testNode(t, alice)
+	mustCLI(t, "", "tx", "bank", "send", b.Operator.String(), "1inf", "--from", "alice", "--home", home, "--keyring-backend", "test", "--node", url)
+	out := mustCLI(t, "", "query", "block", "1", "--node", url, "-o", "table")
+	if !strings.Contains(out, "operator "+b.Operator.String()) || !strings.Contains(out, "bank/send") || !strings.Contains(out, "from "+alice.String()) {
+		t.Fatalf("block table:\n%s", out)
+	}
+}
+
+// query overview gathers an account's balance, stake and roles.
+func TestQueryOverview(t *testing.T) {
+	clearEnv(t)
+	home := t.TempDir()
+	alice := testKey(t, home, "alice")
+	b, url := testNode(t, alice)
+	tx := func(args ...string) {
+		mustCLI(t, "", append(args, "--from", "alice", "--home", home, "--keyring-backend", "test", "--node", url)...)
+	}
+	tx("tx", "staking", "delegate", b.Operator.String(), "10inf")
+	o := decode[overview](t, mustCLI(t, "", "query", "overview", "alice", "--home", home, "--keyring-backend", "test", "--node", url, "-o", "json"))
+	if o.Address != alice || o.Delegated != 10_000_000 || o.Balance == 0 || o.Total != o.Balance+o.Delegated || o.Validator != nil || o.Provider != nil {
+		t.Fatalf("overview of alice: %+v", o)
+	}
+	op := decode[overview](t, mustCLI(t, "", "query", "overview", b.Operator.String(), "--node", url, "-o", "json"))
+	if op.Validator == nil || op.Validator.Operator != b.Operator {
+		t.Fatalf("overview of the operator: %+v", op)
+	}
+	table := mustCLI(t, "", "query", "overview", b.Operator.String(), "--node", url, "-o", "table")
+	for _, want := range []string{"balance:", "delegated:", "validator:", "active", "provider:", "contest submissions:", "jobs:"} {
+		if !strings.Contains(table, want) {
+			t.Fatalf("overview table lacks %q:\n%s", want, table)
+		}
+	}
+}
