@@ -33,8 +33,12 @@ test-short:
 lint: fmt-check vet
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
+# exec: the devnet replaces the recipe's shell, so make's own child is inferd. Ctrl-C reaches it
+# (the terminal signals the whole process group) and so does SIGTERM to make (GNU make passes
+# SIGTERM on to its children); SIGINT sent to make's pid alone is not passed on by GNU make:
+# signal the group (kill -INT -PGID) or use SIGTERM. See docs/operations.md; e2e TestMakeRunStops.
 run: build
-	$(BIN) devnet --home .devnet $(ARGS)
+	exec $(BIN) devnet --home .devnet $(ARGS)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
