@@ -8,13 +8,17 @@ RACE_PKGS ?= ./keys/... ./codec/... ./cmd/... ./node/... ./p2p/... ./ledger/stor
 PLAIN_PKGS = $(shell $(GO) list ./... | grep -v -E '/(keys|codec|cmd|node|p2p)(/|$$)|/ledger/store|/consensus/wal')
 SEEDS     ?= 10000
 
-.PHONY: build test test-short fmt-check vet lint run bench bench-net sim clean
+.PHONY: build build-static test test-short fmt-check vet lint run bench bench-net sim clean
 
 # The commit for `inferd version` where the Go toolchain does not stamp it (-buildvcs=false).
 GIT_COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 
 build:
 	$(GO) build -ldflags "-X main.gitCommit=$(GIT_COMMIT)" -o $(BIN) ./cmd/inferd
+
+# build-static: a static binary (no cgo) for contrib/docker/Dockerfile.local and other minimal hosts.
+build-static:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.gitCommit=$(GIT_COMMIT)" -o bin/inferd-static ./cmd/inferd
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
