@@ -61,7 +61,21 @@ func TestJoinAsFullNode(t *testing.T) {
 	tn.procs = append(tn.procs, p) // stopped with the others
 	t.Cleanup(func() {
 		if t.Failed() {
-			raw, _ := os.ReadFile(filepath.Join(home, "node.log"))
+			// Kubo-style id and swarm peers through the API match the offline show-node-id.
+	pid, err := exec.Command(inferdBin, "show-node-id", "--home", home).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	idOut, err := exec.Command(inferdBin, "id", "--node", api, "-o", "json").Output()
+	if err != nil || !strings.Contains(string(idOut), strings.TrimSpace(string(pid))) {
+		t.Fatalf("id: %v\n%s (show-node-id %s)", err, idOut, pid)
+	}
+	peers, err := exec.Command(inferdBin, "swarm", "peers", "--node", api, "-o", "table").Output()
+	node0 := tn.info.Nodes[0].P2P[strings.LastIndex(tn.info.Nodes[0].P2P, "/p2p/"):]
+	if err != nil || !strings.Contains(string(peers), node0) {
+		t.Fatalf("swarm peers lacks the bootstrap peer %s: %v\n%s", node0, err, peers)
+	}
+	raw, _ := os.ReadFile(filepath.Join(home, "node.log"))
 			t.Logf("--- fifth log ---\n%s", raw)
 		}
 	})
@@ -80,6 +94,20 @@ func TestJoinAsFullNode(t *testing.T) {
 	table, err := exec.Command(inferdBin, "status", "--node", api, "-o", "table").CombinedOutput()
 	if err != nil || !strings.Contains(string(table), "validator:") || !strings.Contains(string(table), "no (full node)") {
 		t.Fatalf("status of the full node: %v\n%s", err, table)
+	}
+	// Kubo-style id and swarm peers through the API match the offline show-node-id.
+	pid, err := exec.Command(inferdBin, "show-node-id", "--home", home).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	idOut, err := exec.Command(inferdBin, "id", "--node", api, "-o", "json").Output()
+	if err != nil || !strings.Contains(string(idOut), strings.TrimSpace(string(pid))) {
+		t.Fatalf("id: %v\n%s (show-node-id %s)", err, idOut, pid)
+	}
+	peers, err := exec.Command(inferdBin, "swarm", "peers", "--node", api, "-o", "table").Output()
+	node0 := tn.info.Nodes[0].P2P[strings.LastIndex(tn.info.Nodes[0].P2P, "/p2p/"):]
+	if err != nil || !strings.Contains(string(peers), node0) {
+		t.Fatalf("swarm peers lacks the bootstrap peer %s: %v\n%s", node0, err, peers)
 	}
 	raw, _ := os.ReadFile(filepath.Join(home, "node.log"))
 	if !strings.Contains(string(raw), fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/", p2pPort)) {
