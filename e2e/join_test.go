@@ -61,21 +61,7 @@ func TestJoinAsFullNode(t *testing.T) {
 	tn.procs = append(tn.procs, p) // stopped with the others
 	t.Cleanup(func() {
 		if t.Failed() {
-			// Kubo-style id and swarm peers through the API match the offline show-node-id.
-	pid, err := exec.Command(inferdBin, "show-node-id", "--home", home).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	idOut, err := exec.Command(inferdBin, "id", "--node", api, "-o", "json").Output()
-	if err != nil || !strings.Contains(string(idOut), strings.TrimSpace(string(pid))) {
-		t.Fatalf("id: %v\n%s (show-node-id %s)", err, idOut, pid)
-	}
-	peers, err := exec.Command(inferdBin, "swarm", "peers", "--node", api, "-o", "table").Output()
-	node0 := tn.info.Nodes[0].P2P[strings.LastIndex(tn.info.Nodes[0].P2P, "/p2p/"):]
-	if err != nil || !strings.Contains(string(peers), node0) {
-		t.Fatalf("swarm peers lacks the bootstrap peer %s: %v\n%s", node0, err, peers)
-	}
-	raw, _ := os.ReadFile(filepath.Join(home, "node.log"))
+			raw, _ := os.ReadFile(filepath.Join(home, "node.log"))
 			t.Logf("--- fifth log ---\n%s", raw)
 		}
 	})

@@ -68,7 +68,7 @@ func NewHandler(b Backend, m *Metrics) http.Handler {
 		return nil
 	})
 	s.handleContent() // /content/*: add, fetch, pins, gc (content.go)
-	s.handleNet() // /net/id, /net/peers (net.go)
+	s.handleNet()     // /net/id, /net/peers (net.go)
 	for path, methods := range s.routes {
 		s.mux.HandleFunc(path, s.dispatch(path, methods))
 	}
