@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,7 +41,25 @@ func ParseCID(s string) (cid.Cid, error) {
 	if err != nil {
 		return cid.Undef, fmt.Errorf("%w %q: %v", ErrBadCID, s, err)
 	}
+	if canon, ok := canonicalText(c, s); !ok {
+		// base32 ignores the spare bits of its last character: a typo
+		// there decodes to the CID of another spelling.
+		return cid.Undef, fmt.Errorf("%w %q: not the canonical spelling of a CID (it decodes to %s); check it for a typo", ErrBadCID, s, canon)
+	}
 	return c, checkCID(c)
+}
+
+// canonicalText reports whether s is how c is written: CIDv0 in base58,
+// CIDv1 in base32 (either case). Other multibases are taken as given.
+func canonicalText(c cid.Cid, s string) (string, bool) {
+	canon := c.String()
+	switch {
+	case c.Version() == 0:
+		return canon, s == canon
+	case s != "" && (s[0] == 'b' || s[0] == 'B'):
+		return canon, strings.ToLower(s) == canon
+	}
+	return canon, true
 }
 
 func checkCID(c cid.Cid) error {
@@ -432,6 +451,12 @@ func (e *Exchange) fetchErr(ctx context.Context, root cid.Cid, done, total int64
 	err := ctx.Err()
 	if errors.Is(err, context.DeadlineExceeded) {
 		peers := len(e.host.Network().Peers())
+		if total == 0 && done == 0 {
+			// The root never came, so the size is unknown: "0 of 0 bytes"
+			// would say the file was empty.
+			return fmt.Errorf("fetch %s: %w before the first block arrived: none of the %d connected peers sent it (is a peer that holds the CID connected? check the CID; raise --timeout for a slow peer)",
+				root, ErrTimeout, peers)
+		}
 		return fmt.Errorf("fetch %s: %w with %d of %d bytes and %d blocks of this round missing: none of the %d connected peers sent them (is a peer that holds the CID connected? raise --timeout for a slow peer)",
 			root, ErrTimeout, done, total, missing, peers)
 	}

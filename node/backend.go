@@ -28,7 +28,14 @@ func (b backend) Status() api.Status {
 		Moniker: b.r.Config.Moniker, CatchingUp: b.r.syncing.Load(),
 	}
 	if v := b.r.ValidatorAddress(); !v.IsZero() {
-		s.Validator = v.String()
+		s.ConsensusAddress = v.String()
+		// A full node has a consensus key too (for create-validator later):
+		// it is a validator only while that key is in the set.
+		if st.Vals != nil {
+			if _, in := st.Vals.Index(v); in {
+				s.Validator = v.String()
+			}
+		}
 	}
 	return s
 }
@@ -95,6 +102,8 @@ func (b backend) SubmitTx(raw []byte) ([32]byte, error) {
 	switch {
 	case errors.Is(err, mempool.ErrDuplicate):
 		return h, fmt.Errorf("%w: %v", api.ErrAlreadyKnown, err)
+	case errors.Is(err, mempool.ErrFeeTooLowToReplace):
+		return h, fmt.Errorf("%w: %v", api.ErrNoncePending, err)
 	case errors.Is(err, mempool.ErrFull):
 		return h, fmt.Errorf("%w: %v", api.ErrMempoolFull, err)
 	case err != nil:

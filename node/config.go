@@ -148,6 +148,9 @@ func (c *Config) Validate() error {
 	if err := c.API.validate(); err != nil {
 		return err
 	}
+	if err := validateP2P(&c.P2P); err != nil {
+		return err
+	}
 	if c.P2P.MaxPeers < 1 {
 		return fmt.Errorf("config: p2p.max_peers must be at least 1")
 	}

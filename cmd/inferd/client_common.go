@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/inferd/inferd/keys"
+	"github.com/inferd/inferd/keys/keystore"
 	"github.com/inferd/inferd/node/api"
 )
 
@@ -29,15 +30,20 @@ type nodeArgs struct {
 	token  string // --api-token; "" means $INFERD_API_TOKEN
 	output string // -o; "" means table on a terminal, else json
 	height string // --height (queries only); "" means latest
+	// --home and --keyring-backend (queries only): where key names given
+	// for addresses are looked up.
+	keyHome, keyBackend string
 }
 
 func addNodeFlags(c *cobra.Command, a *nodeArgs, withHeight bool) {
 	pf := c.PersistentFlags()
 	pf.StringVar(&a.node, "node", "", "URL of the node's API (default $"+envNode+", else "+defaultNode+")")
 	addTokenFlag(pf.StringVar, &a.token)
-	pf.StringVarP(&a.output, "output", "o", "", "output format: table or json (default table on a terminal, else json)")
+	pf.StringVarP(&a.output, "output", "o", "", "output format: table (or text) or json (default table on a terminal, else json)")
 	if withHeight {
 		pf.StringVar(&a.height, "height", "", "query the state at this height (default: latest)")
+		pf.StringVar(&a.keyHome, "home", "", "home directory with the keyring, for key names given as addresses (default $"+envHome+", else $HOME/.inferd)")
+		pf.StringVar(&a.keyBackend, "keyring-backend", string(keystore.BackendFile), "keyring backend for key names: file or test")
 	}
 }
 
@@ -82,13 +88,15 @@ func (a *nodeArgs) format() (string, error) {
 	switch a.output {
 	case "table", "json":
 		return a.output, nil
+	case "text": // the keys commands' word for it
+		return "table", nil
 	case "":
 		if f, ok := stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 			return "table", nil
 		}
 		return "json", nil
 	}
-	return "", usagef("-o %q: want table or json", a.output)
+	return "", usagef("-o %q: want table (or text) or json", a.output)
 }
 
 func (a *nodeArgs) json() bool { f, _ := a.format(); return f == "json" }
@@ -116,13 +124,20 @@ func (a *nodeArgs) at() (uint64, error) {
 	return h, nil
 }
 
-// parseAddr parses an inf1... address argument.
-func parseAddr(what, s string) (keys.Address, error) {
-	a, err := keys.ParseAddress(s)
-	if err != nil {
-		return a, usagef("%s: %v", what, err)
+// addr parses an inf1... address argument, or the name of a key in the
+// keyring of --home.
+func (a *nodeArgs) addr(what, s string) (keys.Address, error) {
+	if addr, err := keys.ParseAddress(s); err == nil || strings.HasPrefix(s, "inf1") {
+		if err != nil {
+			return addr, usagef("%s: %v", what, err)
+		}
+		return addr, nil
 	}
-	return a, nil
+	addr, err := (&genesisArgs{home: a.keyHome, backend: a.keyBackend}).resolveAddress(s)
+	if err != nil {
+		return addr, fmt.Errorf("%s: %w", what, err)
+	}
+	return addr, nil
 }
 
 func printJSON(v any) error {
@@ -160,5 +175,3 @@ func fmtPPM(p uint64) string {
 	s := strconv.FormatFloat(float64(p)/10_000, 'f', 4, 64)
 	return strings.TrimRight(strings.TrimRight(s, "0"), ".") + "%"
 }
-
-func hexUpper(b []byte) string { return strings.ToUpper(fmt.Sprintf("%x", b)) }

@@ -67,10 +67,13 @@ func (a *contentArgs) client() (*api.Client, error) {
 	return newClient(a.node, a.token)
 }
 
+// parseCID parses a CID argument: a malformed or mistyped CID (one that
+// decodes only by ignoring its last character's spare bits) is a usage
+// error, never echoed back as some other CID.
 func parseCID(s string) (cid.Cid, error) {
-	c, err := cid.Decode(s)
+	c, err := content.ParseCID(s)
 	if err != nil {
-		return cid.Undef, usagef("%q is not a CID: %v", s, err)
+		return cid.Undef, usageError{err}
 	}
 	return c, nil
 }

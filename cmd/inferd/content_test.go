@@ -49,7 +49,7 @@ func TestContentCommands(t *testing.T) {
 	if code, _, errOut := cli(t, "", "pin", "add", helloCID, "--home", home); code != 1 || !strings.Contains(errOut, "not in the local content store") {
 		t.Errorf("pin add of a collected CID: code %d, %q", code, errOut)
 	}
-	if code, _, errOut := cli(t, "", "cat", "notacid", "--home", home); code != 2 || !strings.Contains(errOut, "is not a CID") {
+	if code, _, errOut := cli(t, "", "cat", "notacid", "--home", home); code != 2 || !strings.Contains(errOut, `bad CID "notacid"`) {
 		t.Errorf("cat notacid: code %d, %q", code, errOut)
 	}
 	if code, _, errOut := cli(t, "", "add", file, "--chunker", "size-x", "--only-hash"); code != 1 || !strings.Contains(errOut, "chunker") {

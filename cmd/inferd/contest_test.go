@@ -126,7 +126,7 @@ func TestContestQueries(t *testing.T) {
 		}
 	}
 	out := mustCLI(t, "", "query", "contest", "1", "-o", "table")
-	if !strings.Contains(out, "LEADERBOARD") || !strings.Contains(out, fmt.Sprint(contesttest.ScoreA)) || !strings.Contains(out, n.ModelA.String()) {
+	if !strings.Contains(out, "LEADERBOARD") || !strings.Contains(out, fmtScore(contesttest.ScoreA)) || !strings.Contains(out, n.ModelA.String()) {
 		t.Errorf("contest table:\n%s", out)
 	}
 	for _, c := range []struct {

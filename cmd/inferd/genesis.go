@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -225,8 +226,34 @@ func newGenesisValidateCmd(a *genesisArgs) *cobra.Command {
 func exactArgs(names ...string) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
 		if len(args) != len(names) {
-			return usagef("'%s' takes %d arguments (%v), got %d", c.CommandPath(), len(names), names, len(args))
+			return argCountError(c, len(args), fmt.Sprintf("%s %s", countWord(len(names)), strings.Join(names, " ")))
 		}
 		return nil
 	}
+}
+
+// maxArgs allows at most n positional arguments, described by names.
+func maxArgs(n int, names string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) > n {
+			return argCountError(c, len(args), fmt.Sprintf("at most %s %s", countWord(n), names))
+		}
+		return nil
+	}
+}
+
+func countWord(n int) string {
+	switch n {
+	case 0:
+		return "no arguments"
+	case 1:
+		return "1 argument,"
+	}
+	return fmt.Sprintf("%d arguments,", n)
+}
+
+// argCountError says what the command takes, what it got, and its usage
+// line, the same words as --help.
+func argCountError(c *cobra.Command, got int, takes string) error {
+	return usagef("'%s' takes %s; got %d (usage: %s; see '%s --help')", c.CommandPath(), strings.TrimSuffix(strings.TrimSpace(takes), ","), got, c.UseLine(), c.CommandPath())
 }

@@ -8,13 +8,13 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/inferd/inferd/keys"
 	"github.com/inferd/inferd/keys/keystore"
 	"github.com/inferd/inferd/ledger"
 	"github.com/inferd/inferd/ledger/chain"
 	"github.com/inferd/inferd/node"
-	"github.com/inferd/inferd/node/api"
 )
 
 func init() { register(newInitCmd) }
@@ -26,20 +26,35 @@ type initArgs struct {
 	balance, selfBond      string
 	commission             string
 	apiAddress             string
+	genesis                string   // --genesis FILE|URL: join that network
+	bootstrap              []string // --bootstrap: p2p.bootstrap_peers
+	changed                map[string]bool
 }
 
 func newInitCmd() *cobra.Command {
 	a := &initArgs{}
 	c := &cobra.Command{
-		Use:   "init --chain-id ID --moniker NAME [--home DIR]",
-		Short: "Create a node home: config.toml, node and validator keys, a single-validator genesis",
+		Use:   "init (--chain-id ID | --genesis FILE|URL) --moniker NAME [--home DIR]",
+		Short: "Create a node home: config.toml, node and validator keys, and a genesis (new or joined)",
 		Long: `Create a new node home directory with config/config.toml, config/node_key.json,
-config/priv_validator_key.json and config/genesis.json holding a network of
-one validator (this node). The validator's operator account is a new key in
-the keyring (--key, default "validator"), or an existing address (--operator).
+config/priv_validator_key.json and config/genesis.json.
+
+With --chain-id, the genesis holds a new network of one validator (this
+node), whose operator account is a new key in the keyring (--key, default
+"validator"), or an existing address (--operator).
+
+With --genesis FILE or URL, the node joins that existing network as a full
+node: the genesis is checked and copied, no keyring key is made, and the
+consensus key is kept for later (inferd tx staking create-validator). Then:
+inferd run --bootstrap /ip4/.../tcp/26656/p2p/12D3KooW...
+
 Refuses to touch a home that already holds a configuration or genesis.`,
 		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error { return runInit(a) },
+		RunE: func(c *cobra.Command, _ []string) error {
+			a.changed = map[string]bool{}
+			c.Flags().Visit(func(f *pflag.Flag) { a.changed[f.Name] = true })
+			return runInit(a)
+		},
 	}
 	f := c.Flags()
 	f.StringVar(&a.home, "home", "", "home directory (default $"+envHome+", else $HOME/.inferd)")
@@ -52,12 +67,17 @@ Refuses to touch a home that already holds a configuration or genesis.`,
 	f.StringVar(&a.selfBond, "self-bond", "10000inf", "genesis self-bond of the validator")
 	f.StringVar(&a.commission, "commission", "10%", "validator commission")
 	f.StringVar(&a.apiAddress, "api-address", "", "the API's host:port (default 127.0.0.1:26657); any address but loopback also gets a new API token in config/api_token")
+	f.StringVar(&a.genesis, "genesis", "", "join an existing network: its genesis.json, a file or an http(s) URL")
+	f.StringSliceVar(&a.bootstrap, "bootstrap", nil, "peers to dial at start (p2p.bootstrap_peers): multiaddrs with /p2p/<peer id>, comma-separated")
 	return c
 }
 
 func runInit(a *initArgs) error {
+	if a.genesis != "" {
+		return runInitJoin(a)
+	}
 	if a.chainID == "" || a.moniker == "" {
-		return usagef("--chain-id and --moniker are required (e.g. inferd init --chain-id inference-devnet-1 --moniker mynode)")
+		return usagef("--moniker and one of --chain-id (a new network) or --genesis (join one) are required (e.g. inferd init --chain-id inference-devnet-1 --moniker mynode)")
 	}
 	if err := ledger.ValidateChainID(a.chainID); err != nil {
 		return usageError{err}
@@ -74,12 +94,9 @@ func runInit(a *initArgs) error {
 	if err != nil {
 		return usagef("--commission: %v", err)
 	}
-	cfg := node.DefaultConfig(a.moniker)
-	if a.apiAddress != "" {
-		cfg.API.Address = a.apiAddress
-	}
-	if err := cfg.Validate(); err != nil {
-		return usagef("--api-address: %v", err)
+	cfg, err := initConfig(a)
+	if err != nil {
+		return err
 	}
 	home, err := keysHome(a.home)
 	if err != nil {
@@ -108,15 +125,9 @@ func runInit(a *initArgs) error {
 		}
 		op = info.Address
 	}
-	tokenNote := ""
-	if !api.IsLoopback(cfg.API.Address) {
-		// An exposed API needs a token to start; make one now.
-		path, err := node.NewAPIToken(home)
-		if err != nil {
-			return err
-		}
-		cfg.API.TokenFile = node.APITokenFile
-		tokenNote = fmt.Sprintf("  api token:  %s (clients pass it with --api-token or $%s)\n", path, envAPIToken)
+	tokenNote, err := initAPIToken(home, &cfg)
+	if err != nil {
+		return err
 	}
 	if err := node.SaveConfig(home, cfg); err != nil {
 		return err

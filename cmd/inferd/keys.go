@@ -54,7 +54,7 @@ backend stores keys unencrypted, for scripts and devnets only.`,
 	pf.StringVar(&a.home, "home", "", "home directory of the node (default $"+envHome+", else $HOME/.inferd)")
 	pf.StringVar(&a.backend, "keyring-backend", string(keystore.BackendFile),
 		"keyring backend: file (encrypted with a passphrase) or test (UNENCRYPTED, devnets only)")
-	pf.StringVarP(&a.output, "output", "o", "text", "output format: text or json")
+	pf.StringVarP(&a.output, "output", "o", "text", "output format: text (or table) or json")
 	c.AddCommand(
 		newKeysAddCmd(a), newKeysListCmd(a), newKeysShowCmd(a),
 		newKeysDeleteCmd(a), newKeysExportCmd(a), newKeysImportCmd(a),
@@ -63,37 +63,24 @@ backend stores keys unencrypted, for scripts and devnets only.`,
 }
 
 func newKeysAddCmd(a *keysArgs) *cobra.Command {
-	return &cobra.Command{
-		Use:   "add NAME",
-		Short: "Create a new key and print its name, address and public key",
-		Args:  keysNArgs("NAME"),
-		RunE:  func(_ *cobra.Command, args []string) error { return runKeysAdd(a, args[0]) },
-	}
-}
+	f := &keysAddFlags{}
+	c := &cobra.Command{
+		Use:   "add NAME [--recover] [--no-backup]",
+		Short: "Create a key from a new BIP-39 mnemonic (printed once), or recover one from its mnemonic",
+		Long: `Create a key and print its name, address and public key. The key is derived
+from a new 24-word BIP-39 mnemonic, printed once (on stderr; in the JSON with
+-o json): write it down, it recovers the key anywhere with --recover.
 
-func runKeysAdd(a *keysArgs, name string) error {
-	kr, err := a.open(name)
-	if err != nil {
-		return err
+--recover asks for the mnemonic (a hidden prompt on a terminal, else the first
+line of stdin, or $` + envMnemonic + `), then for the new key's passphrase.
+Derivation: BIP-39 seed, then SLIP-10 ed25519 at m/44'/1'/0'/0'/0'
+(docs/cli-keys.md).`,
+		Args: keysNArgs("NAME"),
+		RunE: func(_ *cobra.Command, args []string) error { return runKeysAdd(a, args[0], f) },
 	}
-	if err := keysEnsureFree(kr, name); err != nil {
-		return a.explain(err, name)
-	}
-	pass := ""
-	if kr.Backend() == keystore.BackendFile {
-		if pass, err = newPassSource().get(envKeyringPassphrase, fmt.Sprintf("the passphrase for new key %q", name), true); err != nil {
-			return err
-		}
-	}
-	info, err := kr.Add(name, pass)
-	if err != nil {
-		return a.explain(err, name)
-	}
-	if err := a.printInfo(info); err != nil {
-		return err
-	}
-	keysBackupNote(info)
-	return nil
+	c.Flags().BoolVar(&f.recover, "recover", false, "recover the key from its BIP-39 mnemonic instead of making a new one")
+	c.Flags().BoolVar(&f.noBackup, "no-backup", false, "do not print the new key's mnemonic")
+	return c
 }
 
 func newKeysListCmd(a *keysArgs) *cobra.Command {
@@ -400,8 +387,11 @@ func keysHome(flag string) (string, error) {
 // open checks the shared flags and the key name ("" when the command takes
 // none) and opens the keyring.
 func (a *keysArgs) open(name string) (*keystore.Keyring, error) {
+	if a.output == "table" { // the query commands' word for it
+		a.output = "text"
+	}
 	if a.output != "text" && a.output != "json" {
-		return nil, usagef("-o %q: want text or json", a.output)
+		return nil, usagef("-o %q: want text (or table) or json", a.output)
 	}
 	b, err := keystore.ParseBackend(a.backend)
 	if err != nil {

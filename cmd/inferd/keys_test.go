@@ -266,7 +266,7 @@ func TestKeysErrors(t *testing.T) {
 		{"no name", []string{"keys", "add"}, "", 2, "takes [NAME]"},
 		{"extra arg", []string{"keys", "show", "a", "b"}, "", 2, "got 2 argument(s)"},
 		{"unknown subcommand", []string{"keys", "frobnicate"}, "", 2, "unknown command"},
-		{"bad output", []string{"keys", "list", "-o", "yaml"}, "", 2, "want text or json"},
+		{"bad output", []string{"keys", "list", "-o", "yaml"}, "", 2, "want text (or table) or json"},
 		{"delete without tty", []string{"keys", "delete", "alice"}, "y\n", 2, "pass --yes"},
 		{"hex without unsafe", []string{"keys", "export", "alice", "--unarmored-hex"}, "", 2, "--unsafe"},
 		{"unknown flag", []string{"keys", "list", "--nope"}, "", 2, "unknown flag"},

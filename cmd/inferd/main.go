@@ -32,7 +32,11 @@ func run(args []string) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	if err := root.Execute(); err != nil {
-		fmt.Fprintln(stderr, "Error:", oneLine(err))
+		msg := oneLine(err)
+		if (strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag")) && !strings.Contains(msg, "--help") {
+			msg += " (see 'inferd --help')"
+		}
+		fmt.Fprintln(stderr, "Error:", msg)
 		var ue usageError
 		if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") {
 			return 2
@@ -48,7 +52,9 @@ func newRootCmd() *cobra.Command {
 		Short:         "inferd runs a node of the Inference network and is its CLI",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionLine(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%v (see '%s --help')", err, c.CommandPath())}
 	})

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -40,7 +39,7 @@ latest committed height). Output is a table on a terminal and JSON otherwise;
 			RunE: func(c *cobra.Command, args []string) error { return run(c, a, args) }}
 	}
 	c.AddCommand(
-		q("block HEIGHT|latest", "Show a block: hash, app hash, time, proposer, transactions", exactArgs("HEIGHT"), runQueryBlock),
+		q("block [HEIGHT|latest]", "Show a block (default: the latest): hash, app hash, time, proposer, transactions", maxArgs(1, "HEIGHT or latest"), runQueryBlock),
 		q("tx HASH", "Show a committed transaction and its result", exactArgs("HASH"), runQueryTx),
 		q("account ADDRESS", "Show an account's balance, nonce, delegations and unbondings", exactArgs("ADDRESS"), runQueryAccount),
 		q("validators", "List the validators, active ones first by power", exactArgs(), runQueryValidators),
@@ -54,12 +53,13 @@ latest committed height). Output is a table on a terminal and JSON otherwise;
 	)
 	c.AddCommand(computeQueries(q)...)
 	c.AddCommand(newQueryContestCmds(a)...)
+	c.AddCommand(newQueryOverviewCmd(a))
 	return c
 }
 
 func runQueryBlock(c *cobra.Command, a *nodeArgs, args []string) error {
 	h := api.Latest
-	if args[0] != "latest" {
+	if len(args) == 1 && args[0] != "latest" {
 		v, err := strconv.ParseUint(args[0], 10, 64)
 		if err != nil {
 			return usagef("block %q: want a height (a non-negative integer) or latest", args[0])
@@ -74,15 +74,10 @@ func runQueryBlock(c *cobra.Command, a *nodeArgs, args []string) error {
 	if err != nil {
 		return err
 	}
-	return a.print(b, func(w *tabwriter.Writer) {
-		kv(w, "height", b.Height, "hash", hexUpper(b.Hash), "app hash", hexUpper(b.AppHash), "last block", hexUpper(b.LastBlockHash),
-			"time", b.Time.UTC().Format(time.RFC3339Nano), "proposer", b.Proposer,
-			"last commit", fmt.Sprintf("%d signatures of %d validators (power %d/%d)", b.LastCommit.Signatures, b.LastCommit.Validators, b.LastCommit.SignedPower, b.LastCommit.TotalPower),
-			"txs", b.NumTxs)
-		for _, t := range b.Txs {
-			fmt.Fprintf(w, "\t%s\n", hexUpper(t))
-		}
-	})
+	if a.json() {
+		return printJSON(b)
+	}
+	return a.print(b, blockTable(c.Context(), cl, b))
 }
 
 func runQueryTx(c *cobra.Command, a *nodeArgs, args []string) error {
@@ -106,7 +101,7 @@ func printTxTable(w *tabwriter.Writer, t api.TxView) {
 	if !t.Result.OK {
 		result = "FAILED: " + t.Result.Error
 	}
-	kv(w, "hash", hexUpper(t.Hash), "height", t.Height, "index", t.Index, "result", result)
+	kv(w, "hash", hexText(t.Hash), "height", t.Height, "index", t.Index, "result", result)
 	if b := t.Body; b != nil {
 		kv(w, "sender", b.Sender, "nonce", b.Nonce, "fee", formatAmount(b.Fee))
 		if b.Memo != "" {
@@ -119,15 +114,15 @@ func printTxTable(w *tabwriter.Writer, t api.TxView) {
 	for _, e := range t.Result.Events {
 		var attrs []string
 		for k, v := range e.Attrs {
-			attrs = append(attrs, k+"="+v)
+			attrs = append(attrs, fmtAttr(k, v))
 		}
 		sort.Strings(attrs)
-		kv(w, "event", e.Type+" "+strings.Join(attrs, " "))
+		kv(w, "event", e.Type+": "+strings.Join(attrs, ", "))
 	}
 }
 
 func runQueryAccount(c *cobra.Command, a *nodeArgs, args []string) error {
-	addr, err := parseAddr("account", args[0])
+	addr, err := a.addr("account", args[0])
 	if err != nil {
 		return err
 	}
@@ -177,7 +172,7 @@ func runQueryValidators(c *cobra.Command, a *nodeArgs, _ []string) error {
 }
 
 func runQueryDelegations(c *cobra.Command, a *nodeArgs, args []string) error {
-	addr, err := parseAddr("delegator", args[0])
+	addr, err := a.addr("delegator", args[0])
 	if err != nil {
 		return err
 	}
@@ -198,7 +193,7 @@ func runQueryDelegations(c *cobra.Command, a *nodeArgs, args []string) error {
 }
 
 func runQueryUnbondings(c *cobra.Command, a *nodeArgs, args []string) error {
-	addr, err := parseAddr("delegator", args[0])
+	addr, err := a.addr("delegator", args[0])
 	if err != nil {
 		return err
 	}
@@ -276,11 +271,11 @@ func runQueryGauge(c *cobra.Command, a *nodeArgs, _ []string) error {
 		return err
 	}
 	return a.print(r, func(w *tabwriter.Writer) {
-		fmt.Fprintln(w, "MODULE\tWEIGHT\tSHARE")
+		fmt.Fprintln(w, "MODULE\tWEIGHT (STAKE)\tSHARE")
 		for _, m := range r.Modules {
-			fmt.Fprintf(w, "%s\t%d\t%s\n", m.Module, m.Weight, fmtPPM(uint64(m.SharePPM)))
+			fmt.Fprintf(w, "%s\t%s\t%s\n", m.Module, formatAmount(m.Weight), fmtPPM(uint64(m.SharePPM)))
 		}
-		fmt.Fprintf(w, "TOTAL\t%d\t(%d voters)\n", r.TotalWeight, len(r.Voters))
+		fmt.Fprintf(w, "TOTAL\t%s\t(%d voters)\n", formatAmount(r.TotalWeight), len(r.Voters))
 	})
 }
 

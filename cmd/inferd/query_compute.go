@@ -44,16 +44,17 @@ func runQueryProviders(c *cobra.Command, a *nodeArgs, _ []string) error {
 		return err
 	}
 	return a.print(r, func(w *tabwriter.Writer) {
-		fmt.Fprintln(w, "ADDRESS\tPRICE\tCAPACITY\tN\tVERIFIED OPS\tUPTIME\tDOWNTIME\tBOND\tSTATUS")
+		fmt.Fprintln(w, "ADDRESS\tPRICE/JOB\tJOBS/CAPACITY\tMATRIX n\tVERIFIED OPS\tUPTIME\tDOWNTIME\tEARNED\tBOND\tSTATUS")
 		for _, p := range r.Providers {
-			fmt.Fprintf(w, "%s\t%s\t%d/%d\t%d\t%d\t%d\t%d\t%s\t%s\n", p.Address, formatAmount(p.Price), p.ActiveJobs, p.Capacity,
-				p.N, p.VerifiedOps, p.Uptime, p.Downtime, formatAmount(p.Bond), providerStatus(p))
+			fmt.Fprintf(w, "%s\t%s\t%d/%d\t%d\t%s\t%d epochs\t%d epochs\t%s\t%s\t%s\n", p.Address, formatAmount(p.Price), p.ActiveJobs, p.Capacity,
+				p.N, fmtOps(p.VerifiedOps), p.Uptime, p.Downtime, formatAmount(p.Earned), formatAmount(p.Bond), providerStatus(p))
 		}
+		fmt.Fprintln(w, "(matrix n: the n x n challenge of the provider's tier; uptime/downtime: epochs with a passed/missed challenge)")
 	})
 }
 
 func runQueryProvider(c *cobra.Command, a *nodeArgs, args []string) error {
-	addr, err := parseAddr("provider", args[0])
+	addr, err := a.addr("provider", args[0])
 	if err != nil {
 		return err
 	}
@@ -68,11 +69,11 @@ func runQueryProvider(c *cobra.Command, a *nodeArgs, args []string) error {
 	return a.print(r, func(w *tabwriter.Writer) {
 		kv(w, "address", r.Address, "status", providerStatus(r.ProviderInfo), "price", formatAmount(r.Price),
 			"capacity", fmt.Sprintf("%d running of %d", r.ActiveJobs, r.Capacity), "tier", fmt.Sprintf("%d (n = %d)", r.Tier, r.N),
-			"bond", formatAmount(r.Bond), "verified ops", r.VerifiedOps, "uptime", fmt.Sprintf("%d epochs", r.Uptime),
+			"bond", formatAmount(r.Bond), "verified ops", fmt.Sprintf("%s (%d)", fmtOps(r.VerifiedOps), r.VerifiedOps), "uptime", fmt.Sprintf("%d epochs", r.Uptime),
 			"downtime", fmt.Sprintf("%d epochs (%d in a row)", r.Downtime, r.Missed), "earned", formatAmount(r.Earned),
 			"last epoch", fmt.Sprintf("%d: %s", r.LastEpoch, r.LastOutcome))
 		if ch := r.Challenge; ch != nil {
-			kv(w, "challenge", fmt.Sprintf("epoch %d, n = %d, commit before %d, attest before %d, closes at %d",
+			kv(w, "challenge", fmt.Sprintf("epoch %d, n = %d, commit before height %d, attest before height %d, closes at height %d",
 				ch.Epoch, ch.N, ch.CommitDeadline, ch.AttestDeadline, ch.End), "committed", ch.Committed())
 		}
 	})
@@ -91,8 +92,8 @@ func runQueryJobs(c *cobra.Command, a *nodeArgs, _ []string) error {
 	return a.print(r, func(w *tabwriter.Writer) {
 		fmt.Fprintln(w, "ID\tSTATUS\tUSER\tPROVIDER\tMAX PRICE\tCHARGED\tDEADLINE\tRESULT")
 		for _, j := range r.Jobs {
-			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", j.ID, j.Status, j.User, jobProvider(j), formatAmount(j.MaxPrice),
-				formatAmount(j.Charged), j.Deadline, jobResult(j))
+			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Status, j.User, jobProvider(j), formatAmount(j.MaxPrice),
+				formatAmount(j.Charged), fmtHeight(j.Deadline), jobResult(j))
 		}
 	})
 }
@@ -129,11 +130,11 @@ func runQueryJob(c *cobra.Command, a *nodeArgs, args []string) error {
 	}
 	return a.print(r, func(w *tabwriter.Writer) {
 		kv(w, "id", r.ID, "status", r.Status, "user", r.User, "workload", r.Workload, "input", r.Input,
-			"input size", r.InputSize, "max price", formatAmount(r.MaxPrice), "submitted", r.Submitted,
-			"deadline", r.Deadline, "provider", jobProvider(r.Job))
+			"input size", fmt.Sprintf("%d bytes", r.InputSize), "max price", formatAmount(r.MaxPrice), "submitted", fmtHeight(r.Submitted),
+			"deadline", fmtHeight(r.Deadline), "provider", jobProvider(r.Job))
 		if r.Status != compute.JobOpen && r.Status != compute.JobAssigned {
 			kv(w, "charged (burned)", formatAmount(r.Charged), "refunded", formatAmount(r.Refunded),
-				"finished", r.Finished, "result", jobResult(r.Job))
+				"finished", fmtHeight(r.Finished), "result", jobResult(r.Job))
 		}
 		if r.Reexec != "" {
 			kv(w, "re-execution", r.Reexec)

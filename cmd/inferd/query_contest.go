@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strconv"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -42,7 +41,7 @@ func runQueryContests(c *cobra.Command, a *nodeArgs) error {
 	return a.print(r, func(w *tabwriter.Writer) {
 		fmt.Fprintln(w, "ID\tNAME\tSTATUS\tPOOL\tROUND\tPHASE\tBEST")
 		for _, ci := range r.Contests {
-			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%s\t%d\n", ci.ID, ci.Name, ci.Status, formatAmount(ci.Pool), ci.Round.Round, ci.Round.Phase, ci.BestScore)
+			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", ci.ID, ci.Name, ci.Status, formatAmount(ci.Pool), ci.Round.Round, ci.Round.Phase, fmtScore(ci.BestScore))
 		}
 	})
 }
@@ -63,7 +62,7 @@ func runQueryContest(c *cobra.Command, a *nodeArgs, arg string) error {
 	return a.print(d, func(w *tabwriter.Writer) {
 		s, ri := d.Spec, d.Round
 		kv(w, "id", d.ID, "name", d.Name, "status", d.Status, "designer", d.Designer, "evaluator", evaluatorName(s.Evaluator),
-			"metric", fmt.Sprintf("%s (%s), baseline %d, min improvement %d", s.Metric, s.Direction, s.Baseline, s.MinImprovement),
+			"metric", fmt.Sprintf("%s (%s), baseline %s, min improvement %s", s.Metric, s.Direction, fmtScore(s.Baseline), fmtScore(s.MinImprovement)),
 			"validators", fmt.Sprintf("%s, quorum %s", s.Validators.Policy, fmtPPM(uint64(s.Validators.QuorumPPM))),
 			"reward", s.Reward.Curve,
 			"split", fmt.Sprintf("builders %s, designer %s, validators %s", fmtPPM(uint64(s.Split.BuildersPPM)), fmtPPM(uint64(s.Split.DesignerPPM)), fmtPPM(uint64(s.Split.ValidatorsPPM))),
@@ -71,7 +70,7 @@ func runQueryContest(c *cobra.Command, a *nodeArgs, arg string) error {
 			"round", fmt.Sprintf("%d, phase %s at height %d (blocks %d-%d)", ri.Round, ri.Phase, ri.Height, ri.Start, ri.End),
 			"windows", fmt.Sprintf("commit %d-%d, reveal %d-%d, attest commit %d-%d, attest reveal %d-%d",
 				ri.Commit.Start, ri.Commit.End, ri.Reveal.Start, ri.Reveal.End, ri.AttestCommit.Start, ri.AttestCommit.End, ri.AttestReveal.Start, ri.AttestReveal.End),
-			"best", d.BestScore)
+			"best", fmtScore(d.BestScore))
 		if d.BestModel != "" {
 			kv(w, "best model", d.BestModel)
 		}
@@ -97,7 +96,7 @@ func scoreText(s contest.Submission) string {
 	if s.AgreedScore == nil {
 		return "-"
 	}
-	return strconv.FormatInt(*s.AgreedScore, 10)
+	return fmtScore(*s.AgreedScore)
 }
 
 func runQuerySubmissions(c *cobra.Command, a *nodeArgs, arg string, round uint64) error {

@@ -29,7 +29,7 @@ func TestStatusAndBlock(t *testing.T) {
 			t.Errorf("query block 1 -o json lacks %q", k)
 		}
 	}
-	if blk["hash"] != strings.ToLower(hexUpper(b.Status().BlockHash)) {
+	if blk["hash"] != strings.ToLower(hexText(b.Status().BlockHash)) {
 		t.Fatalf("block hash %v", blk["hash"])
 	}
 	out := mustCLI(t, "", "status", "--node", url, "-o", "table")
@@ -78,7 +78,7 @@ func TestQueries(t *testing.T) {
 		{"no tx", []string{"query", "tx", strings.Repeat("AB", 32)}, 1, "not committed"},
 		{"bad hash", []string{"query", "tx", "xyz"}, 2, "64 hex"},
 		{"no proposal", []string{"query", "proposals", "3"}, 1, "unknown proposal"},
-		{"bad output", []string{"query", "supply", "-o", "yaml"}, 2, "table or json"},
+		{"bad output", []string{"query", "supply", "-o", "yaml"}, 2, "want table (or text) or json"},
 		{"bad node", []string{"query", "supply", "--node", "ftp://x"}, 2, "--node"},
 		{"unreachable", []string{"status", "--node", "http://127.0.0.1:1"}, 1, "cannot reach the node"},
 		{"unknown", []string{"query", "nothing"}, 2, "unknown command"},

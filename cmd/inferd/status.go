@@ -33,9 +33,9 @@ func runStatus(c *cobra.Command, a *nodeArgs) error {
 	return a.print(s, func(w *tabwriter.Writer) {
 		val := s.Validator
 		if val == "" {
-			val = "- (full node)"
+			val = "no (full node)"
 		}
-		kv(w, "chain id", s.ChainID, "height", s.Height, "block hash", hexUpper(s.BlockHash), "app hash", hexUpper(s.AppHash),
+		kv(w, "chain id", s.ChainID, "height", s.Height, "block hash", hexText(s.BlockHash), "app hash", hexText(s.AppHash),
 			"block time", s.BlockTime.UTC().Format(time.RFC3339Nano), "catching up", s.CatchingUp, "peers", s.Peers,
 			"node id", s.NodeID, "moniker", s.Moniker, "validator", val, "node", cl.URL())
 	})

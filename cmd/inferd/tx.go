@@ -45,6 +45,7 @@ once with --async. Amounts are uinf (2500) or INF with a suffix (1.5inf).`,
 			if err != nil {
 				return err
 			}
+			a.spend = amt
 			return a.send(c.Context(), ledger.NewMsg(bank.MsgTypeSend, bank.MsgSend{To: to, Amount: amt}))
 		},
 	})
@@ -63,6 +64,7 @@ once with --async. Amounts are uinf (2500) or INF with a suffix (1.5inf).`,
 	})
 	c.AddCommand(bankCmd, newTxStakingCmd(a), newTxGovCmd(a), gaugeCmd, newTxContestCmd(a))
 	c.AddCommand(newTxComputeCmd(a), newTxJobCmd(a))
+	c.AddCommand(newTxSignCmd(a), newTxBroadcastCmd(a))
 	return c
 }
 
@@ -157,6 +159,9 @@ func newTxStakingCmd(a *txArgs) *cobra.Command {
 				amt, err := parseAmountArg(args[len(args)-1])
 				if err != nil {
 					return err
+				}
+				if strings.HasPrefix(use, "delegate ") { // from the balance; un- and redelegations are not
+					a.spend = amt
 				}
 				return a.send(c.Context(), mk(addrs, amt))
 			}}
@@ -253,6 +258,7 @@ func newTxGovCmd(a *txArgs) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				a.spend = amt
 				return a.send(c.Context(), ledger.NewMsg(gov.MsgTypeDeposit, gov.MsgDeposit{ProposalID: id, Amount: amt}))
 			}},
 		&cobra.Command{Use: "vote ID yes|no|abstain|veto", Short: "Vote on a proposal in its voting period", Args: exactArgs("ID", "OPTION"),

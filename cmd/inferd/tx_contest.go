@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,7 +17,6 @@ import (
 	"github.com/inferd/inferd/ledger"
 	"github.com/inferd/inferd/ledger/contest"
 	"github.com/inferd/inferd/ledger/gov"
-	"github.com/inferd/inferd/node/api"
 )
 
 type contestTxArgs struct {
@@ -24,6 +24,7 @@ type contestTxArgs struct {
 	contest, round              uint64
 	model, salt, cid            string
 	dataset                     uint32
+	waitWindow                  bool
 }
 
 func newTxContestCmd(a *txArgs) *cobra.Command {
@@ -96,6 +97,7 @@ func newTxContestCmd(a *txArgs) *cobra.Command {
 		f.Uint64Var(&x.contest, "contest", 0, "contest id (required)")
 		f.StringVar(&x.model, "model", "", "the model's CID (required)")
 		f.Uint64Var(&x.round, "round", 0, "round (default: the contest's current round)")
+		f.BoolVar(&x.waitWindow, "wait-for-window", false, "outside the window, wait for it (a commit: the next round's) instead of failing")
 	}
 	commit.Flags().StringVar(&x.salt, "salt", "", "salt, 32-128 hex characters (default: random, saved for reveal)")
 	reveal.Flags().StringVar(&x.salt, "salt", "", "salt, 32-128 hex characters (default: the one commit saved)")
@@ -142,27 +144,21 @@ func (x *contestTxArgs) propose(ctx context.Context, a *txArgs, title, desc stri
 	return a.send(ctx, ledger.NewMsg(gov.MsgTypeSubmitProposal, gov.MsgSubmitProposal{Title: title, Description: desc, Content: content, InitialDeposit: dep}))
 }
 
-// target checks --contest and --model and resolves --round (default: the
-// contest's current round, from the node).
-func (x *contestTxArgs) target(ctx context.Context, a *txArgs) (contest.RoundInfo, error) {
+// target checks --contest and --model, then that a tx sent now lands in
+// the round's window (which: "commit" or "reveal"); with --wait-for-window
+// it waits for the window. A tx outside its window can only fail, and
+// would still pay its fee.
+func (x *contestTxArgs) target(ctx context.Context, a *txArgs, which string) (contest.RoundInfo, error) {
 	if x.contest == 0 || x.model == "" {
 		return contest.RoundInfo{}, usagef("--contest ID and --model CID are required")
 	}
 	if _, err := contest.ParseCID(x.model); err != nil {
 		return contest.RoundInfo{}, usagef("--model: %v", err)
 	}
-	if x.round != 0 {
-		return contest.RoundInfo{Round: x.round}, nil
+	if a.generateOnly && x.round != 0 {
+		return contest.RoundInfo{Round: x.round}, nil // offline: the signer's business
 	}
-	cl, err := a.client()
-	if err != nil {
-		return contest.RoundInfo{}, err
-	}
-	d, err := cl.Contest(ctx, x.contest, api.Latest)
-	if err != nil {
-		return contest.RoundInfo{}, err
-	}
-	return d.Round, nil
+	return x.inWindow(ctx, a, which, x.waitWindow)
 }
 
 // saltFile is where commit keeps a salt for reveal: one file per contest,
@@ -176,14 +172,15 @@ func (a *txArgs) saltFile(id, round uint64, from, model string) (string, error) 
 }
 
 func (x *contestTxArgs) commit(ctx context.Context, a *txArgs) error {
-	ri, err := x.target(ctx, a)
+	if err := a.checkFlags(); err != nil {
+		return err
+	}
+	info, err := keyInfo(a.home, a.backend, a.from)
 	if err != nil {
 		return err
 	}
-	if a.from == "" {
-		return usagef("--from KEY is required: the key that signs and pays the fee")
-	}
-	_, sender, err := loadSigner(a.home, a.backend, a.from)
+	sender := info.Address
+	ri, err := x.target(ctx, a, "commit")
 	if err != nil {
 		return err
 	}
@@ -199,15 +196,33 @@ func (x *contestTxArgs) commit(ctx context.Context, a *txArgs) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
+	prev, perr := os.ReadFile(path)
+	if perr == nil && x.salt == "" {
+		return usagef("key %q already committed model %s in contest %d round %d (its salt is in %s): reveal it, or pass --salt to commit again", a.from, c, x.contest, ri.Round, path)
+	}
 	if err := ledger.WriteFileAtomic(path, []byte(hex.EncodeToString(salt)+"\n"), 0o600); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "round %d, salt %s (saved to %s; 'reveal' reads it from there)\n", ri.Round, hex.EncodeToString(salt), path)
-	return a.send(ctx, ledger.NewMsg(contest.MsgTypeCommit, contest.MsgCommit{Contest: x.contest, Round: ri.Round, Hash: contest.CommitHash(c, salt, sender)}))
+	err = a.send(ctx, ledger.NewMsg(contest.MsgTypeCommit, contest.MsgCommit{Contest: x.contest, Round: ri.Round, Hash: contest.CommitHash(c, salt, sender)}))
+	var failed txFailedError
+	if err != nil && (!a.submitted || errors.As(err, &failed)) {
+		// No commit took: a salt file would only mislead a later reveal
+		// (one of an earlier commit is put back).
+		if perr == nil {
+			ledger.WriteFileAtomic(path, prev, 0o600)
+		} else if rerr := os.Remove(path); rerr == nil {
+			fmt.Fprintf(stderr, "the commit did not take; removed %s\n", path)
+		}
+	}
+	return err
 }
 
 func (x *contestTxArgs) reveal(ctx context.Context, a *txArgs) error {
-	ri, err := x.target(ctx, a)
+	if err := a.checkFlags(); err != nil {
+		return err
+	}
+	ri, err := x.target(ctx, a, "reveal")
 	if err != nil {
 		return err
 	}

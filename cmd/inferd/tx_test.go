@@ -69,7 +69,7 @@ func TestTxEndToEnd(t *testing.T) {
 	if len(r.Hash) != 32 || r.Height != 0 {
 		t.Fatalf("async: %+v", r)
 	}
-	tv := decode[api.TxView](t, mustCLI(t, "", "query", "tx", hexUpper(r.Hash), "-o", "json"))
+	tv := decode[api.TxView](t, mustCLI(t, "", "query", "tx", hexText(r.Hash), "-o", "json"))
 	if tv.Height != 2 || tv.Body.Memo != "hi" || tv.Body.Fee != 150 || !tv.Result.OK {
 		t.Fatalf("query tx: %+v", tv)
 	}
@@ -101,7 +101,7 @@ func TestTxEndToEnd(t *testing.T) {
 		code int
 		want string
 	}{
-		{"fails in block", tx("bank", "send", bob.String(), "5000inf"), 1, "insufficient funds"},
+		{"over the balance", tx("bank", "send", bob.String(), "5000inf"), 1, "needs 5000.0001 INF (0.0001 INF fee); nothing was sent"},
 		{"wrong nonce", tx("bank", "send", bob.String(), "1", "--nonce", "99"), 1, "wrong nonce"},
 		{"low fee", tx("bank", "send", bob.String(), "1", "--fee", "1"), 1, "fee below minimum"},
 		{"wrong chain", tx("bank", "send", bob.String(), "1", "--chain-id", "other-1"), 1, "wrong chain id"},

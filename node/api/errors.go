@@ -36,6 +36,7 @@ var txErrors = []struct {
 	{ErrNotReady, http.StatusServiceUnavailable, "not_ready"},
 	{ErrMempoolFull, http.StatusServiceUnavailable, "mempool_full"},
 	{ErrAlreadyKnown, http.StatusConflict, "already_known"},
+	{ErrNoncePending, http.StatusConflict, "nonce_pending"},
 	{ledger.ErrTooLarge, http.StatusRequestEntityTooLarge, "too_large"},
 	{ledger.ErrMalformedTx, http.StatusBadRequest, "malformed_tx"},
 	{ledger.ErrBadSignature, http.StatusUnprocessableEntity, "bad_signature"},

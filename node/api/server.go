@@ -76,6 +76,7 @@ func NewHandlerWith(b Backend, m *Metrics, o Options) http.Handler {
 		return nil
 	})
 	s.handleContent() // /content/*: add, fetch, pins, gc (content.go)
+	s.handleNet()     // /net/id, /net/peers (net.go)
 	for path, methods := range s.routes {
 		s.mux.HandleFunc(path, s.dispatch(path, methods))
 	}

@@ -47,6 +47,9 @@ var (
 	ErrNotReady     = errors.New("node is not ready")                     // 503
 	ErrMempoolFull  = errors.New("mempool is full")                       // 503
 	ErrAlreadyKnown = errors.New("transaction is already in the mempool") // 409
+	// ErrNoncePending: another pending tx of the sender has this nonce
+	// (and a replacement must pay a higher fee); sign with the next one.
+	ErrNoncePending = errors.New("the nonce is taken by a pending transaction") // 409
 )
 
 // Status is GET /status.
@@ -60,9 +63,13 @@ type Status struct {
 	NodeID     string          `json:"node_id"` // libp2p peer id
 	Moniker    string          `json:"moniker"`
 	CatchingUp bool            `json:"catching_up"` // block-syncing, not in consensus yet
-	// Validator is this node's consensus address; empty on a full node.
+	// Validator is this node's consensus address while it is in the
+	// validator set; empty on a full node.
 	Validator string `json:"validator"`
-	Version   string `json:"version,omitempty"`
+	// ConsensusAddress is the address of the node's consensus key, in the
+	// validator set or not (empty without a key).
+	ConsensusAddress string `json:"consensus_address,omitempty"`
+	Version          string `json:"version,omitempty"`
 }
 
 // BlockView is a committed block as the API shows it.

@@ -217,7 +217,18 @@ func (b *Backend) SubmitTx(raw []byte) ([32]byte, error) {
 	}
 	latest := uint64(len(b.blocks) - 1)
 	err = b.C.Query(latest, func(ctx *ledger.Context) error {
-		if n := ledger.AccountNonce(ctx, tx.Body.Sender); tx.Body.Nonce != n {
+		// As the mempool: a nonce held by a pending tx of the sender is
+		// taken; the one after the sender's pending txs is next.
+		n := ledger.AccountNonce(ctx, tx.Body.Sender)
+		for _, p := range b.pending {
+			if pt, err := ledger.DecodeTx(p); err == nil && pt.Body.Sender == tx.Body.Sender {
+				if pt.Body.Nonce == tx.Body.Nonce {
+					return fmt.Errorf("%w: nonce %d of %s is pending", api.ErrNoncePending, tx.Body.Nonce, tx.Body.Sender)
+				}
+				n = max(n, pt.Body.Nonce+1)
+			}
+		}
+		if tx.Body.Nonce != n {
 			return fmt.Errorf("%w: got %d, account %s expects %d", ledger.ErrWrongNonce, tx.Body.Nonce, tx.Body.Sender, n)
 		}
 		if min := b.C.Bank.MinFee(ctx); tx.Body.Fee < min {
