@@ -84,7 +84,7 @@ func checkBounds(raw []byte) *contest.FieldError {
 
 // skipString returns the index just past the string starting at raw[i]
 // (or len(raw) if it never ends) and the newlines it spans. Basic strings
-// ("...", """...""") have backslash escapes; literal ones ('...', '''...''')
+// ("...", """...""") have backslash escapes; literal ones ('...', ”'...”')
 // do not.
 func skipString(raw []byte, i int) (end, lines int) {
 	q := raw[i]
