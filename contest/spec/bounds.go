@@ -84,8 +84,8 @@ func checkBounds(raw []byte) *contest.FieldError {
 
 // skipString returns the index just past the string starting at raw[i]
 // (or len(raw) if it never ends) and the newlines it spans. Basic strings
-// ("...", """...""") have backslash escapes; literal ones ('...', ”'...”')
-// do not.
+// (in double quotes, single or tripled) have backslash escapes; literal
+// ones (in single quotes, single or tripled) do not.
 func skipString(raw []byte, i int) (end, lines int) {
 	q := raw[i]
 	multi := i+2 < len(raw) && raw[i+1] == q && raw[i+2] == q
