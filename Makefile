@@ -51,3 +51,10 @@ bench-net: build
 bench-content:
 	INFERD_BENCH_MIB=1024 $(GO) test -run '^$$' -bench 'BenchmarkAdd$$|BenchmarkSHA256' -benchtime 1x -timeout 30m ./content/
 	INFERD_BENCH_FETCH=1024 $(GO) test -count=1 -run TestContentFetchBench -v -timeout 30m ./e2e/
+
+# fuzz: every Go fuzz target in the repository, one at a time, FUZZTIME each
+# (tools/fuzz.sh; FUZZPARALLEL sets the workers, FUZZPKGS narrows the packages).
+FUZZTIME ?= 30s
+.PHONY: fuzz
+fuzz:
+	FUZZTIME=$(FUZZTIME) GO=$(GO) sh tools/fuzz.sh
