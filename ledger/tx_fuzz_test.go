@@ -113,7 +113,7 @@ func FuzzParseGenesis(f *testing.F) {
 	a := keys.AddressOf(fuzzKey(f, 1).Public().(keys.PubKey))
 	g := ledger.Genesis{ChainID: fuzzChain, Accounts: []ledger.GenesisAccount{{Address: a, Balance: 10}},
 		Validators: []ledger.GenesisValidator{{Operator: a, ConsPubKey: ledger.HexBytes(fuzzKey(f, 2).Public().(keys.PubKey)), Moniker: "v", SelfBond: 5, Commission: 100}},
-		Params: map[string]json.RawMessage{"bank": json.RawMessage(`{"min_fee":100}`)}}
+		Params:     map[string]json.RawMessage{"bank": json.RawMessage(`{"min_fee":100}`)}}
 	raw, err := json.Marshal(g)
 	if err != nil {
 		f.Fatal(err)
