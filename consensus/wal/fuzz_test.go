@@ -167,3 +167,19 @@ func TestOpenFDCheckCatchesALeak(t *testing.T) {
 		f.Close()
 	}
 }
+
+// TestOpenRefusesAnImpossibleState: a record whose checksum holds but
+// whose State no Machine could have persisted (here a negative round,
+// which made Machine.Start index out of range) is corruption, not a state
+// to resume from.
+func TestOpenRefusesAnImpossibleState(t *testing.T) {
+	bad := st(5, 0)
+	bad.Round = -17
+	path := filepath.Join(t.TempDir(), "wal")
+	if err := os.WriteFile(path, encodeFrame(&record{State: bad}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(path); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Open = %v, want ErrCorrupt", err)
+	}
+}
