@@ -5,18 +5,19 @@
 # (go test -run '^$' -fuzz '^Name$' -fuzztime T ./pkg), so one target's
 # failure does not hide the others'. FUZZPARALLEL (default: the Go default,
 # GOMAXPROCS) sets the workers; FUZZPKGS narrows the packages (a grep -E
-# pattern over ./dir paths). FUZZMINIMIZETIME (default 5s) bounds the
+# pattern over ./dir paths). FUZZMINIMIZETIME (default 1s) bounds the
 # minimisation of each new input: Go's default (60s) lets a target whose
 # executions take a fraction of a millisecond spend its whole FUZZTIME
 # minimising the first inputs it finds, with the execs counter standing
-# still. Exits non-zero if any target failed; a failing
+# still (FuzzParse: 28k executions in 35 s at 5s, 156k in 45 s at 1s).
+# A crasher is saved whole whatever the bound. Exits non-zero if any target failed; a failing
 # input is left in that package's testdata/fuzz/<Name>/ for `go test` to
 # replay.
 set -u
 GO=${GO:-go}
 FUZZTIME=${FUZZTIME:-30s}
 FUZZPKGS=${FUZZPKGS:-.}
-FUZZMINIMIZETIME=${FUZZMINIMIZETIME:-5s}
+FUZZMINIMIZETIME=${FUZZMINIMIZETIME:-1s}
 par=""
 [ -n "${FUZZPARALLEL:-}" ] && par="-parallel ${FUZZPARALLEL}"
 cd "$(dirname "$0")/.." || exit 2
