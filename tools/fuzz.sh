@@ -14,6 +14,10 @@
 # input is left in that package's testdata/fuzz/<Name>/ for `go test` to
 # replay.
 set -u
+if [ $# -gt 0 ]; then
+	echo "usage: [FUZZTIME=30s] [FUZZPARALLEL=n] [FUZZPKGS=regexp] [FUZZMINIMIZETIME=1s] tools/fuzz.sh   (or: make fuzz FUZZTIME=60s)" >&2
+	exit 2
+fi
 GO=${GO:-go}
 FUZZTIME=${FUZZTIME:-30s}
 FUZZPKGS=${FUZZPKGS:-.}
