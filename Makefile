@@ -68,3 +68,10 @@ MANIFEST ?= tools/chaos/manifests/short.toml
 .PHONY: chaos
 chaos: build
 	$(GO) run ./tools/chaos -manifest $(MANIFEST) -bin $(BIN)
+
+# fuzz: every Go fuzz target in the repository, one at a time, FUZZTIME each
+# (tools/fuzz.sh; FUZZPARALLEL sets the workers, FUZZPKGS narrows the packages).
+FUZZTIME ?= 30s
+.PHONY: fuzz
+fuzz:
+	FUZZTIME=$(FUZZTIME) GO=$(GO) sh tools/fuzz.sh

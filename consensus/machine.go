@@ -104,6 +104,9 @@ func NewMachine(cfg Config, height uint64, vals *ValidatorSet, restored *State) 
 	m := &Machine{cfg: cfg}
 	m.resetHeight(height, vals)
 	if restored != nil {
+		if err := restored.ValidateBasic(); err != nil {
+			return nil, fmt.Errorf("consensus: restored state: %w", err)
+		}
 		if restored.Height > height {
 			return nil, fmt.Errorf("consensus: restored state is for height %d, ahead of %d", restored.Height, height)
 		}

@@ -89,6 +89,42 @@ type State struct {
 	ValidPOL []Vote
 }
 
+// ValidateBasic checks what a State read back from disk must satisfy
+// before a Machine resumes from it: a height, a round within MaxRound, a
+// step of a round, lock and valid rounds of -1 or a round not after the
+// current one, at most MaxValidators proof-of-lock prevotes, and a last
+// signed record that is either empty or as sane. A Machine never persists
+// anything else, so a State that fails is damage (a negative round made
+// Start index out of range; one near 2^31 would have spent billions of
+// proposer increments).
+func (s *State) ValidateBasic() error {
+	switch {
+	case s.Height == 0:
+		return fmt.Errorf("%w: state for height 0", ErrMalformed)
+	case s.Round < 0 || s.Round > MaxRound:
+		return fmt.Errorf("%w: state round %d not in 0..%d", ErrMalformed, s.Round, MaxRound)
+	case s.Step < StepPropose || s.Step > StepPrecommit:
+		return fmt.Errorf("%w: state step %d", ErrMalformed, s.Step)
+	case s.LockedRound < -1 || s.LockedRound > s.Round:
+		return fmt.Errorf("%w: locked round %d with round %d", ErrMalformed, s.LockedRound, s.Round)
+	case s.ValidRound < -1 || s.ValidRound > s.Round:
+		return fmt.Errorf("%w: valid round %d with round %d", ErrMalformed, s.ValidRound, s.Round)
+	case len(s.ValidPOL) > MaxValidators:
+		return fmt.Errorf("%w: %d proof-of-lock prevotes, limit %d", ErrMalformed, len(s.ValidPOL), MaxValidators)
+	}
+	if ls := s.LastSigned; ls.Height != 0 {
+		switch {
+		case ls.Round < 0 || ls.Round > MaxRound:
+			return fmt.Errorf("%w: last signed round %d not in 0..%d", ErrMalformed, ls.Round, MaxRound)
+		case ls.Step < StepPropose || ls.Step > StepPrecommit:
+			return fmt.Errorf("%w: last signed step %d", ErrMalformed, ls.Step)
+		case ls.POLRound < -1 || ls.POLRound >= ls.Round && ls.POLRound != -1:
+			return fmt.Errorf("%w: last signed POL round %d with round %d", ErrMalformed, ls.POLRound, ls.Round)
+		}
+	}
+	return nil
+}
+
 // Encode is the canonical encoding (used by the WAL).
 func (s State) Encode() []byte { return codec.MustMarshal(s) }
 

@@ -18,6 +18,10 @@ import (
 // increment) stay far from the int64 limits. Same bound as CometBFT's.
 const MaxTotalPower = math.MaxInt64 / 8
 
+// MaxValidators bounds the size of a set (a commit carries one signature
+// per validator, and blocks accept at most 10,000 of them).
+const MaxValidators = 10_000
+
 // ErrBadValidatorSet is returned for an invalid validator set or update.
 var ErrBadValidatorSet = errors.New("consensus: invalid validator set")
 
@@ -66,6 +70,9 @@ func NewValidatorSet(vals []Validator) (*ValidatorSet, error) {
 func (vs *ValidatorSet) finish() error {
 	if len(vs.vals) == 0 {
 		return fmt.Errorf("%w: empty", ErrBadValidatorSet)
+	}
+	if len(vs.vals) > MaxValidators {
+		return fmt.Errorf("%w: %d validators, limit %d", ErrBadValidatorSet, len(vs.vals), MaxValidators)
 	}
 	slices.SortFunc(vs.vals, func(a, b Validator) int { return bytes.Compare(a.Address[:], b.Address[:]) })
 	var total int64

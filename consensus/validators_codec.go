@@ -1,6 +1,8 @@
 package consensus
 
 import (
+	"bytes"
+	"crypto/ed25519"
 	"fmt"
 
 	"github.com/inferd/inferd/codec"
@@ -41,8 +43,19 @@ func DecodeValidatorSet(b []byte) (*ValidatorSet, error) {
 	if err := codec.Unmarshal(b, &e); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadValidatorSet, err)
 	}
+	if len(e.Vals) > MaxValidators {
+		return nil, fmt.Errorf("%w: %d validators, limit %d", ErrBadValidatorSet, len(e.Vals), MaxValidators)
+	}
 	vs := &ValidatorSet{}
-	for _, v := range e.Vals {
+	for i, v := range e.Vals {
+		// Encode writes addresses ascending; in any other order the
+		// proposer index would name another validator than it did.
+		if i > 0 && bytes.Compare(e.Vals[i-1].Address[:], v.Address[:]) >= 0 {
+			return nil, fmt.Errorf("%w: validator %d (%s) not after %s: addresses must ascend", ErrBadValidatorSet, i, v.Address, e.Vals[i-1].Address)
+		}
+		if v.PubKey != nil && len(v.PubKey) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("%w: public key of %s is %d bytes, want %d", ErrBadValidatorSet, v.Address, len(v.PubKey), ed25519.PublicKeySize)
+		}
 		// Real priorities stay within a few total powers of zero; anything
 		// beyond 4*MaxTotalPower could overflow the rotation arithmetic.
 		if v.Priority > 4*MaxTotalPower || v.Priority < -4*MaxTotalPower {

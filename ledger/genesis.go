@@ -71,6 +71,9 @@ var chainIDRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]{0,47}$`)
 
 // ValidateChainID checks the form of a chain id.
 func ValidateChainID(id string) error {
+	if len(id) > 48 {
+		return GenesisErr("chain_id", "%d bytes, want 1-48", len(id))
+	}
 	if !chainIDRe.MatchString(id) {
 		return GenesisErr("chain_id", "%q must be 1-48 letters, digits, '.', '_' or '-', starting with a letter or digit", id)
 	}

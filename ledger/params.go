@@ -101,3 +101,38 @@ func DecodeParams[T any](g *Genesis, module string, defaults T) (T, error) {
 	}
 	return out, nil
 }
+
+// Bounds of a JSON parameter value carried by a transaction (a gov
+// param_change): every governable parameter is a number, string or bool,
+// so a value needs neither size nor nesting.
+const (
+	MaxParamValueBytes = 1 << 10
+	MaxParamValueDepth = 4
+)
+
+// CheckJSONBounds refuses raw longer than maxBytes or with arrays and
+// objects nested deeper than maxDepth, before any JSON decoder sees it
+// (a scan that skips strings; malformed JSON is left to the decoder).
+func CheckJSONBounds(raw []byte, maxBytes, maxDepth int) error {
+	if len(raw) > maxBytes {
+		return fmt.Errorf("JSON value of %d bytes, limit %d", len(raw), maxBytes)
+	}
+	depth := 0
+	for i := 0; i < len(raw); i++ {
+		switch raw[i] {
+		case '"':
+			for i++; i < len(raw) && raw[i] != '"'; i++ {
+				if raw[i] == '\\' {
+					i++
+				}
+			}
+		case '[', '{':
+			if depth++; depth > maxDepth {
+				return fmt.Errorf("JSON value nested more than %d deep", maxDepth)
+			}
+		case ']', '}':
+			depth = max(depth-1, 0)
+		}
+	}
+	return nil
+}

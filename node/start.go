@@ -156,40 +156,32 @@ func (r *Running) validator(kind string) p2p.Validator {
 		if !ok {
 			return p2p.Reject
 		}
-		switch kind {
-		case KindConsensus:
-			m, err := consensus.DecodeMessage(body)
-			if err != nil {
-				return p2p.Reject
-			}
-			h, _, _ := m.HRS()
+		v, err := decodeGossip(kind, body)
+		if err != nil {
+			return p2p.Reject
+		}
+		switch x := v.(type) {
+		case consensus.Message:
+			h, _, _ := x.HRS()
 			cur := r.Engine.Status().Height + 1
 			if h+1 < cur || h > cur+1 {
 				return p2p.Ignore // stale or far ahead: not useful to relay
 			}
 			if h == cur {
-				if err := consensus.Verify(r.Genesis.ChainID, r.Engine.Validators(), m); err != nil && !errors.Is(err, consensus.ErrOldHeight) {
+				if err := consensus.Verify(r.Genesis.ChainID, r.Engine.Validators(), x); err != nil && !errors.Is(err, consensus.ErrOldHeight) {
 					return p2p.Reject
 				}
 			}
-		case KindBlock:
-			b, err := blocks.Decode(body)
-			if err != nil || b.ValidateBasic() != nil {
-				return p2p.Reject
-			}
-			if cur := r.Engine.Status().Height + 1; b.Header.Height+1 < cur || b.Header.Height > cur+1 {
+		case *blocks.Block:
+			if cur := r.Engine.Status().Height + 1; x.Header.Height+1 < cur || x.Header.Height > cur+1 {
 				return p2p.Ignore
 			}
-		case KindTx, KindSubmissions:
-			tx, err := ledger.DecodeTx(body)
-			if err != nil {
-				return p2p.Reject
-			}
+		case *ledger.Tx:
 			// Our own submissions are in the mempool, already verified.
-			if !r.Mempool.Has(ledger.HashTx(body)) && ledger.VerifyTx(r.Genesis.ChainID, tx) != nil {
+			if !r.Mempool.Has(ledger.HashTx(body)) && ledger.VerifyTx(r.Genesis.ChainID, x) != nil {
 				return p2p.Reject
 			}
-		case KindEvidence:
+		case *consensus.DuplicateVoteEvidence:
 			// Forged evidence (bad signature, votes that do not conflict) is
 			// the sender's fault; late or not punishable evidence may not be.
 			if _, err := r.checkEvidence(body); err != nil {
@@ -268,14 +260,6 @@ func (r *Running) gaugeLoop(ctx context.Context) {
 	}
 }
 
-// syncEnvelope is what block sync serves per height: the block and the
-// commit that finalised it.
-type syncEnvelope struct {
-	_      struct{} `cbor:",toarray"`
-	Block  []byte
-	Commit []byte
-}
-
 type syncProvider struct{ n *Node }
 
 func (p syncProvider) Height() uint64 { return p.n.Blocks.Height() }
@@ -334,19 +318,9 @@ func (r *Running) syncFrom(ctx context.Context, p peer.ID) {
 			return
 		}
 		for _, raw := range raws {
-			var env syncEnvelope
-			if err := codec.Unmarshal(raw, &env); err != nil {
-				r.Host.Penalize(p, "malformed block-sync envelope")
-				return
-			}
-			b, err := blocks.Decode(env.Block)
+			b, c, reason, err := decodeSyncEnvelope(raw)
 			if err != nil {
-				r.Host.Penalize(p, "malformed block")
-				return
-			}
-			c, err := blocks.DecodeCommit(env.Commit)
-			if err != nil {
-				r.Host.Penalize(p, "malformed commit")
+				r.Host.Penalize(p, reason)
 				return
 			}
 			if b.Header.Height <= r.Blocks.Height() {

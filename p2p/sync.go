@@ -180,7 +180,24 @@ func (h *Host) FetchBlocks(ctx context.Context, p peer.ID, from, count uint64) (
 	if err := s.CloseWrite(); err != nil {
 		return nil, fmt.Errorf("p2p: %s to %s: %w", proto, p, h.streamErr(ctx, err))
 	}
-	r := bufio.NewReaderSize(s, 64<<10)
+	blocks, err := readBlockFrames(bufio.NewReaderSize(s, 64<<10), count, h.cfg.MaxBlockSize, h.cfg.MaxResponseBytes)
+	switch {
+	case errors.Is(err, ErrBadResponse):
+		return nil, fmt.Errorf("%s from %s: %w", proto, p, err)
+	case err != nil:
+		return nil, fmt.Errorf("p2p: %s from %s: %w", proto, p, h.streamErr(ctx, err))
+	}
+	return blocks, nil
+}
+
+// readBlockFrames reads a blocks response: frames until a clean end of
+// stream, at most count of them, each of 1..maxBlock bytes, at most
+// maxTotal bytes in all. A malformed or oversized response fails with
+// ErrBadResponse; a read error is returned as it is. The buffer of a
+// frame is allocated only once its length is known to be within the
+// limits, so a peer cannot make us allocate more than maxBlock (plus what
+// we already hold) by announcing a frame it never sends.
+func readBlockFrames(r *bufio.Reader, count uint64, maxBlock, maxTotal int) ([][]byte, error) {
 	var blocks [][]byte
 	total := 0
 	for {
@@ -190,24 +207,24 @@ func (h *Host) FetchBlocks(ctx context.Context, p peer.ID, from, count uint64) (
 		}
 		if err != nil {
 			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, errVarint) {
-				return nil, fmt.Errorf("%w: %s from %s: bad frame length: %v", ErrBadResponse, proto, p, err)
+				return nil, fmt.Errorf("%w: bad frame length: %v", ErrBadResponse, err)
 			}
-			return nil, fmt.Errorf("p2p: %s from %s: %w", proto, p, h.streamErr(ctx, err))
+			return nil, err
 		}
 		switch {
 		case uint64(len(blocks)) == count:
-			return nil, fmt.Errorf("%w: %s from %s: more than the %d blocks asked for", ErrBadResponse, proto, p, count)
-		case size == 0 || size > uint64(h.cfg.MaxBlockSize):
-			return nil, fmt.Errorf("%w: %s from %s: block of %d bytes (limit 1..%d)", ErrBadResponse, proto, p, size, h.cfg.MaxBlockSize)
-		case uint64(total)+size > uint64(h.cfg.MaxResponseBytes):
-			return nil, fmt.Errorf("%w: %s from %s: response over %d bytes", ErrBadResponse, proto, p, h.cfg.MaxResponseBytes)
+			return nil, fmt.Errorf("%w: more than the %d blocks asked for", ErrBadResponse, count)
+		case size == 0 || size > uint64(maxBlock):
+			return nil, fmt.Errorf("%w: block of %d bytes (limit 1..%d)", ErrBadResponse, size, maxBlock)
+		case uint64(total)+size > uint64(maxTotal):
+			return nil, fmt.Errorf("%w: response over %d bytes", ErrBadResponse, maxTotal)
 		}
 		b := make([]byte, size)
 		if _, err := io.ReadFull(r, b); err != nil {
 			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-				return nil, fmt.Errorf("%w: %s from %s: block %d truncated", ErrBadResponse, proto, p, from+uint64(len(blocks)))
+				return nil, fmt.Errorf("%w: block %d of the response truncated", ErrBadResponse, len(blocks))
 			}
-			return nil, fmt.Errorf("p2p: %s from %s: %w", proto, p, h.streamErr(ctx, err))
+			return nil, err
 		}
 		total += int(size)
 		blocks = append(blocks, b)
@@ -217,7 +234,8 @@ func (h *Host) FetchBlocks(ctx context.Context, p peer.ID, from, count uint64) (
 // errVarint is a frame length that is not a valid uvarint.
 var errVarint = errors.New("bad uvarint")
 
-// readUvarint is binary.ReadUvarint with a sentinel for overflow.
+// readUvarint is binary.ReadUvarint with a sentinel for overflow, and
+// refusing forms longer than needed (one length, one encoding).
 func readUvarint(r io.ByteReader) (uint64, error) {
 	var x uint64
 	var shift uint
@@ -230,8 +248,8 @@ func readUvarint(r io.ByteReader) (uint64, error) {
 			return 0, err
 		}
 		if b < 0x80 {
-			if i == binary.MaxVarintLen64-1 && b > 1 {
-				return 0, errVarint
+			if i == binary.MaxVarintLen64-1 && b > 1 || i > 0 && b == 0 {
+				return 0, errVarint // overflow, or not the shortest form
 			}
 			return x | uint64(b)<<shift, nil
 		}

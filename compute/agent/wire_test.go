@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"errors"
 	"runtime"
@@ -100,7 +101,16 @@ func FuzzDecodeAndCheck(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := DecodeRows(b)
 		if err != nil {
+			if !errors.Is(err, ErrBadMessage) {
+				t.Fatalf("error %v does not wrap ErrBadMessage", err)
+			}
 			return
+		}
+		if !bytes.Equal(EncodeRowsMsg(m), b) {
+			t.Fatal("accepted a message that re-encodes differently")
+		}
+		if len(m.Rows) == 0 || len(m.Rows) > ledgercompute.MaxK {
+			t.Fatalf("accepted %d rows", len(m.Rows))
 		}
 		v, err := Check(ci, m)
 		if err == nil && v == ledgercompute.VerdictPass && string(b) != string(data) {

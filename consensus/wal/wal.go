@@ -107,6 +107,9 @@ func (w *WAL) load() error {
 		if err := codec.Unmarshal(body, rec); err != nil {
 			return fmt.Errorf("%w: %s offset %d: %v", ErrCorrupt, w.path, off, err)
 		}
+		if err := rec.State.ValidateBasic(); err != nil {
+			return fmt.Errorf("%w: %s offset %d: %v", ErrCorrupt, w.path, off, err)
+		}
 		w.last = rec
 		off += headerLen + n
 	}

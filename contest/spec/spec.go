@@ -58,22 +58,22 @@ func (r *ratio) UnmarshalTOML(v any) error {
 func ParsePercent(s string) (ledger.PPM, error) {
 	t := strings.TrimSpace(s)
 	if !strings.HasSuffix(t, "%") {
-		return 0, fmt.Errorf("%q: a percent string ends with %% (or give an integer in ppm)", s)
+		return 0, fmt.Errorf("%s: a percent string ends with %% (or give an integer in ppm)", echo(s))
 	}
 	t = strings.TrimSpace(strings.TrimSuffix(t, "%"))
 	whole, frac, _ := strings.Cut(t, ".")
 	if len(frac) > 4 {
-		return 0, fmt.Errorf("%q: at most four decimals (1 ppm = 0.0001%%)", s)
+		return 0, fmt.Errorf("%s: at most four decimals (1 ppm = 0.0001%%)", echo(s))
 	}
 	frac += strings.Repeat("0", 4-len(frac))
 	w, err1 := strconv.ParseUint(whole, 10, 32)
 	f, err2 := strconv.ParseUint(frac, 10, 32)
 	if err1 != nil || err2 != nil || whole == "" {
-		return 0, fmt.Errorf("%q is not a percentage", s)
+		return 0, fmt.Errorf("%s is not a percentage", echo(s))
 	}
 	v := w*10_000 + f
 	if v > uint64(ledger.PPMOne) {
-		return 0, fmt.Errorf("%q is above 100%%", s)
+		return 0, fmt.Errorf("%s is above 100%%", echo(s))
 	}
 	return ledger.PPM(v), nil
 }
@@ -143,12 +143,19 @@ func Load(path string) (contest.Spec, error) {
 }
 
 // Parse reads and checks a TOML spec. The error, if any, is a
-// contest.SpecErrors listing every problem with its field.
+// contest.SpecErrors listing every problem with its field (at most
+// MaxSpecErrors of them, then a count of the rest). Input over
+// MaxSpecBytes, nested deeper than MaxSpecDepth, or with more datasets or
+// listed validators than contest allows is refused before any per-entry
+// work, so parsing a hostile spec costs time linear in its (capped) size.
 func Parse(raw []byte) (contest.Spec, error) {
 	var f file
 	var es contest.SpecErrors
 	add := func(field, format string, a ...any) {
-		es = append(es, &contest.FieldError{Field: field, Reason: fmt.Sprintf(format, a...)})
+		es = append(es, &contest.FieldError{Field: clip(field), Reason: clip(fmt.Sprintf(format, a...))})
+	}
+	if fe := checkBounds(raw); fe != nil {
+		return contest.Spec{}, contest.SpecErrors{fe}
 	}
 	md, err := toml.Decode(string(raw), &f)
 	if err != nil {
@@ -166,7 +173,7 @@ func Parse(raw []byte) (contest.Spec, error) {
 			}
 			add(field, "%s", msg)
 		}
-		return contest.Spec{}, es
+		return contest.Spec{}, capErrors(es)
 	}
 	var unknown []string
 	for _, k := range md.Undecoded() {
@@ -199,6 +206,14 @@ func Parse(raw []byte) (contest.Spec, error) {
 			add("designer", "%v", err)
 		}
 		s.Designer = a
+	}
+	if len(f.Datasets) > contest.MaxDatasets {
+		add("datasets", "%d datasets, limit %d", len(f.Datasets), contest.MaxDatasets)
+		return contest.Spec{}, capErrors(es)
+	}
+	if len(f.Validators.List) > contest.MaxListValidators {
+		add("validators.list", "%d operators, limit %d", len(f.Validators.List), contest.MaxListValidators)
+		return contest.Spec{}, capErrors(es)
 	}
 	for i, d := range f.Datasets {
 		ds := contest.Dataset{Name: d.Name, CID: d.CID, Policy: d.Policy}
@@ -238,7 +253,7 @@ func Parse(raw []byte) (contest.Spec, error) {
 	}
 	es = append(es, s.Problems()...)
 	if len(es) > 0 {
-		return s, es
+		return s, capErrors(es)
 	}
 	return s, nil
 }

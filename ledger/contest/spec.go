@@ -43,6 +43,9 @@ const (
 	MaxRewardK        = 32
 	MaxRoundBlocks    = 1_000_000
 	MaxCommitDeposit  = 1_000_000 * ledger.UinfPerINF
+	// MaxCIDBytes bounds a CID string (a CIDv1 of a sha2-256 digest in
+	// base32 is 59 characters; 128 leaves room for longer digests).
+	MaxCIDBytes = 128
 )
 
 // Spec defines a contest. It travels as canonical CBOR in a contest/create
@@ -264,6 +267,7 @@ func (s *Spec) checkDatasets(add addFunc) {
 	}
 	if len(s.Datasets) > MaxDatasets {
 		add("datasets", "%d datasets, limit %d", len(s.Datasets), MaxDatasets)
+		return // not one problem per entry of a list that is over its cap
 	}
 	seen := map[string]bool{}
 	for i, d := range s.Datasets {
@@ -311,6 +315,7 @@ func (s *Spec) checkValidators(add addFunc) {
 	case ValidatorsList:
 		if len(v.List) == 0 || len(v.List) > MaxListValidators {
 			add("validators.list", "%d operators; a list policy names 1..%d", len(v.List), MaxListValidators)
+			break // not one problem per entry of a list that is over its cap
 		}
 		seen := map[keys.Address]bool{}
 		for i, a := range v.List {
@@ -381,6 +386,9 @@ func (s *Spec) checkSchedule(add addFunc) {
 func ParseCID(s string) (cid.Cid, error) {
 	if s == "" {
 		return cid.Undef, fmt.Errorf("%w: empty", ErrBadCID)
+	}
+	if len(s) > MaxCIDBytes {
+		return cid.Undef, fmt.Errorf("%w: %d characters, limit %d", ErrBadCID, len(s), MaxCIDBytes)
 	}
 	c, err := cid.Decode(s)
 	if err != nil {

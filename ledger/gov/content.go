@@ -68,6 +68,9 @@ func (c paramChangeContent) decode(raw []byte) ([]ParamChange, error) {
 		if _, ok := c.m.params[ch.Module]; !ok {
 			return nil, fmt.Errorf("change %d: module %q has no governable parameters (known: %s)", i, ch.Module, strings.Join(c.m.paramModuleNames(), ", "))
 		}
+		if err := ledger.CheckJSONBounds(ch.Value, ledger.MaxParamValueBytes, ledger.MaxParamValueDepth); err != nil {
+			return nil, fmt.Errorf("change %d (%s.%.64s): %v", i, ch.Module, ch.Key, err)
+		}
 		if !json.Valid(ch.Value) {
 			return nil, fmt.Errorf("change %d (%s.%s): value %q is not valid JSON", i, ch.Module, ch.Key, ch.Value)
 		}

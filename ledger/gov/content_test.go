@@ -92,6 +92,8 @@ func TestInvalidParamChangeRefusedAtSubmit(t *testing.T) {
 		"no changes":            NewParamChange(),
 		"not canonical":         {Kind: KindParamChange, Value: []byte{0xff}},
 		"too many changes":      NewParamChange(make([]ParamChange, MaxParamChanges+1)...),
+		"value nested too deep": NewParamChange(change(bank.Name, "min_fee", strings.Repeat("[", ledger.MaxParamValueDepth+1)+strings.Repeat("]", ledger.MaxParamValueDepth+1))),
+		"value too long":        NewParamChange(change(bank.Name, "min_fee", "1"+strings.Repeat(" ", ledger.MaxParamValueBytes))),
 	}
 	for name, c := range bad {
 		t.Run(name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/inferd/inferd/codec"
 	"github.com/inferd/inferd/consensus"
+	"github.com/inferd/inferd/ledger"
 )
 
 // mth is RFC 6962's recursive definition, the reference for MerkleRoot.
@@ -169,13 +170,36 @@ func FuzzDecode(f *testing.F) {
 	b1, b2 := chain2(f, tv)
 	f.Add(Encode(b1))
 	f.Add(Encode(b2))
+	f.Add(Encode(NewBlock(b2.Header, nil, nil, b2.LastCommit)))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		b, err := Decode(raw)
 		if err != nil {
+			if b != nil {
+				t.Fatal("error with a block")
+			}
 			return
 		}
 		if !bytes.Equal(Encode(b), raw) {
 			t.Fatal("accepted a block whose encoding is not the input")
+		}
+		// What Decode accepts stays within the limits and is self-consistent.
+		if err := b.ValidateBasic(); err != nil {
+			t.Fatalf("accepted a block ValidateBasic refuses: %v", err)
+		}
+		if len(b.Txs) > MaxTxs || len(b.Evidence) > MaxEvidence || len(b.LastCommit.Signatures) > MaxCommitSigs {
+			t.Fatalf("accepted %d txs, %d evidence, %d signatures", len(b.Txs), len(b.Evidence), len(b.LastCommit.Signatures))
+		}
+		if b.Hash() != b.Header.Hash() || b.Header.TxRoot != TxRoot(b.Txs) {
+			t.Fatal("hashes do not match the body")
+		}
+		// The consumers of a block: its transactions, its last commit.
+		for _, tx := range b.Txs {
+			_, _ = ledger.DecodeTx(tx)
+		}
+		if b.Header.Height > 1 {
+			if err := VerifyCommit(chainID, tv.set, b.LastCommit, b.Header.LastBlockHash); err == nil && !bytes.Equal(EncodeCommit(b.LastCommit), EncodeCommit(b2.LastCommit)) {
+				t.Fatal("a commit nobody signed verified")
+			}
 		}
 	})
 }

@@ -260,7 +260,9 @@ func hashBytes(id consensus.BlockID) []byte { return id[:] }
 
 func FuzzDecodeCommit(f *testing.F) {
 	tv := newVals(f, 6, 10, 10, 10)
-	f.Add(EncodeCommit(tv.commit(3, consensus.BlockID{1}, 0, 1, 2)))
+	good := EncodeCommit(tv.commit(3, consensus.BlockID{1}, 0, 1, 2))
+	f.Add(good)
+	f.Add(EncodeCommit(tv.commit(3, consensus.BlockID{1}, 0)))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		c, err := DecodeCommit(raw)
 		if err != nil {
@@ -268,6 +270,18 @@ func FuzzDecodeCommit(f *testing.F) {
 		}
 		if !bytes.Equal(EncodeCommit(c), raw) {
 			t.Fatal("accepted a commit whose encoding is not the input")
+		}
+		if len(c.Signatures) == 0 || len(c.Signatures) > MaxCommitSigs {
+			t.Fatalf("accepted %d signatures", len(c.Signatures))
+		}
+		for i, s := range c.Signatures {
+			if !c.Signed(s.Validator) || c.Vote(i).ValidateBasic() != nil {
+				t.Fatalf("signature %d: not found by Signed or not a valid precommit", i)
+			}
+		}
+		// Only the commit the validators signed verifies.
+		if err := VerifyCommit(chainID, tv.set, c, c.BlockID); err == nil && !bytes.Equal(raw, good) {
+			t.Fatal("a commit nobody signed verified")
 		}
 	})
 }
