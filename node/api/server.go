@@ -68,6 +68,8 @@ func NewHandler(b Backend, m *Metrics) http.Handler {
 		return nil
 	})
 	s.handleContent() // /content/*: add, fetch, pins, gc (content.go)
+	// The explorer page at / and the read-only endpoints it reads (explorer.go).
+	s.handleExplorer()
 	for path, methods := range s.routes {
 		s.mux.HandleFunc(path, s.dispatch(path, methods))
 	}
