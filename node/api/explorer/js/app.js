@@ -61,6 +61,7 @@ async function render() {
   app.replaceChildren(node);
   window.inferdExplorer.page = section || 'error';
   app.setAttribute('data-page', window.inferdExplorer.page);
+  app.setAttribute('data-path', path); // what the browser test waits for
   app.setAttribute('data-ready', '1');
   window.scrollTo(0, 0);
 }

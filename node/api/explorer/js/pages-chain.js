@@ -2,7 +2,7 @@
 // transaction, an address.
 
 import {
-  api, apiOr, h, inf, num, pct, date, ago, short, blockLink, txLink, addrLink, cid, table, row, kv, card, stat,
+  api, h, inf, num, pct, date, ago, short, blockLink, txLink, addrLink, cid, table, row, kv, card, stat,
   badge, errorBox, loadValidators, proposerLink, names,
 } from './util.js';
 import { lineChart } from './chart.js';
@@ -191,9 +191,11 @@ export async function address(m) {
   } catch (e) {
     return errorBox(`Address ${short(addr, 12)} is not valid`, e);
   }
-  const [vals, prov, em, up, txs] = await Promise.all([loadValidators(), apiOr(`/providers/${addr}`, null),
+  // The provider list, not /providers/{addr}: a 404 for every other address would be noise in the console.
+  const [vals, provs, em, up, txs] = await Promise.all([loadValidators(), api('/providers'),
     api('/emission'), api('/validators/uptime'), api(`/accounts/${addr}/txs`)]);
   const val = vals.byOp.get(addr);
+  const prov = provs.providers.find(p => p.address === addr) || null;
   const staked = acc.delegations.reduce((a, d) => a + d.tokens, 0);
   const unbonding = acc.unbondings.reduce((a, u) => a + u.amount, 0);
   const out = h('div', {}, h('h1', {}, names.get(addr) || 'Address', h('small', { class: 'mono' }, addr)),
