@@ -60,7 +60,9 @@ export function lineChart(series, { fmtY = String, fmtX = v => String(Math.round
   series.forEach((se, i) => {
     const color = se.color || palette[i % palette.length];
     const d = se.points.map((p, j) => (j ? 'L' : 'M') + X(p[0]).toFixed(1) + ' ' + Y(p[1]).toFixed(1)).join(' ');
-    svg.appendChild(s('path', { d, fill: 'none', stroke: color, 'stroke-width': 2, 'data-series': se.name }));
+    const attrs = { d, fill: 'none', stroke: color, 'stroke-width': se.dash ? 3 : 2, 'data-series': se.name };
+    if (se.dash) attrs['stroke-dasharray'] = '6 4'; // drawn under the next series, which it often equals
+    svg.appendChild(s('path', attrs));
     for (const p of se.points) {
       const c = s('circle', { cx: X(p[0]).toFixed(1), cy: Y(p[1]).toFixed(1), r: 3, fill: color });
       c.appendChild(s('title', {}, tip ? tip(p[0], p[1], se.name) : `${se.name}: ${fmtY(p[1])}`));

@@ -27,7 +27,14 @@ function blockRow(b, vals) {
   const signed = b.last_commit.total_power ? Math.round(b.last_commit.signed_power * 1e6 / b.last_commit.total_power) : 0;
   return [blockLink(b.height), h('span', { title: date(b.time) }, ago(b.time)), proposerLink(b.proposer, vals),
     num(b.num_txs), h('span', { class: 'mono', title: b.hash }, short(b.hash, 8)),
-    `${b.last_commit.signatures}/${b.last_commit.validators} · ${pct(signed)}`];
+    commitText(b.last_commit, signed)];
+}
+
+// commitText summarises the previous block's commit; a node that does not
+// report the set's power gets the signature count alone.
+function commitText(lc, signed) {
+  if (!lc.total_power) return `${lc.signatures} signatures`;
+  return `${lc.signatures}/${lc.validators} · ${pct(signed)} of power`;
 }
 
 const blockCols = ['Height', 'Age', 'Proposer', { t: 'Txs', num: true }, 'Hash', 'Signed (prev.)'];
@@ -115,7 +122,9 @@ export async function block(m) {
       ['Proposer consensus address', h('span', { class: 'mono' }, b.proposer)],
       ['Previous block', b.height > 1 ? h('a', { href: `#/block/${b.height - 1}`, class: 'mono' }, b.last_block_hash) : h('span', { class: 'mono' }, b.last_block_hash)],
       ['App hash (after this block)', h('span', { class: 'mono' }, b.app_hash)],
-      ['Last commit', `block ${lc.height}, round ${lc.round}: ${lc.signatures} of ${lc.validators} validators, power ${num(lc.signed_power)} of ${num(lc.total_power)}`],
+      ['Last commit', lc.total_power
+        ? `block ${lc.height}, round ${lc.round}: ${lc.signatures} of ${lc.validators} validators, power ${num(lc.signed_power)} of ${num(lc.total_power)}`
+        : `block ${lc.height}, round ${lc.round}: ${lc.signatures} precommit signatures`],
       ['Transactions', num(b.num_txs)],
     ])),
     card(`Transactions (${b.num_txs})`, table(txCols, txs.filter(Boolean).map(t => txLine(t, b.time)), 'This block has no transactions.')));

@@ -16,7 +16,7 @@ async function supplyCharts() {
   const tip = timeTip(times);
   const pts = k => r.points.map(p => [p.height, p[k]]);
   const fmt = v => inf(Math.round(v), false);
-  const supply = lineChart([{ name: 'minted', points: pts('minted') }, { name: 'circulating', points: pts('circulating') }],
+  const supply = lineChart([{ name: 'minted', points: pts('minted'), dash: true }, { name: 'circulating', points: pts('circulating') }],
     { fmtY: fmt, tip: (x, y, n) => tip(x, y, n, inf), id: 'supply-chart' });
   const burned = lineChart([{ name: 'burned', points: pts('burned'), color: '#c62828' }],
     { fmtY: fmt, tip: (x, y, n) => tip(x, y, n, inf), id: 'burned-chart' });

@@ -41,6 +41,25 @@ function tallyBars(t) {
       (t.total_bonded ? ` · turnout ${pct(Math.round(sum * 1e6 / t.total_bonded))} of ${inf(t.total_bonded)} bonded` : '')));
 }
 
+// heightBefore finds the last block whose time is before ns (unix
+// nanoseconds) by bisection over block times: about 20 requests at most.
+async function heightBefore(ns) {
+  const t = ns / 1e6;
+  const at = async hh => new Date((await api(`/blocks/${hh}`)).time).getTime();
+  let lo = 1, hi = (await api('/blocks/latest')).height;
+  try {
+    if (await at(lo) >= t) return 0;
+    if (await at(hi) < t) return hi;
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (await at(mid) < t) lo = mid; else hi = mid;
+    }
+  } catch (_) {
+    return 0;
+  }
+  return lo;
+}
+
 function kindOf(p) {
   return p.content && p.content.kind ? p.content.kind.replace(/_/g, ' ') : 'text';
 }
@@ -62,6 +81,19 @@ export async function proposal(m) {
     return errorBox(`Proposal ${m[1]} not found`, e);
   }
   const vals = await loadValidators();
+  // The ledger drops the votes of a finished proposal; read them at the
+  // last block of its voting period.
+  let votesNote = '';
+  if (!p.votes.length && p.voting_end && p.status !== 'voting_period' && p.status !== 'deposit_period') {
+    const hgt = await heightBefore(p.voting_end);
+    if (hgt) {
+      const old = await api(`/proposals/${p.id}?height=${hgt}`).catch(() => null);
+      if (old && old.votes.length) {
+        p.votes = old.votes;
+        votesNote = `as cast, read at block ${num(hgt)} (the last of the voting period)`;
+      }
+    }
+  }
   const tally = p.current_tally || (p.status !== 'voting_period' && p.status !== 'deposit_period' ? p.final_tally : null);
   const voteRows = p.votes.map(v => {
     const val = vals.byOp.get(v.voter);
@@ -79,6 +111,6 @@ export async function proposal(m) {
     card('Description', h('p', { style: { whiteSpace: 'pre-wrap' } }, p.description || '–')),
     card(p.current_tally ? 'Tally so far' : 'Final tally', tallyBars(tally)),
     h('div', { class: 'grid' },
-      card(`Votes (${p.votes.length})`, table(['Voter', 'Option', 'Stake'], voteRows, 'No votes yet (delegators inherit their validator\'s vote).')),
+      card(`Votes (${p.votes.length})`, votesNote ? h('p', { class: 'muted' }, votesNote) : null, table(['Voter', 'Option', 'Stake'], voteRows, 'No votes yet (delegators inherit their validator\'s vote).')),
       card(`Deposits (${p.deposits.length})`, table(['Depositor', { t: 'Amount', num: true }], p.deposits.map(d => [addrLink(d.depositor), inf(d.amount)]), 'No deposits.'))));
 }
