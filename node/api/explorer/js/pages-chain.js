@@ -202,7 +202,7 @@ export async function address(m) {
   }
   // The provider list, not /providers/{addr}: a 404 for every other address would be noise in the console.
   const [vals, provs, em, up, txs] = await Promise.all([loadValidators(), api('/providers'),
-    api('/emission'), api('/validators/uptime'), api(`/accounts/${addr}/txs`)]);
+    api('/emission'), api('/validators/uptime'), txCard(addr)]);
   const val = vals.byOp.get(addr);
   const prov = provs.providers.find(p => p.address === addr) || null;
   const staked = acc.delegations.reduce((a, d) => a + d.tokens, 0);
@@ -235,7 +235,7 @@ export async function address(m) {
     card('Delegations', table(['Validator', { t: 'Tokens', num: true }], acc.delegations.map(d => [addrLink(d.validator), inf(d.tokens)]), 'No delegations.')),
     card('Unbonding', table([{ t: 'Amount', num: true }, 'From', 'Completes'], acc.unbondings.map(u => [inf(u.amount), addrLink(u.validator), date(new Date(u.completion_time / 1e6))]), 'Nothing unbonding.'))));
   out.appendChild(card('Balance over time', await balanceChart(addr, acc.height)));
-  out.appendChild(txCard(addr, txs));
+  out.appendChild(txs);
   return out;
 }
 
@@ -257,26 +257,34 @@ async function rewardsCard(addr, em, prov) {
   return card('Rewards', pairs.length ? kv(pairs) : h('p', { class: 'muted' }, 'No rewards recorded for this address (delegators are paid each epoch into their balance).'));
 }
 
-function txCard(addr, first) {
+// txCard lists an address's transactions. The node scans blocks back from
+// the tip (there is no index by address), 2000 a request; the card goes on
+// by itself until it has 10 or has looked 10 times, then offers a button.
+async function txCard(addr) {
   const cols = ['Hash', 'Block', 'Messages', 'Sender', { t: 'Fee', num: true }, 'Result', 'Time'];
   const tbody = h('tbody', {});
   const note = h('p', { class: 'muted' });
   const more = h('button', {}, 'Search older blocks');
-  let next = 0;
+  let next = 0, top = 0;
   function add(r) {
     for (const t of r.txs) {
       tbody.appendChild(row([txLink(t.hash), blockLink(t.height), t.types.join(', '), addrLink(t.sender), inf(t.fee),
         t.ok ? badge('ok') : badge('failed'), date(t.time)], [false, false, false, false, true]));
     }
+    top = top || r.scanned_to;
     next = r.next_before;
     more.hidden = !next;
-    note.textContent = `${tbody.children.length} transaction(s) found in blocks ${num(r.scanned_from)}–${num(first.scanned_to)}` +
+    note.textContent = `${tbody.children.length} transaction(s) found in blocks ${num(r.scanned_from)}–${num(top)}` +
       (next ? '; older blocks not searched yet.' : '.');
   }
-  more.addEventListener('click', async () => {
-    try { add(await api(`/accounts/${addr}/txs?before=${next}`)); } catch (e) { more.replaceWith(errorBox('Could not load', e)); }
-  });
-  add(first);
+  async function load(n) {
+    for (let i = 0; i < n; i++) {
+      add(await api(`/accounts/${addr}/txs${next ? '?before=' + next : ''}`));
+      if (!next || tbody.children.length >= 10) break;
+    }
+  }
+  more.addEventListener('click', () => load(1).catch(e => more.replaceWith(errorBox('Could not load', e))));
+  await load(10);
   return card('Transactions', h('table', { id: 'address-txs' },
     h('thead', {}, h('tr', {}, cols.map(c => h('th', {}, typeof c === 'object' ? c.t : c)))), tbody), note, h('div', { class: 'pager' }, more));
 }
