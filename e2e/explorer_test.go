@@ -50,6 +50,13 @@ func checkExplorer(t *testing.T, base string) {
 		t.Fatalf("contest page:\n%s", text)
 	}
 	shot(t, b, "contest")
+	// Round 1 in full: every validator's revealed score, as decimals.
+	text = mustShow(t, b, "/contest/1/round/1", "contests")
+	mustHave(t, b, `document.querySelectorAll('#round-detail table')[1]?.querySelectorAll('tbody tr').length >= 1`, "round 1's attestations")
+	if !has(text, "Attestations") || strings.Count(text, want) < 2 {
+		t.Fatalf("round 1 lacks the validators' scores %s:\n%s", want, text)
+	}
+	shot(t, b, "contest-round-1")
 
 	// The provider, with its verified work; its own page.
 	var ps api.ProvidersResponse
@@ -91,13 +98,13 @@ func checkExplorer(t *testing.T, base string) {
 
 	// The builder's address: its transactions and its contest reward.
 	builder := c.Leaderboard[0].Builder.String()
-	if text := mustShow(t, b, "/address/"+builder, ""); !has(text, "Contest #1") || !has(text, "contest/commit") {
+	if text := mustShow(t, b, "/address/"+builder, "accounts"); !has(text, "Contest #1") || !has(text, "contest/commit") {
 		t.Fatalf("builder's address page:\n%s", text)
 	}
 	shot(t, b, "address")
 
 	for _, p := range [][2]string{{"/validators", "validators"}, {"/proposals", "proposals"}, {"/proposal/1", "proposals"},
-		{"/jobs", "jobs"}, {"/job/1", "jobs"}, {"/blocks", "blocks"}} {
+		{"/jobs", "jobs"}, {"/job/1", "jobs"}, {"/blocks", "blocks"}, {"/accounts", "accounts"}} {
 		mustShow(t, b, p[0], p[1])
 		shot(t, b, strings.ReplaceAll(strings.Trim(p[0], "/"), "/", "-"))
 	}

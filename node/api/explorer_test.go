@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/inferd/inferd/contest/contesttest"
 	"github.com/inferd/inferd/keys"
 	"github.com/inferd/inferd/ledger"
 	"github.com/inferd/inferd/ledger/compute"
@@ -231,5 +233,57 @@ func TestTxMessagesDecoded(t *testing.T) {
 	v := msg["value"].(map[string]any)
 	if msg["type"] != compute.MsgTypeCommitRoot || v["Epoch"] != 7.0 || v["Root"] != fmt.Sprintf("%x", root) {
 		t.Fatalf("decoded message: %v", msg)
+	}
+}
+
+func TestAccountsList(t *testing.T) {
+	f := newFixture(t)
+	var r api.AccountsResponse
+	f.get("/accounts", 200, &r)
+	if r.Height != 2 || r.Accounts < 3 || r.Truncated || len(r.Top) != int(r.Accounts) {
+		t.Fatalf("accounts: %+v", r)
+	}
+	for i := 1; i < len(r.Top); i++ {
+		if r.Top[i].Balance > r.Top[i-1].Balance {
+			t.Fatalf("not largest first: %+v", r.Top)
+		}
+	}
+	var bob api.AccountResponse
+	f.get("/accounts/"+f.bob.String(), 200, &bob)
+	found := false
+	for _, a := range r.Top {
+		found = found || (a.Address == f.bob && a.Balance == bob.Balance)
+	}
+	if !found {
+		t.Fatalf("bob (%d) is not listed: %+v", bob.Balance, r.Top)
+	}
+	f.get("/accounts?limit=1&height=1", 200, &r)
+	if len(r.Top) != 1 || r.Height != 1 {
+		t.Fatalf("limit=1: %+v", r)
+	}
+	f.wantError(fmt.Sprintf("/accounts?limit=%d", api.MaxAccountsListed+1), 400, "bad_limit")
+}
+
+func TestContestRound(t *testing.T) {
+	n := contesttest.New(t)
+	srv := httptest.NewServer(api.NewHandler(contestBackend{apitest.New(t), n}, nil))
+	t.Cleanup(srv.Close)
+	var r api.RoundResponse
+	getJSON(t, srv.URL+"/contests/1/rounds/1", http.StatusOK, &r)
+	if r.Contest != 1 || r.Round != 1 || !r.Closed || len(r.Submissions) != 2 || len(r.Attestations) == 0 || len(r.Set) == 0 {
+		t.Fatalf("round 1: %+v", r)
+	}
+	for _, a := range r.Attestations {
+		if !a.Revealed || len(a.Scores) != len(r.Scored) {
+			t.Fatalf("attestation %+v, scored %v", a, r.Scored)
+		}
+	}
+	getJSON(t, srv.URL+"/contests/1/rounds/9", http.StatusOK, &r)
+	if r.Phase != "pending" || len(r.Submissions) != 0 || len(r.Attestations) != 0 {
+		t.Fatalf("a future round: %+v", r)
+	}
+	for path, code := range map[string]int{"/contests/1/rounds/0": 400, "/contests/1/rounds/x": 400, "/contests/x/rounds/1": 400, "/contests/2/rounds/1": 404} {
+		var e api.Error
+		getJSON(t, srv.URL+path, code, &e)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,11 @@ const (
 	// MaxBlocksScanned is how far back one GET /accounts/{addr}/txs looks
 	// (there is no index by address; the answer says where to go on).
 	MaxBlocksScanned = 2000
+	// MaxAccountsListed caps GET /accounts?limit=.
+	MaxAccountsListed = 200
+	// MaxAccountsScanned bounds the balances GET /accounts reads; past it
+	// the answer says "truncated" (a list over a prefix of the addresses).
+	MaxAccountsScanned = 100_000
 )
 
 func (s *server) handleHistory() {
@@ -37,6 +43,57 @@ func (s *server) handleHistory() {
 	s.handle("GET", "/accounts/{addr}/txs", s.accountTxs)
 	s.handle("GET", "/validators/uptime", s.uptime)
 	s.handle("GET", "/emission", s.emissionReport)
+	s.handle("GET", "/accounts", s.accounts)
+	s.handle("GET", "/contests/{id}/rounds/{round}", s.contestRound)
+}
+
+// AccountBalance is one line of GET /accounts.
+type AccountBalance struct {
+	Address keys.Address `json:"address"`
+	Balance uint64       `json:"balance"`
+}
+
+// AccountsResponse is GET /accounts?limit=N: the largest balances first
+// (ties by address), out of Accounts accounts with a balance entry.
+// Truncated: more than MaxAccountsScanned exist and only that many (in
+// address order) were read.
+type AccountsResponse struct {
+	Height    uint64           `json:"height"`
+	Accounts  uint64           `json:"accounts"`
+	Truncated bool             `json:"truncated,omitempty"`
+	Top       []AccountBalance `json:"top"`
+}
+
+func (s *server) accounts(w http.ResponseWriter, r *http.Request) error {
+	c, h, err := s.at(r)
+	if err != nil {
+		return err
+	}
+	limit, err := optLimit(r, 50, MaxAccountsListed)
+	if err != nil {
+		return err
+	}
+	out := AccountsResponse{Height: h, Top: []AccountBalance{}}
+	var all []AccountBalance
+	err = c.Query(h, func(ctx *ledger.Context) error {
+		c.Bank.EachBalance(ctx, func(a keys.Address, amt uint64) bool {
+			if len(all) == MaxAccountsScanned {
+				out.Truncated = true
+				return false
+			}
+			all = append(all, AccountBalance{Address: a, Balance: amt})
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	out.Accounts = uint64(len(all))
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Balance > all[j].Balance }) // address order breaks ties
+	out.Top = append(out.Top, all[:min(limit, len(all))]...)
+	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // SupplyPoint is one sample of GET /history/supply.

@@ -289,6 +289,20 @@ async function txCard(addr) {
     h('thead', {}, h('tr', {}, cols.map(c => h('th', {}, typeof c === 'object' ? c.t : c)))), tbody), note, h('div', { class: 'pager' }, more));
 }
 
+export async function accounts() {
+  const [r, sup] = await Promise.all([api('/accounts?limit=100'), api('/supply'), loadValidators()]);
+  const rows = r.top.map((a, i) => [String(i + 1), addrLink(a.address), inf(a.balance),
+    pct(sup.circulating ? Math.round(a.balance * 1e6 / sup.circulating) : 0)]);
+  return h('div', {}, h('h1', {}, 'Accounts', h('small', {}, `largest balances at height ${num(r.height)}`)),
+    h('div', { class: 'stats' },
+      stat('Accounts', num(r.accounts) + (r.truncated ? '+' : ''), 'with a balance entry'),
+      stat('Circulating', inf(sup.circulating)),
+      stat('In balances', inf(sup.held.balances || 0), 'the rest is bonded, unbonding, escrowed or in pools')),
+    card(null, table(['#', 'Address', { t: 'Balance', num: true }, { t: 'Share of supply', num: true }], rows, 'No accounts.'),
+      r.truncated ? h('p', { class: 'muted' }, 'Only the first 100,000 accounts by address were read.') : null,
+      h('p', { class: 'muted' }, 'Spendable balances; an address page adds its stake and unbonding.')));
+}
+
 export async function searchMiss(m) {
   return errorBox('Nothing found', new Error(`"${m[1]}" is not a block height, a transaction hash (64 hex digits), an inf1… address or a contest number (#1).`));
 }

@@ -1,6 +1,6 @@
 // Contests, compute providers and jobs.
 
-import { api, h, inf, num, pct, score, ops, blockLink, addrLink, cid, table, kv, card, stat, badge, errorBox } from './util.js';
+import { api, h, inf, num, pct, score, ops, short, blockLink, addrLink, cid, table, kv, card, stat, badge, errorBox } from './util.js';
 
 const phaseColors = { commit: '#2f5bd3', reveal: '#00838f', attest_commit: '#e0712c', attest_reveal: '#9c27b0', settle: '#8a94a6' };
 
@@ -47,20 +47,20 @@ export async function contest(m) {
   }
   const sp = c.spec;
   const cur = c.round ? c.round.round : 0;
-  const want = m[2] ? Number(m[2]) : 0;
-  let subs = c.submissions;
-  let subTitle = 'Submissions (last closed and current round)';
-  if (want) {
-    try {
-      subs = (await api(`/contests/${c.id}/submissions?round=${want}`)).submissions;
-      subTitle = `Submissions of round ${want}`;
-    } catch (e) {
-      subs = [];
-      subTitle = `Round ${want}: ${e.message}`;
-    }
+  const lr0 = c.last_round;
+  // The round shown in full: the one asked for, else the last closed one, else the current one.
+  const want = m[2] ? Number(m[2]) : (lr0 ? lr0.round : cur);
+  let roundCard;
+  try {
+    roundCard = roundDetail(await api(`/contests/${c.id}/rounds/${want}`), cur);
+  } catch (e) {
+    roundCard = errorBox(`Round ${want}`, e);
   }
-  const rounds = [];
-  for (let i = Math.max(1, cur - 20); i <= cur; i++) rounds.push(h('a', { href: `#/contest/${c.id}/round/${i}`, class: i === want ? 'badge info' : 'badge' }, `round ${i}`));
+  // Chips for round 1, the rounds with agreed submissions, and the last 12.
+  const pick = new Set([1, ...(c.leaderboard || []).map(s => s.round)]);
+  for (let i = Math.max(1, cur - 11); i <= cur; i++) pick.add(i);
+  const rounds = [...pick].filter(i => i <= cur).sort((a, b) => a - b)
+    .map(i => h('a', { href: `#/contest/${c.id}/round/${i}`, class: i === want ? 'badge info' : 'badge' }, `round ${i}`));
   const lr = c.last_round;
   return h('div', {}, h('h1', {}, `Contest #${c.id}: ${c.name}`, h('small', {}, badge(c.status))),
     h('div', { class: 'stats' },
@@ -70,7 +70,7 @@ export async function contest(m) {
       stat('Best model', c.best_model ? cid(c.best_model) : 'baseline', c.best_builder ? addrLink(c.best_builder) : '')),
     card('Current round', timeline(c.round)),
     card('Leaderboard (agreed scores)', table(subCols, subRows(c.leaderboard || []), 'No agreed submission yet.')),
-    card(subTitle, h('div', { class: 'pager' }, rounds), table(subCols, subRows(subs || []), 'No submissions.')),
+    card(`Round ${want}${want === cur ? ' (current)' : ''}`, h('div', { class: 'pager' }, rounds), roundCard),
     lr ? card(`Round ${lr.round} payout (block ${num(lr.height)})`, kv([
       ['Pool at close', inf(lr.pool)], ['Split this round', inf(lr.fresh)],
       ['Builders', `${inf(lr.builders_paid)} of ${inf(lr.builders_pot)}`], ['Designer', inf(lr.designer_paid)],
@@ -93,6 +93,27 @@ export async function contest(m) {
         c.dataset_cids[i] ? cid(c.dataset_cids[i]) : h('span', { class: 'muted' }, 'sealed until revealed')))) : '–'],
       ['Created', blockLink(c.created_height)],
     ])));
+}
+
+// roundDetail shows one round: its submissions, the frozen validator set
+// and each validator's attestation, scores in the order of v.scored.
+function roundDetail(v, cur) {
+  const subs = new Map(v.submissions.map(s => [s.index, s]));
+  const head = ['Validator', { t: 'Stake at commit', num: true }, 'Revealed',
+    ...v.scored.map(i => ({ t: `#${i} ${subs.get(i) ? short(subs.get(i).builder, 8) : ''}`, num: true })), 'Agreed', { t: 'Reward', num: true }];
+  const atts = v.attestations.map(a => [addrLink(a.validator), inf(a.stake), a.revealed ? badge('yes') : badge('no'),
+    ...v.scored.map((_, j) => {
+      const sc = a.scores && a.scores[j];
+      return !sc ? '–' : sc.abstain ? h('span', { class: 'muted' }, 'abstain') : score(sc.value);
+    }), a.agreed ? badge('agreed') : '', a.reward ? inf(a.reward) : '–']);
+  const phase = v.round === cur ? v.phase.replace('_', ' ') : v.closed ? 'closed' : v.phase;
+  return h('div', { id: 'round-detail' },
+    h('p', { class: 'muted' }, `Blocks ${num(v.start)}–${num(v.end)}; ${phase}` +
+      (v.frozen ? `; validator set frozen: ${v.validator_set.length} validators, ${inf(v.set_stake)}` : '; the validator set freezes at the end of the reveal window')),
+    h('h2', {}, `Submissions (${v.submissions.length})`),
+    table(subCols, subRows(v.submissions), 'No submissions in this round.'),
+    h('h2', { style: { marginTop: '14px' } }, `Attestations (${v.attestations.length})`),
+    table(head, atts, 'No attestations yet: validators commit their scores after the reveal window, then reveal them.'));
 }
 
 function provRow(p) {
