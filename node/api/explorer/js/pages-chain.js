@@ -113,7 +113,7 @@ export async function block(m) {
     h('h1', {}, `Block ${num(b.height)}`, h('small', {}, date(b.time))),
     h('div', { class: 'pager' },
       b.height > 1 ? h('a', { href: `#/block/${b.height - 1}` }, '← previous') : null,
-      h('a', { href: `#/block/${b.height + 1}` }, 'next →')),
+      b.height < window.inferdExplorer.tip ? h('a', { href: `#/block/${b.height + 1}` }, 'next →') : h('span', { class: 'muted' }, 'the latest block')),
     card('Header', kv([
       ['Height', num(b.height)],
       ['Time', `${date(b.time)} (${ago(b.time)})`],
