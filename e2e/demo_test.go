@@ -42,7 +42,7 @@ func (l *lockedBuffer) String() string {
 // verified operations; a job is assigned, run (Wasm), paid (burned) and
 // refunded exactly; a contest is proposed, voted in, entered, evaluated by
 // the validators' agents, agreed, and its round paid exactly as the
-// split says.
+// split says; then the explorer page shows it all in a headless Chromium.
 func TestDevnetDemo(t *testing.T) {
 	skipShort(t)
 	dir := filepath.Join(t.TempDir(), "devnet")
@@ -142,6 +142,10 @@ func TestDevnetDemo(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(got), "INFERENCE IS A NETWORK") {
 		t.Fatalf("inferd cat %s: %v\n%s", j.Result, err, got)
 	}
+
+	// The explorer page of node 0, in a real browser, over the same devnet
+	// (explorer_test.go); skipped, with the reason, where there is no Chromium.
+	t.Run("explorer", func(t *testing.T) { checkExplorer(t, api0) })
 }
 
 // share is floor(x * ppm / 10^6), as the ledger rounds.

@@ -146,6 +146,19 @@ func poolKey(n string) []byte      { return []byte(poolPrefix + n) }
 // Balance returns the spendable balance of a.
 func (*Module) Balance(ctx *ledger.Context, a keys.Address) uint64 { return ctx.GetU64(balKey(a)) }
 
+// EachBalance calls f for every account with a balance entry, in address
+// order, until f returns false. Read-only (the explorer's account list).
+func (*Module) EachBalance(ctx *ledger.Context, f func(a keys.Address, amt uint64) bool) {
+	ctx.Iterate([]byte(balPrefix), func(k, v []byte) bool {
+		var a keys.Address
+		if len(k) != len(balPrefix)+len(a) || len(v) != 8 {
+			return true
+		}
+		copy(a[:], k[len(balPrefix):])
+		return f(a, binary.BigEndian.Uint64(v))
+	})
+}
+
 // AddBalance credits a (tokens moved from elsewhere, not minted).
 func (*Module) AddBalance(ctx *ledger.Context, a keys.Address, amt uint64) error {
 	k := balKey(a)

@@ -77,6 +77,8 @@ func NewHandlerWith(b Backend, m *Metrics, o Options) http.Handler {
 	})
 	s.handleContent() // /content/*: add, fetch, pins, gc (content.go)
 	s.handleNet()     // /net/id, /net/peers (net.go)
+	// The explorer page at / and the read-only endpoints it reads (explorer.go).
+	s.handleExplorer()
 	for path, methods := range s.routes {
 		s.mux.HandleFunc(path, s.dispatch(path, methods))
 	}
