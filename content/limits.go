@@ -132,13 +132,18 @@ type statWalk struct {
 
 // sizeSlack is how far Badger's GetSize may be from a value's length: it
 // estimates the varint header of a value-log entry instead of reading it.
-const sizeSlack = 16
+// Leaves up to readBelow bytes are read instead: cheap, and exact.
+const (
+	sizeSlack = 16
+	readBelow = 4 << 10
+)
 
 // node returns the logical size of the DAG under c. A raw leaf of a file
 // (leaf) is sized with GetSize, never read, and the size is approximate
 // (within sizeSlack): the parent's block size is checked against it and
 // counted instead, and the reader (sizedReader) holds the file to the
-// size so counted. Other raw blocks (a root, a directory entry) are read.
+// size so counted. Other raw blocks (a root, a directory entry) and small
+// leaves are read.
 func (w *statWalk) node(c cid.Cid, depth int, leaf bool) (int64, error) {
 	if n, ok := w.memo[c.KeyString()]; ok {
 		return n, nil
@@ -162,7 +167,7 @@ func (w *statWalk) node(c cid.Cid, depth int, leaf bool) (int64, error) {
 		if n > MaxBlockSize+sizeSlack {
 			return 0, bigBlock(c, n)
 		}
-		if !leaf {
+		if !leaf || n <= readBelow {
 			b, err := w.bs.Get(w.ctx, c)
 			if err != nil {
 				return 0, notFound(c, err)
@@ -227,7 +232,8 @@ func (w *statWalk) protoNode(c cid.Cid, depth int) (int64, error) {
 		}
 		if file {
 			want := int64(fs.BlockSize(i))
-			if l.Cid.Type() == cid.Raw && n-sizeSlack <= want && want <= n+sizeSlack {
+			approx := l.Cid.Type() == cid.Raw && n > readBelow
+			if approx && n-sizeSlack <= want && want <= n+sizeSlack {
 				n = want // GetSize is approximate; the reader enforces the sum
 			}
 			if want != n || want < 0 {
