@@ -172,8 +172,9 @@ func WriteCAR(ctx context.Context, s *Store, root cid.Cid, w io.Writer) error {
 		return err
 	}
 	var lenBuf [binary.MaxVarintLen64]byte
-	// The walk is bounded by the store's limits (MaxBlocks, and MaxBytes
-	// of distinct blocks) and stops with ctx.
+	// The walk is bounded by the store's MaxBlocks (the same bound as the
+	// gateway's Stat before it, so a CAR it allowed is never cut short)
+	// and stops with ctx.
 	return walk(ctx, s.bs, root, s.Limits(), func(c cid.Cid, data []byte) error {
 		cb := c.Bytes()
 		n := binary.PutUvarint(lenBuf[:], uint64(len(cb)+len(data)))

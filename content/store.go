@@ -264,7 +264,7 @@ func cat(ctx context.Context, dag ipld.NodeGetter, c cid.Cid) (uio.DagReader, er
 		if errors.Is(err, uio.ErrIsDir) {
 			return nil, fmt.Errorf("%s %w, not a file (GET /ipfs/%s lists it)", c, errIsDirectory, c)
 		}
-		return nil, fmt.Errorf("%s: %w", c, err)
+		return nil, fmt.Errorf("%s: %w: not a UnixFS file that can be read: %v", c, ErrBadDAG, err)
 	}
 	return r, nil
 }
@@ -409,8 +409,8 @@ func (s *Store) GC(ctx context.Context) (GCResult, error) {
 
 // walk visits every block of the DAG under root once, depth first, in link
 // order, with its data. A missing block is an error wrapping ErrNotFound;
-// more than lim.MaxBlocks blocks, or more than lim.MaxBytes of them, an
-// error wrapping ErrTooLarge. Only dag-pb and raw blocks are understood.
+// more than lim.MaxBlocks blocks an error wrapping ErrTooLarge (each block
+// is at most MaxBlockSize). Only dag-pb and raw blocks are understood.
 func walk(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, lim Limits, visit func(cid.Cid, []byte) error) error {
 	return traverse(ctx, bs, root, true, lim, visit)
 }
@@ -423,11 +423,10 @@ func walkCIDs(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, lim L
 }
 
 // traverse is walk and walkCIDs: with leafData false, raw leaves are
-// visited with nil data after a Has check (and count no bytes).
+// visited with nil data after a Has check.
 func traverse(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, leafData bool, lim Limits, visit func(cid.Cid, []byte) error) error {
 	lim = lim.withDefaults()
 	seen := map[string]struct{}{}
-	var bytes int64
 	var rec func(c cid.Cid, depth int) error
 	rec = func(c cid.Cid, depth int) error {
 		if _, ok := seen[c.KeyString()]; ok {
@@ -456,9 +455,6 @@ func traverse(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, leafD
 		b, err := bs.Get(ctx, c)
 		if err != nil {
 			return notFound(c, err)
-		}
-		if bytes += int64(len(b.RawData())); bytes > lim.MaxBytes {
-			return tooManyBytes(root, bytes, lim.MaxBytes)
 		}
 		links, err := links(c, b.RawData())
 		if err != nil {
