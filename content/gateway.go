@@ -26,8 +26,10 @@ import (
 //	GET /ipfs/{cid}?format=car  the whole DAG as a CAR v1 stream
 //	                            (also with Accept: application/vnd.ipld.car)
 //
-// A missing block is 404, a bad CID 400. Responses are immutable and
-// cacheable: the CID is the ETag.
+// A missing block is 404, a bad CID 400, a DAG over the store's Limits or
+// malformed 422 (each with the reason). Every request is one bounded walk
+// (Stat) before any header, and stops when its client goes away.
+// Responses are immutable and cacheable: the CID is the ETag.
 func Gateway(s *Store) http.Handler {
 	mux := http.NewServeMux()
 	g := gateway{s}
