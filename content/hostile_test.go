@@ -189,6 +189,9 @@ func TestLimitsRefuse(t *testing.T) {
 	both := unixfs.NewFSNode(unixfs.TFile)
 	both.SetData([]byte("data"))
 	both.AddBlockSize(1)
+	dirNode := unixfs.NewFSNode(unixfs.TDirectory)
+	inFile := unixfs.NewFSNode(unixfs.TFile)
+	inFile.AddBlockSize(0)
 	many, err := s.AddReader(ctx, bytes.NewReader(seededBytes(200<<10)), AddOptions{Chunker: "size-1024", NoPin: true})
 	if err != nil {
 		t.Fatal(err)
@@ -209,6 +212,7 @@ func TestLimitsRefuse(t *testing.T) {
 		{"block size", putRaw(t, s, make([]byte, MaxBlockSize+1)), Limits{}, ErrBadDAG, "2097153 bytes, over the 2097152-byte block limit (MaxBlockSize)", true},
 		{"sizes", putNode(t, s, lying, &ipld.Link{Cid: leaf}), Limits{}, ErrBadDAG, "says link 0 holds 5 bytes, it holds 1", false},
 		{"data and links", putNode(t, s, both, &ipld.Link{Cid: leaf}), Limits{}, ErrBadDAG, "has both data and links", false},
+		{"a directory inside a file", putNode(t, s, inFile, &ipld.Link{Cid: putNode(t, s, dirNode)}), Limits{}, ErrBadDAG, "which is not file data", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s.SetLimits(tc.lim)

@@ -113,7 +113,7 @@ func (s *Store) Stat(ctx context.Context, c cid.Cid) (DAGStat, error) {
 
 func stat(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, lim Limits) (DAGStat, error) {
 	lim = lim.withDefaults()
-	w := &statWalk{ctx: ctx, bs: bs, root: root, lim: lim, memo: map[string]int64{}}
+	w := &statWalk{ctx: ctx, bs: bs, root: root, lim: lim, memo: map[string]int64{}, notFile: map[string]bool{}}
 	n, err := w.node(root, 1, false)
 	if err != nil {
 		return DAGStat{}, err
@@ -127,6 +127,7 @@ type statWalk struct {
 	root    cid.Cid
 	lim     Limits
 	memo    map[string]int64 // logical size by CID: each block is read once
+	notFile map[string]bool  // dag-pb nodes that are not file data (a file may not link them)
 	rootDir bool
 }
 
@@ -205,6 +206,9 @@ func (w *statWalk) protoNode(c cid.Cid, depth int) (int64, error) {
 	if depth == 1 && ferr == nil {
 		w.rootDir = fs.IsDir()
 	}
+	if !file {
+		w.notFile[c.KeyString()] = true
+	}
 	var sum int64
 	if ferr == nil {
 		switch fs.Type() {
@@ -229,6 +233,9 @@ func (w *statWalk) protoNode(c cid.Cid, depth int) (int64, error) {
 		n, err := w.node(l.Cid, depth+1, file)
 		if err != nil {
 			return 0, err
+		}
+		if file && w.notFile[l.Cid.KeyString()] {
+			return 0, fmt.Errorf("block %s: %w: UnixFS file node links (link %d) to %s, which is not file data", c, ErrBadDAG, i, l.Cid)
 		}
 		if file {
 			want := int64(fs.BlockSize(i))
