@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -123,5 +125,27 @@ func TestAgentFetchLimits(t *testing.T) {
 	_, err = agentFetch(ctx, b.ex, b.s, expanding(t, a.s, 20, 1000))
 	if !errors.Is(err, content.ErrBadDAG) || !strings.Contains(err.Error(), "says 1000 bytes, its data and links hold 1048576") {
 		t.Errorf("a 1 MiB root that says 1000 bytes: %v", err)
+	}
+}
+
+// TestContentConfig: config.toml's content limits default to the content
+// package's, and a zero or negative one is refused with its name.
+func TestContentConfig(t *testing.T) {
+	c := DefaultConfig("n")
+	if c.Content.MaxDAGBytes != content.DefaultMaxBytes || c.Content.MaxDAGBlocks != content.DefaultMaxBlocks {
+		t.Fatalf("defaults %+v", c.Content)
+	}
+	home := t.TempDir()
+	os.MkdirAll(filepath.Join(home, ConfigDir), 0o755)
+	c.Content.MaxDAGBytes = 1 << 30
+	if err := SaveConfig(home, c); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := LoadConfig(home); err != nil || got.Content != c.Content {
+		t.Fatalf("round trip: %+v, %v", got.Content, err)
+	}
+	c.Content.MaxDAGBlocks = 0
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "content.max_dag_blocks") {
+		t.Fatalf("zero max_dag_blocks: %v", err)
 	}
 }
