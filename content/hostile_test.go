@@ -298,6 +298,21 @@ func TestSizedReader(t *testing.T) {
 	}
 }
 
+// TestSizedReaderPastTheEnd: a seek past the end reads nothing more.
+func TestSizedReaderPastTheEnd(t *testing.T) {
+	c := putRaw(t, openMem(t), []byte("x"))
+	r := &sizedReader{ReadSeekCloser: nopCloser{strings.NewReader("12345")}, c: c, size: 5}
+	if _, err := r.Seek(10, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := r.Read(make([]byte, 8)); n != 0 || err == nil {
+		t.Errorf("read past the end: %d, %v", n, err)
+	}
+	if n, _ := r.WriteTo(io.Discard); n != 0 {
+		t.Errorf("WriteTo past the end: %d bytes", n)
+	}
+}
+
 type nopCloser struct{ *strings.Reader }
 
 func (nopCloser) Close() error { return nil }

@@ -151,12 +151,14 @@ func (r *sizedReader) errSize(more bool) error {
 }
 
 func (r *sizedReader) Read(p []byte) (int, error) {
-	if left := r.size - r.off; int64(len(p)) > left+1 {
+	if left := max(r.size-r.off, 0); int64(len(p)) > left+1 {
 		p = p[:left+1] // one byte past the end finds a leaf too long
 	}
+	before := r.off
 	n, err := r.ReadSeekCloser.Read(p)
-	if r.off += int64(n); r.off > r.size {
-		return n - int(r.off-r.size), r.errSize(true)
+	r.off += int64(n)
+	if over := r.off - max(before, r.size); over > 0 {
+		return n - int(over), r.errSize(true)
 	}
 	if err == io.EOF && r.off < r.size {
 		return n, r.errSize(false)
@@ -165,7 +167,7 @@ func (r *sizedReader) Read(p []byte) (int, error) {
 }
 
 func (r *sizedReader) WriteTo(w io.Writer) (int64, error) {
-	cw := &capWriter{w: w, left: r.size - r.off}
+	cw := &capWriter{w: w, left: max(r.size-r.off, 0)}
 	n, err := r.ReadSeekCloser.WriteTo(cw)
 	r.off += n
 	if cw.over {
