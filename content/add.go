@@ -81,7 +81,9 @@ func (s *Store) finish(ctx context.Context, o AddOptions, build func(*batchDAG) 
 		return cid.Undef, err
 	}
 	if !o.NoPin {
-		if err := s.pin(ctx, c); err != nil {
+		// Our own importer made this DAG from a stream the caller
+		// bounds: no limit applies, only the presence check.
+		if err := s.pin(ctx, c, unlimited); err != nil {
 			return cid.Undef, err
 		}
 	}

@@ -55,7 +55,10 @@ func openBadger(dir string, inMemory bool) (*badgerDS, error) {
 	return d, nil
 }
 
-func (d *badgerDS) Get(_ context.Context, key ds.Key) ([]byte, error) {
+func (d *badgerDS) Get(ctx context.Context, key ds.Key) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err // a walk whose caller left stops at its next block
+	}
 	var v []byte
 	err := d.db.View(func(txn *badger.Txn) error {
 		it, err := txn.Get(key.Bytes())
@@ -71,7 +74,10 @@ func (d *badgerDS) Get(_ context.Context, key ds.Key) ([]byte, error) {
 	return v, err
 }
 
-func (d *badgerDS) Has(_ context.Context, key ds.Key) (bool, error) {
+func (d *badgerDS) Has(ctx context.Context, key ds.Key) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err // a walk whose caller left stops at its next block
+	}
 	err := d.db.View(func(txn *badger.Txn) error {
 		_, err := txn.Get(key.Bytes())
 		return err
@@ -86,7 +92,10 @@ func (d *badgerDS) Has(_ context.Context, key ds.Key) (bool, error) {
 	}
 }
 
-func (d *badgerDS) GetSize(_ context.Context, key ds.Key) (int, error) {
+func (d *badgerDS) GetSize(ctx context.Context, key ds.Key) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return -1, err // a walk whose caller left stops at its next block
+	}
 	size := -1
 	err := d.db.View(func(txn *badger.Txn) error {
 		it, err := txn.Get(key.Bytes())

@@ -206,6 +206,11 @@ type FetchOptions struct {
 	Progress func(done, total int64)
 	// NoPin leaves the fetched root unpinned.
 	NoPin bool
+	// Limits bound the DAG; zero fields take the store's (Store.Limits).
+	// The fetch stops as soon as the root's file size, the distinct
+	// blocks or their bytes pass them, and the logical size is checked
+	// (Stat) before anything is pinned or written.
+	Limits Limits
 }
 
 // FetchResult says what a fetch did.
@@ -260,12 +265,24 @@ func (e *Exchange) Get(ctx context.Context, c cid.Cid, out string, o FetchOption
 		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
 	}
-	isDir, err := e.fetchDAG(ctx, c, o, start, &res)
-	if err != nil {
+	lim := o.Limits
+	if lim.MaxBytes <= 0 {
+		lim.MaxBytes = e.store.Limits().MaxBytes
+	}
+	if lim.MaxBlocks <= 0 {
+		lim.MaxBlocks = e.store.Limits().MaxBlocks
+	}
+	if err := e.fetchDAG(ctx, c, o, lim, start, &res); err != nil {
 		return res, err
 	}
+	// The fetch stored each distinct block once; what the DAG describes
+	// (a block linked twice counts twice) is checked before it is used.
+	st, err := stat(ctx, e.store.bs, c, lim)
+	if err != nil {
+		return res, fmt.Errorf("fetch %s: %w", c, err)
+	}
 	if !o.NoPin {
-		if err := e.store.pin(ctx, c); err != nil {
+		if err := e.store.pinChecked(ctx, c); err != nil {
 			return res, err
 		}
 	}
@@ -273,10 +290,10 @@ func (e *Exchange) Get(ctx context.Context, c cid.Cid, out string, o FetchOption
 	if tmp == nil {
 		return res, nil
 	}
-	if isDir {
+	if st.Dir {
 		return res, fmt.Errorf("fetch %s: it is a directory; fetched and pinned, but only files can be written to %s", c, out)
 	}
-	r, err := e.store.Cat(ctx, c)
+	r, err := e.store.catChecked(ctx, c)
 	if err != nil {
 		return res, err
 	}
@@ -304,10 +321,13 @@ func (e *Exchange) Get(ctx context.Context, c cid.Cid, out string, o FetchOption
 // one bitswap session, so many blocks are in flight at once. Blocks held
 // are read locally; received blocks are written to the store in batches
 // (one Badger write for up to putBatchBytes of blocks that arrived
-// together, instead of one per block).
-func (e *Exchange) fetchDAG(ctx context.Context, root cid.Cid, o FetchOptions, start time.Time, res *FetchResult) (isDir bool, err error) {
+// together, instead of one per block). It stops with an error wrapping
+// ErrTooLarge when the root's file size, the distinct blocks or their bytes
+// pass lim, and one wrapping ErrBadDAG at a block over MaxBlockSize or
+// MaxLinks.
+func (e *Exchange) fetchDAG(ctx context.Context, root cid.Cid, o FetchOptions, lim Limits, start time.Time, res *FetchResult) error {
 	sess := e.bs.NewSession(ctx)
-	var done, total int64
+	var done, total, bytes int64
 	level := []cid.Cid{root}
 	seen := map[string]bool{string(root.Hash()): true}
 	var next []cid.Cid
@@ -316,16 +336,25 @@ func (e *Exchange) fetchDAG(ctx context.Context, root cid.Cid, o FetchOptions, s
 		if c.Type() == cid.Raw {
 			done += int64(len(data))
 		}
+		if bytes += int64(len(data)); bytes > lim.MaxBytes {
+			return fmt.Errorf("fetch %s: %w", root, tooManyBytes(root, bytes, lim.MaxBytes))
+		}
 		if c.Equals(root) {
-			total, isDir = rootSize(c, data)
+			total, _ = rootSize(c, data)
 			res.Size = total
+			if total > lim.MaxBytes {
+				return fmt.Errorf("fetch %s: %w", root, tooManyBytes(root, total, lim.MaxBytes))
+			}
 		}
 		ls, err := links(c, data)
 		if err != nil {
-			return err
+			return fmt.Errorf("fetch %s: %w", root, err)
 		}
 		for _, l := range ls {
 			if !seen[string(l.Hash())] {
+				if len(seen) >= lim.MaxBlocks {
+					return fmt.Errorf("fetch %s: %w", root, tooManyBlocks(root, lim.MaxBlocks))
+				}
 				seen[string(l.Hash())] = true
 				next = append(next, l)
 			}
@@ -348,6 +377,9 @@ func (e *Exchange) fetchDAG(ctx context.Context, root cid.Cid, o FetchOptions, s
 					if n, err := e.store.bs.GetSize(ctx, c); err == nil {
 						res.Held++
 						done += int64(n)
+						if bytes += int64(n); bytes > lim.MaxBytes {
+							return fmt.Errorf("fetch %s: %w", root, tooManyBytes(root, bytes, lim.MaxBytes))
+						}
 						if o.Progress != nil {
 							o.Progress(done, total)
 						}
@@ -363,7 +395,7 @@ func (e *Exchange) fetchDAG(ctx context.Context, root cid.Cid, o FetchOptions, s
 				}
 				res.Held++
 				if err := visit(b); err != nil {
-					return false, err
+					return err
 				}
 			}
 			if len(misses) == 0 {
@@ -372,18 +404,18 @@ func (e *Exchange) fetchDAG(ctx context.Context, root cid.Cid, o FetchOptions, s
 			got, err := e.receive(ctx, sess, misses, start, res, visit)
 			res.Received += got
 			if errors.Is(err, ErrStoreWrite) {
-				return false, fmt.Errorf("fetch %s: %w; the blocks stored so far are kept: fix the disk, then fetch again to resume", root, err)
+				return fmt.Errorf("fetch %s: %w; the blocks stored so far are kept: fix the disk, then fetch again to resume", root, err)
 			}
 			if err != nil {
-				return false, err
+				return err
 			}
 			if got < len(misses) {
-				return false, e.fetchErr(ctx, root, done, total, len(misses)-got)
+				return e.fetchErr(ctx, root, done, total, len(misses)-got)
 			}
 		}
 		level = next
 	}
-	return isDir, nil
+	return nil
 }
 
 // putBatchBytes bounds the blocks written to the store in one batch.

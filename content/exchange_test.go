@@ -119,7 +119,7 @@ func TestFetchBetweenTwoHosts(t *testing.T) {
 func leafCIDs(t *testing.T, s *Store, root cid.Cid) []cid.Cid {
 	t.Helper()
 	var out []cid.Cid
-	err := walk(context.Background(), s.bs, root, func(c cid.Cid, _ []byte) error {
+	err := walk(context.Background(), s.bs, root, Limits{}, func(c cid.Cid, _ []byte) error {
 		if c.Type() == cid.Raw {
 			out = append(out, c)
 		}

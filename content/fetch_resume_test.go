@@ -76,7 +76,7 @@ func heldBlocks(t *testing.T, all []cid.Cid, s *Store) int {
 func dagCIDs(t *testing.T, s *Store, root cid.Cid) []cid.Cid {
 	t.Helper()
 	var out []cid.Cid
-	if err := walk(context.Background(), s.bs, root, func(c cid.Cid, _ []byte) error {
+	if err := walk(context.Background(), s.bs, root, Limits{}, func(c cid.Cid, _ []byte) error {
 		out = append(out, c)
 		return nil
 	}); err != nil {

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/ipfs/boxo/ipld/merkledag"
-	"github.com/ipfs/boxo/ipld/unixfs"
 	uio "github.com/ipfs/boxo/ipld/unixfs/io"
 	"github.com/ipfs/go-cid"
 )
@@ -27,8 +26,10 @@ import (
 //	GET /ipfs/{cid}?format=car  the whole DAG as a CAR v1 stream
 //	                            (also with Accept: application/vnd.ipld.car)
 //
-// A missing block is 404, a bad CID 400. Responses are immutable and
-// cacheable: the CID is the ETag.
+// A missing block is 404, a bad CID 400, a DAG over the store's Limits or
+// malformed 422 (each with the reason). Every request is one bounded walk
+// (Stat) before any header, and stops when its client goes away.
+// Responses are immutable and cacheable: the CID is the ETag.
 func Gateway(s *Store) http.Handler {
 	mux := http.NewServeMux()
 	g := gateway{s}
@@ -47,27 +48,24 @@ func (g gateway) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	// Every step below reads through ctx: a client that goes away stops
+	// the walk, the CAR and the file at the next block.
 	ctx := r.Context()
 	if rest := strings.Trim(r.PathValue("rest"), "/"); rest != "" {
 		if c, err = resolvePath(ctx, g.s, c, rest); err != nil {
-			code := http.StatusInternalServerError
-			if errors.Is(err, ErrNotFound) || errors.Is(err, errNoSuchEntry) || errors.Is(err, errNotDir) {
-				code = http.StatusNotFound
-			}
-			http.Error(w, err.Error(), code)
+			http.Error(w, err.Error(), statusOf(err))
 			return
 		}
 	}
-	// A large file takes longer than the API server's write timeout.
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
-	if err := present(ctx, g.s, c); err != nil {
-		code := http.StatusInternalServerError
-		if errors.Is(err, ErrNotFound) {
-			code = http.StatusNotFound
-		}
-		http.Error(w, err.Error(), code)
+	// One walk of the DAG's distinct blocks: all held, well formed and
+	// within the store's limits, before any header goes out.
+	st, err := g.s.Stat(ctx, c)
+	if err != nil {
+		http.Error(w, err.Error(), statusOf(err))
 		return
 	}
+	// A large file takes longer than the API server's write timeout.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	h := w.Header()
 	h.Set("Etag", `"`+c.String()+`"`)
 	h.Set("Cache-Control", "public, max-age=29030400, immutable")
@@ -86,23 +84,44 @@ func (g gateway) serve(w http.ResponseWriter, r *http.Request) {
 		bw.Flush()
 		return
 	}
-	rd, err := g.s.Cat(ctx, c)
+	if st.Dir {
+		g.list(ctx, w, c)
+		return
+	}
+	rd, err := g.s.catChecked(ctx, c)
 	if err != nil {
-		if nd, derr := g.s.dag.Get(ctx, c); derr == nil {
-			if fs, ferr := unixfs.ExtractFSNode(nd); ferr == nil && fs.IsDir() {
-				h.Set("Content-Type", "text/plain; charset=utf-8")
-				for _, l := range nd.Links() {
-					fmt.Fprintf(w, "%s\t%d\t%s\n", l.Cid, l.Size, l.Name)
-				}
-				return
-			}
-		}
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+		http.Error(w, err.Error(), statusOf(err))
 		return
 	}
 	defer rd.Close()
 	h.Set("Content-Type", "application/octet-stream")
 	http.ServeContent(w, r, "", zeroTime, rd)
+}
+
+// list writes a directory's links as "cid<TAB>size<TAB>name" lines.
+func (g gateway) list(ctx context.Context, w http.ResponseWriter, c cid.Cid) {
+	nd, err := checkedGetter{g.s.bs}.Get(ctx, c)
+	if err != nil {
+		http.Error(w, err.Error(), statusOf(err))
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	for _, l := range nd.Links() {
+		fmt.Fprintf(w, "%s\t%d\t%s\n", l.Cid, l.Size, l.Name)
+	}
+}
+
+// statusOf is the HTTP status of an error of Stat, resolvePath or Cat.
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, ErrNotFound), errors.Is(err, errNoSuchEntry), errors.Is(err, errNotDir):
+		return http.StatusNotFound
+	case errors.Is(err, ErrTooLarge), errors.Is(err, ErrBadDAG), errors.Is(err, errIsDirectory):
+		return http.StatusUnprocessableEntity
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable // nobody reads it: the client left
+	}
+	return http.StatusInternalServerError
 }
 
 var (
@@ -111,19 +130,26 @@ var (
 )
 
 // resolvePath follows the names of path ("a/b/c.bin") from the directory
-// root down to the CID they name. HAMT-sharded directories work too.
+// root down to the CID they name. HAMT-sharded directories work too. At
+// most MaxPathElements names; each node read is within MaxBlockSize and
+// MaxLinks.
 func resolvePath(ctx context.Context, s *Store, root cid.Cid, path string) (cid.Cid, error) {
+	names := strings.Split(path, "/")
+	if len(names) > MaxPathElements {
+		return cid.Undef, fmt.Errorf("/ipfs/%s/...: %w: %d path elements, over the limit of %d (MaxPathElements)", root, ErrTooLarge, len(names), MaxPathElements)
+	}
+	dag := merkledag.NewReadOnlyDagService(checkedGetter{s.bs})
 	c := root
 	walked := root.String()
-	for _, name := range strings.Split(path, "/") {
+	for _, name := range names {
 		if name == "" || name == "." || name == ".." {
 			return cid.Undef, fmt.Errorf("/ipfs/%s/%s: %w: empty, . and .. are not path elements", root, path, errNoSuchEntry)
 		}
-		nd, err := s.dag.Get(ctx, c)
+		nd, err := dag.Get(ctx, c)
 		if err != nil {
 			return cid.Undef, notFound(c, err)
 		}
-		dir, err := uio.NewDirectoryFromNode(s.dag, nd)
+		dir, err := uio.NewDirectoryFromNode(dag, nd)
 		if err != nil {
 			return cid.Undef, fmt.Errorf("/ipfs/%s is a file, %w: it has no entry %q", walked, errNotDir, name)
 		}
@@ -140,35 +166,6 @@ func resolvePath(ctx context.Context, s *Store, root cid.Cid, path string) (cid.
 	return c, nil
 }
 
-// present checks that every block of the DAG under c is held, reading only
-// the dag-pb nodes (raw leaves are checked with Has).
-func present(ctx context.Context, s *Store, c cid.Cid) error {
-	if c.Type() == cid.Raw {
-		ok, err := s.bs.Has(ctx, c)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return fmt.Errorf("block %s: %w", c, ErrNotFound)
-		}
-		return nil
-	}
-	b, err := s.bs.Get(ctx, c)
-	if err != nil {
-		return notFound(c, err)
-	}
-	nd, err := merkledag.DecodeProtobuf(b.RawData())
-	if err != nil {
-		return fmt.Errorf("block %s: %v", c, err)
-	}
-	for _, l := range nd.Links() {
-		if err := present(ctx, s, l.Cid); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // WriteCAR writes the DAG under root as a CAR v1 stream (root as its only
 // root; blocks depth first in link order, each once), the format of
 // `ipfs dag export` and of gateways' ?format=car.
@@ -177,7 +174,10 @@ func WriteCAR(ctx context.Context, s *Store, root cid.Cid, w io.Writer) error {
 		return err
 	}
 	var lenBuf [binary.MaxVarintLen64]byte
-	return walk(ctx, s.bs, root, func(c cid.Cid, data []byte) error {
+	// The walk is bounded by the store's MaxBlocks (the same bound as the
+	// gateway's Stat before it, so a CAR it allowed is never cut short)
+	// and stops with ctx.
+	return walk(ctx, s.bs, root, s.Limits(), func(c cid.Cid, data []byte) error {
 		cb := c.Bytes()
 		n := binary.PutUvarint(lenBuf[:], uint64(len(cb)+len(data)))
 		if _, err := w.Write(lenBuf[:n]); err != nil {

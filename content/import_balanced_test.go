@@ -185,7 +185,7 @@ func TestAddMatchesBoxo(t *testing.T) {
 			t.Errorf("progress ended at %d, want %d", progress, len(data))
 		}
 		n := 0
-		err = walkCIDs(ctx, s.bs, got, func(cid.Cid) error { n++; return nil })
+		err = walkCIDs(ctx, s.bs, got, Limits{}, func(cid.Cid) error { n++; return nil })
 		if err != nil || n != len(wd.blocks) {
 			t.Errorf("the stored DAG has %d blocks (%v), boxo's %d", n, err, len(wd.blocks))
 		}

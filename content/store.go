@@ -49,6 +49,8 @@ type Store struct {
 	// (pageOutValueLog).
 	touched  atomic.Int64
 	trimming atomic.Bool
+	// limits bound the walks of DAGs (SetLimits; nil: the defaults).
+	limits atomic.Pointer[Limits]
 }
 
 // trimEvery is how many block bytes are written or read between two
@@ -111,15 +113,103 @@ func (s *Store) DAG() ipld.DAGService { return s.dag }
 // Has reports whether the block c is held.
 func (s *Store) Has(ctx context.Context, c cid.Cid) (bool, error) { return s.bs.Has(ctx, c) }
 
-// Cat returns the bytes of the UnixFS file c from local blocks. Reading
-// fails with an error wrapping ErrNotFound where a block is missing.
+// Cat returns the bytes of the UnixFS file c from local blocks, after
+// Stat has checked that the whole DAG is held, well formed and within the
+// store's limits. Reading stops with ctx.
 func (s *Store) Cat(ctx context.Context, c cid.Cid) (uio.ReadSeekCloser, error) {
-	r, err := cat(ctx, s.dag, c)
+	if _, err := s.Stat(ctx, c); err != nil {
+		return nil, err
+	}
+	return s.catChecked(ctx, c)
+}
+
+// catChecked is Cat for a DAG Stat has just passed.
+func (s *Store) catChecked(ctx context.Context, c cid.Cid) (uio.ReadSeekCloser, error) {
+	r, err := cat(ctx, checkedGetter{s.bs}, c)
 	if err != nil {
 		return nil, err
 	}
-	return touchReader{r, s}, nil
+	return touchReader{&sizedReader{ReadSeekCloser: r, c: c, size: int64(r.Size())}, s}, nil
 }
+
+// sizedReader holds a file to the size its root gives, which Stat has
+// checked against the limits and the block sizes below it: Stat sizes raw
+// leaves without reading them, so a leaf longer or shorter than its
+// parent says is found here, as an error, not as extra bytes.
+type sizedReader struct {
+	uio.ReadSeekCloser
+	c    cid.Cid
+	size int64
+	off  int64
+}
+
+func (r *sizedReader) errSize(more bool) error {
+	if more {
+		return fmt.Errorf("%s: %w: its leaves hold more than the %d bytes its root says", r.c, ErrBadDAG, r.size)
+	}
+	return fmt.Errorf("%s: %w: its leaves hold fewer than the %d bytes its root says", r.c, ErrBadDAG, r.size)
+}
+
+func (r *sizedReader) Read(p []byte) (int, error) {
+	if left := max(r.size-r.off, 0); int64(len(p)) > left+1 {
+		p = p[:left+1] // one byte past the end finds a leaf too long
+	}
+	before := r.off
+	n, err := r.ReadSeekCloser.Read(p)
+	r.off += int64(n)
+	if over := r.off - max(before, r.size); over > 0 {
+		return n - int(over), r.errSize(true)
+	}
+	if err == io.EOF && r.off < r.size {
+		return n, r.errSize(false)
+	}
+	return n, err
+}
+
+func (r *sizedReader) WriteTo(w io.Writer) (int64, error) {
+	cw := &capWriter{w: w, left: max(r.size-r.off, 0)}
+	n, err := r.ReadSeekCloser.WriteTo(cw)
+	r.off += n
+	if cw.over {
+		return n, r.errSize(true)
+	}
+	if err == nil && r.off < r.size {
+		return n, r.errSize(false)
+	}
+	return n, err
+}
+
+func (r *sizedReader) Seek(offset int64, whence int) (int64, error) {
+	off, err := r.ReadSeekCloser.Seek(offset, whence)
+	if err == nil {
+		r.off = off
+	}
+	return off, err
+}
+
+// capWriter passes on at most left bytes and notes an attempt at more.
+type capWriter struct {
+	w    io.Writer
+	left int64
+	over bool
+}
+
+func (c *capWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > c.left {
+		n, err := c.w.Write(p[:c.left])
+		c.left -= int64(n)
+		c.over = true
+		if err == nil {
+			err = errOverSize
+		}
+		return n, err
+	}
+	n, err := c.w.Write(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+var errOverSize = errors.New("more bytes than the file's size")
 
 // touchReader counts the bytes read for the value log's trimming.
 type touchReader struct {
@@ -164,7 +254,9 @@ func (b servedStore) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) {
 	return blk, err
 }
 
-func cat(ctx context.Context, dag ipld.NodeGetter, c cid.Cid) (uio.ReadSeekCloser, error) {
+var errIsDirectory = errors.New("is a directory")
+
+func cat(ctx context.Context, dag ipld.NodeGetter, c cid.Cid) (uio.DagReader, error) {
 	nd, err := dag.Get(ctx, c)
 	if err != nil {
 		return nil, notFound(c, err)
@@ -172,9 +264,9 @@ func cat(ctx context.Context, dag ipld.NodeGetter, c cid.Cid) (uio.ReadSeekClose
 	r, err := uio.NewDagReader(ctx, nd, dag)
 	if err != nil {
 		if errors.Is(err, uio.ErrIsDir) {
-			return nil, fmt.Errorf("%s is a directory, not a file", c)
+			return nil, fmt.Errorf("%s %w, not a file (GET /ipfs/%s lists it)", c, errIsDirectory, c)
 		}
-		return nil, fmt.Errorf("%s: %w", c, err)
+		return nil, fmt.Errorf("%s: %w: not a UnixFS file that can be read: %v", c, ErrBadDAG, err)
 	}
 	return r, nil
 }
@@ -187,17 +279,25 @@ func notFound(c cid.Cid, err error) error {
 }
 
 // Pin adds c to the pin set after checking that the whole DAG under c is
-// held. GC keeps every block reachable from a pin.
+// held, well formed and within the store's limits (Stat). GC keeps every
+// block reachable from a pin.
 func (s *Store) Pin(ctx context.Context, c cid.Cid) error {
 	s.gc.RLock()
 	defer s.gc.RUnlock()
-	return s.pin(ctx, c)
+	return s.pin(ctx, c, s.Limits())
 }
 
-func (s *Store) pin(ctx context.Context, c cid.Cid) error {
-	if err := walkCIDs(ctx, s.bs, c, func(cid.Cid) error { return nil }); err != nil {
+// pin checks the DAG under c with stat (held, well formed, within lim),
+// then pins it.
+func (s *Store) pin(ctx context.Context, c cid.Cid, lim Limits) error {
+	if _, err := stat(ctx, s.bs, c, lim); err != nil {
 		return fmt.Errorf("pin %s: %w", c, err)
 	}
+	return s.pinChecked(ctx, c)
+}
+
+// pinChecked pins c, whose DAG stat has just passed.
+func (s *Store) pinChecked(ctx context.Context, c cid.Cid) error {
 	if err := s.ds.Put(ctx, pinKey(c), nil); err != nil {
 		return err
 	}
@@ -273,7 +373,7 @@ func (s *Store) GC(ctx context.Context) (GCResult, error) {
 		return res, err
 	}
 	for _, p := range pins {
-		err := walkCIDs(ctx, s.bs, p, func(c cid.Cid) error {
+		err := walkCIDs(ctx, s.bs, p, unlimited, func(c cid.Cid) error {
 			keep[string(c.Hash())] = struct{}{}
 			return nil
 		})
@@ -310,32 +410,40 @@ func (s *Store) GC(ctx context.Context) (GCResult, error) {
 }
 
 // walk visits every block of the DAG under root once, depth first, in link
-// order, with its data. A missing block is an error wrapping ErrNotFound.
-// Only dag-pb and raw blocks are understood.
-func walk(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, visit func(cid.Cid, []byte) error) error {
-	return traverse(ctx, bs, root, true, visit)
+// order, with its data. A missing block is an error wrapping ErrNotFound;
+// more than lim.MaxBlocks blocks an error wrapping ErrTooLarge (each block
+// is at most MaxBlockSize). Only dag-pb and raw blocks are understood.
+func walk(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, lim Limits, visit func(cid.Cid, []byte) error) error {
+	return traverse(ctx, bs, root, true, lim, visit)
 }
 
 // walkCIDs is walk for when the data is not needed: raw leaves (almost
-// all of a file's bytes) are checked with Has, never read, so pinning or
-// collecting a 1 GiB file reads only its few dag-pb nodes.
-func walkCIDs(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, visit func(cid.Cid) error) error {
-	return traverse(ctx, bs, root, false, func(c cid.Cid, _ []byte) error { return visit(c) })
+// all of a file's bytes) are checked with Has, never read, so collecting
+// a 1 GiB file reads only its few dag-pb nodes.
+func walkCIDs(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, lim Limits, visit func(cid.Cid) error) error {
+	return traverse(ctx, bs, root, false, lim, func(c cid.Cid, _ []byte) error { return visit(c) })
 }
 
 // traverse is walk and walkCIDs: with leafData false, raw leaves are
 // visited with nil data after a Has check.
-func traverse(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, leafData bool, visit func(cid.Cid, []byte) error) error {
+func traverse(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, leafData bool, lim Limits, visit func(cid.Cid, []byte) error) error {
+	lim = lim.withDefaults()
 	seen := map[string]struct{}{}
-	var rec func(c cid.Cid) error
-	rec = func(c cid.Cid) error {
+	var rec func(c cid.Cid, depth int) error
+	rec = func(c cid.Cid, depth int) error {
 		if _, ok := seen[c.KeyString()]; ok {
 			return nil
 		}
-		seen[c.KeyString()] = struct{}{}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if depth > MaxDepth {
+			return fmt.Errorf("%s: %w: deeper than %d levels (MaxDepth) at block %s", root, ErrBadDAG, MaxDepth, c)
+		}
+		if len(seen) >= lim.MaxBlocks {
+			return tooManyBlocks(root, lim.MaxBlocks)
+		}
+		seen[c.KeyString()] = struct{}{}
 		if !leafData && c.Type() == cid.Raw {
 			ok, err := bs.Has(ctx, c)
 			if err != nil {
@@ -350,32 +458,36 @@ func traverse(ctx context.Context, bs blockstore.Blockstore, root cid.Cid, leafD
 		if err != nil {
 			return notFound(c, err)
 		}
-		if err := visit(c, b.RawData()); err != nil {
-			return err
-		}
 		links, err := links(c, b.RawData())
 		if err != nil {
 			return err
 		}
+		if err := visit(c, b.RawData()); err != nil {
+			return err
+		}
 		for _, l := range links {
-			if err := rec(l); err != nil {
+			if err := rec(l, depth+1); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	return rec(root)
+	return rec(root, 1)
 }
 
-// links returns the CIDs a block links to.
+// links returns the CIDs a block links to, within MaxBlockSize and
+// MaxLinks.
 func links(c cid.Cid, data []byte) ([]cid.Cid, error) {
 	switch c.Type() {
 	case cid.Raw:
+		if len(data) > MaxBlockSize {
+			return nil, bigBlock(c, len(data))
+		}
 		return nil, nil
 	case cid.DagProtobuf:
-		nd, err := merkledag.DecodeProtobuf(data)
+		nd, err := decodeNode(c, data)
 		if err != nil {
-			return nil, fmt.Errorf("block %s: %v", c, err)
+			return nil, err
 		}
 		out := make([]cid.Cid, len(nd.Links()))
 		for i, l := range nd.Links() {
@@ -383,6 +495,6 @@ func links(c cid.Cid, data []byte) ([]cid.Cid, error) {
 		}
 		return out, nil
 	default:
-		return nil, fmt.Errorf("block %s: codec 0x%x is not supported (only dag-pb and raw)", c, c.Type())
+		return nil, fmt.Errorf("block %s: %w: codec 0x%x is not supported (only dag-pb and raw)", c, ErrBadDAG, c.Type())
 	}
 }

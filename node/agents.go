@@ -27,9 +27,12 @@ const (
 	KindCompute     = agent.TopicCompute
 )
 
-// maxAgentFetch bounds what an agent reads into memory by CID (a model,
-// a dataset, a workload): larger files are refused rather than risking
-// the node's memory.
+// agentLimits bound what an agent fetches by CID (a model, a dataset, a
+// workload, named by a stranger): 256 MiB, read into memory, and as many
+// blocks as 256 MiB makes in 4 KiB chunks. Larger or more expanding DAGs
+// are refused rather than risking the node's memory and time.
+var agentLimits = content.Limits{MaxBytes: maxAgentFetch, MaxBlocks: maxAgentFetch / (4 << 10)}
+
 const maxAgentFetch = 256 << 20
 
 // AgentFunc is a background agent: it runs until ctx ends. An error other
@@ -201,34 +204,34 @@ func (h *agentHost) deliver(topic string, data []byte) {
 
 func (h *agentHost) Fetch(ctx context.Context, c cid.Cid) ([]byte, error) {
 	svc := h.r.Content
-	// A CID named by a stranger (a job input, a contest model) may be a
-	// huge DAG: stop as soon as the root says it is over the cap, and do
-	// not pin what was fetched for someone else.
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	tooBig := fmt.Errorf("%s is larger than %d MiB, the most an agent reads into memory", c, maxAgentFetch>>20)
-	opts := content.FetchOptions{Timeout: 2 * time.Minute, NoPin: true, Progress: func(_, total int64) {
-		if total > maxAgentFetch {
-			cancel(tooBig)
-		}
-	}}
-	if err := svc.Exchange.Fetch(ctx, c, "", opts); err != nil {
-		if context.Cause(ctx) == tooBig {
-			return nil, tooBig
+	return agentFetch(ctx, svc.Exchange, svc.Store, c)
+}
+
+// agentFetch fetches c within agentLimits, unpinned (it was fetched for
+// someone else), and reads it into memory. The fetch stops as soon as the
+// root's size, the blocks or their bytes pass the limits, and the file's
+// logical size is checked before it is read.
+func agentFetch(ctx context.Context, ex *content.Exchange, st *content.Store, c cid.Cid) ([]byte, error) {
+	opts := content.FetchOptions{Timeout: 2 * time.Minute, NoPin: true, Limits: agentLimits}
+	if err := ex.Fetch(ctx, c, "", opts); err != nil {
+		if errors.Is(err, content.ErrTooLarge) {
+			return nil, fmt.Errorf("%w (the most an agent reads into memory is %d MiB)", err, maxAgentFetch>>20)
 		}
 		return nil, err
 	}
-	rd, err := svc.Store.Cat(ctx, c)
+	rd, err := st.Cat(ctx, c)
 	if err != nil {
 		return nil, err
 	}
 	defer rd.Close()
+	// Cat's Stat used the store's limits; this holds the read to the
+	// agent's.
 	data, err := io.ReadAll(io.LimitReader(rd, maxAgentFetch+1))
 	if err != nil {
 		return nil, err
 	}
 	if len(data) > maxAgentFetch {
-		return nil, tooBig
+		return nil, fmt.Errorf("%s is larger than %d MiB, the most an agent reads into memory", c, maxAgentFetch>>20)
 	}
 	return data, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/inferd/inferd/content"
 	"github.com/inferd/inferd/node/api"
 )
 
@@ -36,6 +37,15 @@ type Config struct {
 	Mempool   MempoolConfig   `toml:"mempool"`
 	Agent     AgentConfig     `toml:"agent"`
 	Provider  ProviderConfig  `toml:"provider"`
+	Content   ContentConfig   `toml:"content"`
+}
+
+// ContentConfig bounds every DAG the node walks for someone else: the
+// gateway, fetch, pin (docs/content.md, "Limits"). The agents' fetches
+// have their own, smaller, limits.
+type ContentConfig struct {
+	MaxDAGBytes  int64 `toml:"max_dag_bytes"`  // logical size: a block linked twice counts twice
+	MaxDAGBlocks int   `toml:"max_dag_blocks"` // distinct blocks
 }
 
 // AgentConfig names the key that signs the node's own transactions: a
@@ -129,6 +139,7 @@ func DefaultConfig(moniker string) Config {
 		Mempool:  MempoolConfig{MaxTxs: 10_000, MaxBytes: 64 << 20},
 		Agent:    AgentConfig{KeyringBackend: "file"},
 		Provider: ProviderConfig{Backend: "cpu"},
+		Content:  ContentConfig{MaxDAGBytes: content.DefaultMaxBytes, MaxDAGBlocks: content.DefaultMaxBlocks},
 	}
 }
 
@@ -171,6 +182,9 @@ func (c *Config) Validate() error {
 	case "cpu", "gpu":
 	default:
 		return fmt.Errorf("config: provider.backend %q: want cpu or gpu", c.Provider.Backend)
+	}
+	if c.Content.MaxDAGBytes < 1 || c.Content.MaxDAGBlocks < 1 {
+		return fmt.Errorf("config: content.max_dag_bytes and content.max_dag_blocks must be positive (defaults %d and %d)", content.DefaultMaxBytes, content.DefaultMaxBlocks)
 	}
 	if c.Provider.Enabled && c.Agent.Key == "" {
 		return fmt.Errorf("config: provider.enabled needs agent.key, the key of the provider's account (inferd keys add NAME, then set agent.key)")

@@ -105,6 +105,7 @@ func (n *Node) Start(ctx context.Context) (*Running, error) {
 		return nil, err
 	}
 	n.closers = append(n.closers, svc.Close)
+	svc.Store.SetLimits(content.Limits{MaxBytes: n.Config.Content.MaxDAGBytes, MaxBlocks: n.Config.Content.MaxDAGBlocks})
 	r.Content = svc
 	ln, err := net.Listen("tcp", n.Config.API.Address)
 	if err != nil {

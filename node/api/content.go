@@ -107,6 +107,10 @@ func contentError(err error) *Error {
 		return errorf(http.StatusNotFound, "not_pinned", "%v", err)
 	case errors.Is(err, content.ErrTimeout):
 		return errorf(http.StatusGatewayTimeout, "timeout", "%v", err)
+	case errors.Is(err, content.ErrTooLarge):
+		return errorf(http.StatusUnprocessableEntity, "dag_too_large", "%v", err)
+	case errors.Is(err, content.ErrBadDAG):
+		return errorf(http.StatusUnprocessableEntity, "bad_dag", "%v", err)
 	case errors.Is(err, content.ErrStoreWrite):
 		return errorf(http.StatusInsufficientStorage, "store_write", "%v", err)
 	}

@@ -100,25 +100,29 @@ func TestDatasetParse(t *testing.T) {
 	}
 }
 
+// malformedDatasets are files ParseDataset refuses, with what it says:
+// the table of TestDatasetMalformed and seeds of FuzzParseDataset.
+var malformedDatasets = []struct{ in, want string }{
+	{"", "empty file"},
+	{"x,y\n1,2\n", `line 1: header "x,y" must list the features, then "label" last`},
+	{"label\n1\n", `line 1: header "label" must list the features`},
+	{"x,,label\n1,2,3\n", "line 1: field 2: empty column name"},
+	{"x, y,label\n1,2,3\n", `line 1: field 2: column name " y" has spaces`},
+	{"x,x,label\n1,2,3\n", `line 1: field 2: column "x" repeats field 1`},
+	{"x,label\n", "line 2: no rows after the header"},
+	{"x,label\n1,0\n\n2,1\n", "line 3: blank line"},
+	{"x,label\n1,0\n2\n", "line 3: 1 fields, the header has 2"},
+	{"x,y,label\n1,2,0\n1,abc,0\n", `line 3: field 2 ("y"): "abc" is not a decimal number`},
+	{"x,label\nNaN,0\n", `line 2: field 1 ("x"): "NaN" is not a decimal number`},
+	{"x,label\n0x10,0\n", `"0x10" is not a decimal number`},
+	{"x,label\n1_000,0\n", `"1_000" is not a decimal number`},
+	{"x,label\n1e999,0\n", `"1e999" is out of the float64 range`},
+	{"x,label\n1, 0\n", `field 2 ("label"): " 0" is not a decimal number`},
+	{"x,label\n\"1\",0\n", `"\"1\"" is not a decimal number`},
+}
+
 func TestDatasetMalformed(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"", "empty file"},
-		{"x,y\n1,2\n", `line 1: header "x,y" must list the features, then "label" last`},
-		{"label\n1\n", `line 1: header "label" must list the features`},
-		{"x,,label\n1,2,3\n", "line 1: field 2: empty column name"},
-		{"x, y,label\n1,2,3\n", `line 1: field 2: column name " y" has spaces`},
-		{"x,x,label\n1,2,3\n", `line 1: field 2: column "x" repeats field 1`},
-		{"x,label\n", "line 2: no rows after the header"},
-		{"x,label\n1,0\n\n2,1\n", "line 3: blank line"},
-		{"x,label\n1,0\n2\n", "line 3: 1 fields, the header has 2"},
-		{"x,y,label\n1,2,0\n1,abc,0\n", `line 3: field 2 ("y"): "abc" is not a decimal number`},
-		{"x,label\nNaN,0\n", `line 2: field 1 ("x"): "NaN" is not a decimal number`},
-		{"x,label\n0x10,0\n", `"0x10" is not a decimal number`},
-		{"x,label\n1_000,0\n", `"1_000" is not a decimal number`},
-		{"x,label\n1e999,0\n", `"1e999" is out of the float64 range`},
-		{"x,label\n1, 0\n", `field 2 ("label"): " 0" is not a decimal number`},
-		{"x,label\n\"1\",0\n", `"\"1\"" is not a decimal number`},
-	} {
+	for _, tc := range malformedDatasets {
 		_, err := ParseDataset([]byte(tc.in))
 		if !errors.Is(err, ErrBadDataset) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: got %v, want ErrBadDataset saying %q", tc.in, err, tc.want)

@@ -49,10 +49,18 @@ func TestSafetensorsRoundTrip(t *testing.T) {
 	}
 }
 
-func TestSafetensorsMalformed(t *testing.T) {
-	ok := `{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`
+const okHeader = `{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`
+
+// malformedST are files ParseSafetensors refuses, with what it says: the
+// table of TestSafetensorsMalformed and seeds of FuzzParseSafetensors.
+var malformedST = func() []struct {
+	name string
+	file []byte
+	want string
+} {
+	ok := okHeader
 	huge := binary.LittleEndian.AppendUint64(nil, 1<<40)
-	for _, tc := range []struct {
+	return []struct {
 		name string
 		file []byte
 		want string
@@ -82,7 +90,11 @@ func TestSafetensorsMalformed(t *testing.T) {
 		{"nan", rawST(ok, f32s(1, float32(math.NaN()))), `tensor "w": element 1 is NaN`},
 		{"inf", rawST(ok, f32s(float32(math.Inf(-1)), 1)), `element 0 is -Inf`},
 		{"bad metadata", rawST(`{"__metadata__":{"n":1}}`, nil), "__metadata__ must map strings to strings"},
-	} {
+	}
+}()
+
+func TestSafetensorsMalformed(t *testing.T) {
+	for _, tc := range malformedST {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseSafetensors(tc.file)
 			if !errors.Is(err, ErrBadModel) {
@@ -96,16 +108,60 @@ func TestSafetensorsMalformed(t *testing.T) {
 }
 
 // FuzzParseSafetensors: any input gives a result or an ErrBadModel error,
-// never a panic or a huge allocation.
+// never a panic; a result is within the caps (tensors, elements, no NaN or
+// Inf) and survives a round trip through EncodeSafetensors; a model that
+// parses survives one through Encode. Seeds: the round-trip files and every
+// malformed file of TestSafetensorsMalformed.
 func FuzzParseSafetensors(f *testing.F) {
 	f.Add(EncodeSafetensors(map[string]Tensor{"layer0.weight": {Shape: []int{1, 2}, Data: []float32{1, 2}}}))
 	f.Add(rawST(`{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, f32s(1)))
+	f.Add(rawST(`{"__metadata__":{"format":"pt"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`, f32s(1, 2)))
+	f.Add(identity2().Encode())
+	for _, tc := range malformedST {
+		f.Add(tc.file)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if _, err := ParseSafetensors(b); err != nil && !errors.Is(err, ErrBadModel) {
+		ts, err := ParseSafetensors(b)
+		if err != nil && !errors.Is(err, ErrBadModel) {
 			t.Fatalf("error %v does not wrap ErrBadModel", err)
 		}
-		if _, err := ParseModel(b); err != nil && !errors.Is(err, ErrBadModel) {
+		if err == nil {
+			if len(ts) > MaxTensors {
+				t.Fatalf("%d tensors, over MaxTensors", len(ts))
+			}
+			total := 0
+			for name, x := range ts {
+				n := 1
+				for _, d := range x.Shape {
+					n *= d
+				}
+				if n != len(x.Data) {
+					t.Fatalf("tensor %q: shape %v but %d values", name, x.Shape, len(x.Data))
+				}
+				for i, v := range x.Data {
+					if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+						t.Fatalf("tensor %q: element %d is %v", name, i, v)
+					}
+				}
+				total += n
+			}
+			if total > MaxElements {
+				t.Fatalf("%d elements, over MaxElements", total)
+			}
+			again, err := ParseSafetensors(EncodeSafetensors(ts))
+			if err != nil || !reflect.DeepEqual(again, ts) {
+				t.Fatalf("round trip: %v (%v != %v)", err, again, ts)
+			}
+		}
+		m, err := ParseModel(b)
+		if err != nil && !errors.Is(err, ErrBadModel) {
 			t.Fatalf("error %v does not wrap ErrBadModel", err)
+		}
+		if err == nil {
+			again, err := ParseModel(m.Encode())
+			if err != nil || !reflect.DeepEqual(again, m) {
+				t.Fatalf("model round trip: %v", err)
+			}
 		}
 	})
 }
