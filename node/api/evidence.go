@@ -6,8 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
-	"mime"
 	"net/http"
 	"strings"
 
@@ -67,24 +65,13 @@ func (s *server) submitEvidence(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return errorf(http.StatusServiceUnavailable, "no_evidence_pool", "this node keeps no evidence pool; submit the evidence to a validator's API")
 	}
-	body, err := io.ReadAll(r.Body) // bounded by the guard's max_body_bytes
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return bodyTooLarge(r, s.opts.MaxBodyBytes)
-		}
-		return errorf(http.StatusBadRequest, "bad_body", "reading the request body: %v", err)
-	}
-	raw := body
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if ct != "application/cbor" && ct != "application/octet-stream" {
+	raw, err := s.readBinaryBody(w, r, "evidence", func(body []byte) (string, error) {
 		var req EvidenceRequest
-		if err := json.Unmarshal(body, &req); err != nil {
-			return errorf(http.StatusBadRequest, "bad_body", `body is not JSON {"evidence": "<base64>"}: %v (or send the raw bytes as application/cbor)`, err)
-		}
-		if raw, err = base64.StdEncoding.DecodeString(req.Evidence); err != nil {
-			return errorf(http.StatusBadRequest, "bad_body", `"evidence" is not standard base64: %v`, err)
-		}
+		err := json.Unmarshal(body, &req)
+		return req.Evidence, err
+	})
+	if err != nil {
+		return err
 	}
 	if _, err := consensus.DecodeDuplicateVoteEvidence(raw); err != nil {
 		return errorf(http.StatusBadRequest, "malformed_evidence", "%v (want the canonical CBOR of two conflicting signed votes, consensus.DuplicateVoteEvidence)", err)

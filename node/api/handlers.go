@@ -96,24 +96,13 @@ type SubmitRequest struct {
 }
 
 func (s *server) submit(w http.ResponseWriter, r *http.Request) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return bodyTooLarge(r, s.opts.MaxBodyBytes)
-		}
-		return errorf(http.StatusBadRequest, "bad_body", "reading the request body: %v", err)
-	}
-	raw := body
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if ct != "application/cbor" && ct != "application/octet-stream" {
+	raw, err := s.readBinaryBody(w, r, "tx", func(body []byte) (string, error) {
 		var req SubmitRequest
-		if err := json.Unmarshal(body, &req); err != nil {
-			return errorf(http.StatusBadRequest, "bad_body", `body is not JSON {"tx": "<base64>"}: %v (or send the raw bytes as application/cbor)`, err)
-		}
-		if raw, err = base64.StdEncoding.DecodeString(req.Tx); err != nil {
-			return errorf(http.StatusBadRequest, "bad_body", `"tx" is not standard base64: %v`, err)
-		}
+		err := json.Unmarshal(body, &req)
+		return req.Tx, err
+	})
+	if err != nil {
+		return err
 	}
 	if len(raw) == 0 {
 		return errorf(http.StatusBadRequest, "bad_body", "empty transaction")
@@ -127,6 +116,33 @@ func (s *server) submit(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusAccepted, SubmitResponse{Hash: hash[:]})
 	return nil
+}
+
+// readBinaryBody reads a POST body that carries canonical bytes: raw as
+// application/cbor (or octet-stream), or JSON {"<field>": "<base64>"},
+// whose field fromJSON returns. Every refusal names what was wrong.
+func (s *server) readBinaryBody(w http.ResponseWriter, r *http.Request, field string, fromJSON func([]byte) (string, error)) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, bodyTooLarge(r, s.opts.MaxBodyBytes)
+		}
+		return nil, errorf(http.StatusBadRequest, "bad_body", "reading the request body: %v", err)
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "application/cbor" || ct == "application/octet-stream" {
+		return body, nil
+	}
+	b64, err := fromJSON(body)
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "bad_body", `body is not JSON {"%s": "<base64>"}: %v (or send the raw bytes as application/cbor)`, field, err)
+	}
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "bad_body", `"%s" is not standard base64: %v`, field, err)
+	}
+	return raw, nil
 }
 
 // parseHeight parses a height in a path or query.
