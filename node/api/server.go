@@ -68,6 +68,7 @@ func NewHandler(b Backend, m *Metrics) http.Handler {
 		return nil
 	})
 	s.handleContent() // /content/*: add, fetch, pins, gc (content.go)
+	s.handleProofs()  // /proof, /commit: light-client proofs (proof.go)
 	for path, methods := range s.routes {
 		s.mux.HandleFunc(path, s.dispatch(path, methods))
 	}
