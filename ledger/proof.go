@@ -53,7 +53,7 @@ type ProvenValue struct {
 	Height  uint64   `json:"height"`
 	Key     HexBytes `json:"key"`
 	Exists  bool     `json:"exists"`
-	Value   HexBytes `json:"value"` // null when absent
+	Value   HexBytes `json:"value"` // "" when absent (Exists tells an empty value from none)
 	AppHash HexBytes `json:"app_hash"`
 	Proof   Proof    `json:"proof"`
 }
