@@ -43,6 +43,8 @@ var GenesisTime = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // by Commit.
 type Backend struct {
 	C *chain.Chain
+	// Genesis is the document the chain started from.
+	Genesis *ledger.Genesis
 	// Operator is the validator's operator (funded, bonded), with its key.
 	Operator    keys.Address
 	OperatorKey keys.PrivKey
@@ -83,7 +85,7 @@ func New(t testing.TB, funded ...keys.Address) *Backend {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.C = c
+	b.C, b.Genesis = c, g
 	b.blocks = []api.BlockView{{Height: 0, Hash: hashOf(0, app[:]), AppHash: app[:], Time: GenesisTime, Txs: []api.TxHash{}}}
 	return b
 }
