@@ -121,6 +121,17 @@ func TestSkipping(t *testing.T) {
 	_, err = VerifySkipping(trusted, &early.Header, &early.Commit, early.Validators, Options{Now: now})
 	wantErr(t, err, ErrNotAfterTrusted)
 
+	// From the genesis (height 0, no header), block 1 may carry the genesis time.
+	genesis := trusted
+	genesis.Height = 0
+	first := lightBlock(t, 1, t0, app1, sub(all, "a", "b", "c"), "a", "b", "c")
+	if _, err := VerifySkipping(genesis, &first.Header, &first.Commit, first.Validators, Options{Now: now}); err != nil {
+		t.Fatalf("block 1 at the genesis time: %v", err)
+	}
+	first = lightBlock(t, 1, t0.Add(-time.Second), app1, sub(all, "a", "b", "c"), "a", "b", "c")
+	_, err = VerifySkipping(genesis, &first.Header, &first.Commit, first.Validators, Options{Now: now})
+	wantErr(t, err, ErrNotAfterTrusted)
+
 	// Enough trusted signers but not 2/3 of the new set's own power.
 	lb = lightBlock(t, 500, at, app1, sub(all, "b", "c", "d", "e"), "b", "c")
 	_, err = VerifySkipping(trusted, &lb.Header, &lb.Commit, lb.Validators, Options{Now: now})

@@ -236,7 +236,8 @@ func VerifySkipping(tr TrustedState, h *blocks.Header, c *blocks.Commit, vals *c
 	switch {
 	case h.Height < tr.Height:
 		return Power{}, fmt.Errorf("%w: height %d is below the trusted height %d", ErrNotAfterTrusted, h.Height, tr.Height)
-	case h.Height > tr.Height && !ht.After(tr.Time):
+	case h.Height > tr.Height && tr.Height > 0 && !ht.After(tr.Time),
+		tr.Height == 0 && ht.Before(tr.Time): // genesis has no header: block 1 may share its time
 		return Power{}, fmt.Errorf("%w: header time %s is not after the trusted %s", ErrNotAfterTrusted, ht.UTC().Format(time.RFC3339Nano), tr.Time.UTC().Format(time.RFC3339Nano))
 	case ht.After(o.Now.Add(o.MaxClockDrift)):
 		return Power{}, fmt.Errorf("%w: header time %s is in the future", ErrNotAfterTrusted, ht.UTC().Format(time.RFC3339))
