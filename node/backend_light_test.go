@@ -86,6 +86,14 @@ func TestLightBlocksAndProofsOfARealChain(t *testing.T) {
 			}
 		}
 	}
+	// The set rebuilt from the ledger is the engine's own for the next height.
+	next, err := b.validatorsAt(latest + 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := b.r.Engine.Validators(); ev == nil || next.Hash() != ev.Hash() {
+		t.Fatalf("validator set of height %d rebuilt from the ledger differs from the engine's", latest+1)
+	}
 	if _, _, err := b.LightBlock(latest + 1); err == nil {
 		t.Fatal("light block beyond the latest height")
 	}

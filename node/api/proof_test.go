@@ -3,6 +3,7 @@ package api_test
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -64,4 +65,17 @@ func TestProofAndCommitErrors(t *testing.T) {
 	f.wantError("/proof?key=6162&height=x", 400, "bad_height")
 	f.wantError("/commit?height=0", 400, "bad_height")
 	f.wantError("/commit?height=3", 404, "height_not_found")
+}
+
+// plainBackend hides apitest's LightBlock: a backend without headers.
+type plainBackend struct{ api.Backend }
+
+func TestCommitNeedsALightBackend(t *testing.T) {
+	f := newFixture(t)
+	srv := httptest.NewServer(api.NewHandler(plainBackend{f.b}, nil))
+	defer srv.Close()
+	f.srv = srv
+	f.wantError("/commit?height=1", 501, "no_headers")
+	var pr api.ProofResponse
+	f.get("/proof?key="+hex.EncodeToString(bank.BalanceKey(f.bob)), 200, &pr) // proofs need only the chain
 }
