@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/inferd/inferd/codec"
+	"github.com/inferd/inferd/ledger/store"
 )
 
 // Proofs of state (docs/light.md). A Proof shows that a key has a value, or
@@ -21,7 +22,8 @@ import (
 // last ProofWindow heights overlay the undo log (each block's touched
 // buckets as they were before it) on the live tree. Older heights, and any
 // height after a restart, rebuild the tree of that height from the store:
-// correct but O(keys).
+// correct but O(keys); the last rebuilt tree is kept for the next proof at
+// the same height.
 
 // ProofWindow is how many recent heights are proven without a rebuild.
 const ProofWindow = 64
@@ -87,16 +89,10 @@ func (s *State) Prove(height uint64, key []byte) (*ProvenValue, error) {
 	kh := sha256.Sum256(key)
 	ls, sib, ok := s.proveFromTree(height, bucketOf(kh))
 	if !ok {
-		t := newHashTree()
-		if err := r.Iterate(nil, func(k, v []byte) bool {
-			if len(k) > 0 && k[0] != metaPrefix[0] {
-				t.update(k, v, false)
-			}
-			return true
-		}); err != nil {
-			return nil, fmt.Errorf("ledger: rebuild the state commitment of height %d: %w", height, err)
+		t, err := s.rebuiltTree(height, r)
+		if err != nil {
+			return nil, err
 		}
-		t.rebuildNodes()
 		ls, sib = proofPath(t.buckets[bucketOf(kh)], func(i int) [32]byte { return t.nodes[i] }, bucketOf(kh))
 	}
 	pv := &ProvenValue{Height: height, Key: bytes.Clone(key), Exists: exists, AppHash: want[:], Proof: Proof{Key: bytes.Clone(key)}}
@@ -207,4 +203,27 @@ func (s *State) recordUndo(height uint64, saved map[int][]leaf) {
 	if len(s.undo) > ProofWindow {
 		s.undo = append(s.undo[:0], s.undo[len(s.undo)-ProofWindow:]...)
 	}
+}
+
+// rebuiltTree is the tree of height built from the store, kept for the
+// next proof at the same height (a client proves several keys at one
+// height); only the last one is kept.
+func (s *State) rebuiltTree(height uint64, r store.Reader) (*hashTree, error) {
+	s.rebuildMu.Lock()
+	defer s.rebuildMu.Unlock()
+	if s.rebuilt != nil && s.rebuiltH == height {
+		return s.rebuilt, nil
+	}
+	t := newHashTree()
+	if err := r.Iterate(nil, func(k, v []byte) bool {
+		if len(k) > 0 && k[0] != metaPrefix[0] {
+			t.update(k, v, false)
+		}
+		return true
+	}); err != nil {
+		return nil, fmt.Errorf("ledger: rebuild the state commitment of height %d: %w", height, err)
+	}
+	t.rebuildNodes()
+	s.rebuilt, s.rebuiltH = t, height
+	return t, nil
 }

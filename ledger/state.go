@@ -80,13 +80,18 @@ type State struct {
 	treeMu  sync.Mutex  // guards tree and undo against Prove on other goroutines
 	undo    []undoEntry // proof.go: recent blocks' touched buckets
 	treeH   uint64      // the height tree holds
-	chainID string
-	height  uint64
-	hasInit bool
-	appHash [32]byte
-	lastT   int64
-	broken  error
-	tip     atomic.Pointer[tip]
+	// rebuildMu guards the last tree rebuilt from the store for a proof
+	// at an old height (proof.go).
+	rebuildMu sync.Mutex
+	rebuilt   *hashTree
+	rebuiltH  uint64
+	chainID   string
+	height    uint64
+	hasInit   bool
+	appHash   [32]byte
+	lastT     int64
+	broken    error
+	tip       atomic.Pointer[tip]
 }
 
 // New opens the ledger over st. If st already holds state, the app-hash tree
