@@ -160,6 +160,11 @@ func TestNetnsPartition(t *testing.T) {
 			}
 		}
 		c.API.Address = fmt.Sprintf("%s:%d", s.ip(i), apiPort)
+		// An API off loopback needs a token to start (reads stay open).
+		if _, err := node.NewAPIToken(nd.Home); err != nil {
+			t.Fatal(err)
+		}
+		c.API.TokenFile = node.APITokenFile
 		if err := node.SaveConfig(nd.Home, c); err != nil {
 			t.Fatal(err)
 		}

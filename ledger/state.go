@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"sync/atomic"
 
 	"github.com/inferd/inferd/keys"
@@ -76,13 +77,21 @@ type State struct {
 	fees    FeePayer
 	opts    Options
 	tree    *hashTree
-	chainID string
-	height  uint64
-	hasInit bool
-	appHash [32]byte
-	lastT   int64
-	broken  error
-	tip     atomic.Pointer[tip]
+	treeMu  sync.Mutex  // guards tree and undo against Prove on other goroutines
+	undo    []undoEntry // proof.go: recent blocks' touched buckets
+	treeH   uint64      // the height tree holds
+	// rebuildMu guards the last tree rebuilt from the store for a proof
+	// at an old height (proof.go).
+	rebuildMu sync.Mutex
+	rebuilt   *hashTree
+	rebuiltH  uint64
+	chainID   string
+	height    uint64
+	hasInit   bool
+	appHash   [32]byte
+	lastT     int64
+	broken    error
+	tip       atomic.Pointer[tip]
 }
 
 // New opens the ledger over st. If st already holds state, the app-hash tree
@@ -115,7 +124,7 @@ func New(st store.Store, modules []Module, fees FeePayer, opts Options) (*State,
 		return nil, fmt.Errorf("ledger: rebuild state commitment: %w", err)
 	}
 	s.tree.rebuildNodes()
-	s.height, s.hasInit = h, true
+	s.height, s.hasInit, s.treeH = h, true, h
 	s.appHash = s.tree.root()
 	s.publishTip()
 	if v, ok, _ := r.Get(keyMetaAppHash); !ok || string(v) != string(s.appHash[:]) {
@@ -293,6 +302,10 @@ func (s *State) Commit(p *PendingBlock) (*BlockResult, error) {
 
 func (s *State) commit(height uint64, ctx *Context) error {
 	changes := ctx.kv.changes()
+	s.treeMu.Lock()
+	if height > 0 {
+		s.tree.saving = map[int][]leaf{}
+	}
 	for _, c := range changes {
 		if len(c.Key) > 0 && c.Key[0] == metaPrefix[0] {
 			continue
@@ -300,6 +313,12 @@ func (s *State) commit(height uint64, ctx *Context) error {
 		s.tree.update(c.Key, c.Value, c.Delete)
 	}
 	root := s.tree.root()
+	if height > 0 {
+		s.recordUndo(height, s.tree.saving)
+		s.tree.saving = nil
+	}
+	s.treeH = height
+	s.treeMu.Unlock()
 	changes = append(changes, store.Change{Key: keyMetaAppHash, Value: root[:]})
 	sort.Slice(changes, func(i, j int) bool { return string(changes[i].Key) < string(changes[j].Key) })
 	if err := s.st.Commit(height, changes); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/inferd/inferd/consensus"
 	"github.com/inferd/inferd/content"
 	"github.com/inferd/inferd/ledger"
 	"github.com/inferd/inferd/ledger/chain"
@@ -71,8 +72,13 @@ func (b backend) view(blk *blocks.Block) (api.BlockView, error) {
 	v := api.BlockView{
 		Height: blk.Header.Height, Hash: id[:], AppHash: app[:], LastBlockHash: blk.Header.LastBlockHash[:],
 		Time: time.Unix(0, blk.Header.Time).UTC(), Proposer: blk.Header.Proposer, NumTxs: len(blk.Txs),
-		LastCommit: api.CommitSummary{Height: blk.LastCommit.Height, Round: uint32(blk.LastCommit.Round), Signatures: len(blk.LastCommit.Signatures)},
 	}
+	var lastVals *consensus.ValidatorSet
+	if !blk.LastCommit.IsZero() {
+		// Without the set (pruned state) the view still counts signatures.
+		lastVals, _ = b.validatorsAt(blk.LastCommit.Height)
+	}
+	v.LastCommit = commitSummary(blk.LastCommit, lastVals)
 	for _, raw := range blk.Txs {
 		h := ledger.HashTx(raw)
 		v.Txs = append(v.Txs, h[:])

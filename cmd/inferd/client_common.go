@@ -42,7 +42,7 @@ func addNodeFlags(c *cobra.Command, a *nodeArgs, withHeight bool) {
 	pf.StringVarP(&a.output, "output", "o", "", "output format: table (or text) or json (default table on a terminal, else json)")
 	if withHeight {
 		pf.StringVar(&a.height, "height", "", "query the state at this height (default: latest)")
-		pf.StringVar(&a.keyHome, "home", "", "home directory with the keyring, for key names given as addresses (default $"+envHome+", else $HOME/.inferd)")
+		pf.StringVar(&a.keyHome, "home", "", "home directory with the keyring, for key names given as addresses, and whose config/genesis.json --prove trusts (default $"+envHome+", else $HOME/.inferd)")
 		pf.StringVar(&a.keyBackend, "keyring-backend", string(keystore.BackendFile), "keyring backend for key names: file or test")
 	}
 }

@@ -54,6 +54,7 @@ latest committed height). Output is a table on a terminal and JSON otherwise;
 	c.AddCommand(computeQueries(q)...)
 	c.AddCommand(newQueryContestCmds(a)...)
 	c.AddCommand(newQueryOverviewCmd(a))
+	addProveCmds(c, a) // --prove (query_prove.go)
 	return c
 }
 

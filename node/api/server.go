@@ -79,6 +79,7 @@ func NewHandlerWith(b Backend, m *Metrics, o Options) http.Handler {
 	s.handleNet()     // /net/id, /net/peers (net.go)
 	// The explorer page at / and the read-only endpoints it reads (explorer.go).
 	s.handleExplorer()
+	s.handleProofs() // /proof, /commit: light-client proofs (proof.go)
 	for path, methods := range s.routes {
 		s.mux.HandleFunc(path, s.dispatch(path, methods))
 	}

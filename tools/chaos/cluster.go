@@ -209,6 +209,11 @@ func (c *cluster) placeInNetns() error {
 			}
 		}
 		cfg.API.Address = fmt.Sprintf("%s:%d", s.ip(i), s.apiPort)
+		// An API off loopback needs a token to start (reads and POST /txs stay open).
+		if _, err := node.NewAPIToken(home); err != nil {
+			return err
+		}
+		cfg.API.TokenFile = node.APITokenFile
 		c.apis[i] = fmt.Sprintf("http://%s:%d", s.ip(i), s.apiPort)
 		if err := node.SaveConfig(home, cfg); err != nil {
 			return err

@@ -22,6 +22,7 @@ import (
 	"github.com/inferd/inferd/ledger"
 	"github.com/inferd/inferd/ledger/chain"
 	"github.com/inferd/inferd/ledger/store"
+	"github.com/inferd/inferd/light"
 	"github.com/inferd/inferd/node/api"
 	"github.com/inferd/inferd/node/blocks"
 )
@@ -43,6 +44,8 @@ var GenesisTime = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // by Commit.
 type Backend struct {
 	C *chain.Chain
+	// Genesis is the document the chain started from.
+	Genesis *ledger.Genesis
 	// Operator is the validator's operator (funded, bonded), with its key.
 	Operator    keys.Address
 	OperatorKey keys.PrivKey
@@ -50,7 +53,8 @@ type Backend struct {
 	AutoCommit  bool // SubmitTx commits the tx in a new block (default true)
 	PeersCount  int
 	mu          sync.Mutex
-	blocks      []api.BlockView // by height; [0] is the genesis
+	blocks      []api.BlockView     // by height; [0] is the genesis
+	light       []*light.LightBlock // signed headers by height (light.go); [0] is nil
 	txs         map[[32]byte]api.TxView
 	subs        map[int]chan api.BlockView
 	nextSub     int
@@ -83,7 +87,7 @@ func New(t testing.TB, funded ...keys.Address) *Backend {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.C = c
+	b.C, b.Genesis = c, g
 	b.blocks = []api.BlockView{{Height: 0, Hash: hashOf(0, app[:]), AppHash: app[:], Time: GenesisTime, Txs: []api.TxHash{}}}
 	return b
 }
@@ -130,14 +134,21 @@ func (b *Backend) commitLocked(txs [][]byte) (api.BlockView, error) {
 	v := api.BlockView{Height: h, AppHash: res.AppHash[:], LastBlockHash: prev.Hash, Time: t, Proposer: blk.Proposer,
 		NumTxs: len(txs), Txs: []api.TxHash{},
 		LastCommit: api.CommitSummary{Height: h - 1, Signatures: 1, Validators: 1, SignedPower: 100, TotalPower: 100}}
-	parts := [][]byte{prev.Hash, res.AppHash[:]}
 	for i, raw := range txs {
 		tv := api.NewTxView(raw, h, i, res.Txs[i])
 		b.txs[ledger.HashTx(raw)] = tv
 		v.Txs = append(v.Txs, tv.Hash)
-		parts = append(parts, tv.Hash)
 	}
-	v.Hash = hashOf(h, parts...)
+	lb, err := b.signBlock(h, t, prev, txs)
+	if err != nil {
+		return api.BlockView{}, err
+	}
+	id := lb.Header.Hash()
+	v.Hash = id[:]
+	if len(b.light) == 0 {
+		b.light = append(b.light, nil)
+	}
+	b.light = append(b.light, lb)
 	b.blocks = append(b.blocks, v)
 	for _, ch := range b.subs {
 		select {
