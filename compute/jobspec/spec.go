@@ -22,7 +22,7 @@ const OutputDir = "/out"
 // Caps on a spec's size: a spec is small, it goes on-chain.
 const (
 	MaxSpecBytes    = 64 << 10
-	MaxArgs         = 64  // command and args together
+	MaxArgs         = 64 // command and args together
 	MaxArgBytes     = 4096
 	MaxEnv          = 64
 	MaxEnvBytes     = 4096 // one value
