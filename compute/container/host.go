@@ -1,0 +1,187 @@
+package container
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Host is what a provider's machine offers to jobs.
+type Host struct {
+	CPUs        int
+	MemoryBytes uint64
+	GPUs        []GPUInfo
+	// CDIDevices are the fully qualified CDI device names found in the
+	// spec directories (e.g. "nvidia.com/gpu=0"), sorted.
+	CDIDevices []string
+}
+
+// GPUInfo is one GPU as nvidia-smi reports it.
+type GPUInfo struct {
+	Name        string
+	MemoryBytes uint64
+}
+
+// CDISpecDirs are the directories podman reads CDI specs from.
+var CDISpecDirs = []string{"/etc/cdi", "/var/run/cdi"}
+
+// Detect reads the host's cores, memory (/proc/meminfo), GPUs (nvidia-smi,
+// when installed) and CDI devices. A missing nvidia-smi means no GPUs; one
+// that fails is an error.
+func Detect(ctx context.Context) (Host, error) {
+	h := Host{CPUs: runtime.NumCPU()}
+	mi, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return h, fmt.Errorf("detect memory: %w", err)
+	}
+	if h.MemoryBytes, err = ParseMeminfo(mi); err != nil {
+		return h, err
+	}
+	if smi, err := exec.LookPath("nvidia-smi"); err == nil {
+		c, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(c, smi, "--query-gpu=name,memory.total", "--format=csv,noheader").Output()
+		if err != nil {
+			return h, fmt.Errorf("detect GPUs: nvidia-smi: %w", err)
+		}
+		if h.GPUs, err = ParseNvidiaSMI(out); err != nil {
+			return h, err
+		}
+	}
+	h.CDIDevices, err = ListCDIDevices(CDISpecDirs...)
+	return h, err
+}
+
+// ParseMeminfo returns MemTotal from /proc/meminfo, in bytes.
+func ParseMeminfo(b []byte) (uint64, error) {
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 3 && f[0] == "MemTotal:" && f[2] == "kB" {
+			n, err := strconv.ParseUint(f[1], 10, 64)
+			if err == nil {
+				return n << 10, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("detect memory: no MemTotal line in /proc/meminfo")
+}
+
+var smiUnits = map[string]uint64{"MiB": 1 << 20, "GiB": 1 << 30, "KiB": 1 << 10}
+
+// ParseNvidiaSMI parses the output of `nvidia-smi
+// --query-gpu=name,memory.total --format=csv,noheader`: one "name, N MiB"
+// line per GPU.
+func ParseNvidiaSMI(out []byte) ([]GPUInfo, error) {
+	var gs []GPUInfo
+	for i, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		k := strings.LastIndex(line, ",")
+		if k < 0 {
+			return nil, fmt.Errorf("nvidia-smi line %d %q: expected \"name, memory\"", i+1, line)
+		}
+		name := strings.TrimSpace(line[:k])
+		f := strings.Fields(line[k+1:])
+		if len(f) != 2 || smiUnits[f[1]] == 0 || name == "" {
+			return nil, fmt.Errorf("nvidia-smi line %d %q: expected \"name, N MiB\"", i+1, line)
+		}
+		n, err := strconv.ParseUint(f[0], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("nvidia-smi line %d %q: memory %q is not a number", i+1, line, f[0])
+		}
+		gs = append(gs, GPUInfo{Name: name, MemoryBytes: n * smiUnits[f[1]]})
+	}
+	return gs, nil
+}
+
+// ListCDIDevices lists the devices of the CDI specs (*.json, *.yaml) in
+// dirs as "kind=name". Missing directories are skipped. YAML specs are read
+// for their top-level kind and their devices' names only, which is what
+// nvidia-ctk writes.
+func ListCDIDevices(dirs ...string) ([]string, error) {
+	var names []string
+	for _, d := range dirs {
+		ents, err := os.ReadDir(d)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("CDI specs: %w", err)
+		}
+		for _, e := range ents {
+			p := filepath.Join(d, e.Name())
+			var kind string
+			var devs []string
+			switch filepath.Ext(e.Name()) {
+			case ".json":
+				b, err := os.ReadFile(p)
+				if err != nil {
+					return nil, fmt.Errorf("CDI spec %s: %w", p, err)
+				}
+				var s struct {
+					Kind    string `json:"kind"`
+					Devices []struct {
+						Name string `json:"name"`
+					} `json:"devices"`
+				}
+				if err := json.Unmarshal(b, &s); err != nil {
+					return nil, fmt.Errorf("CDI spec %s: %w", p, err)
+				}
+				kind = s.Kind
+				for _, x := range s.Devices {
+					devs = append(devs, x.Name)
+				}
+			case ".yaml", ".yml":
+				b, err := os.ReadFile(p)
+				if err != nil {
+					return nil, fmt.Errorf("CDI spec %s: %w", p, err)
+				}
+				kind, devs = yamlCDI(b)
+			default:
+				continue
+			}
+			if kind == "" {
+				return nil, fmt.Errorf("CDI spec %s: no kind", p)
+			}
+			for _, n := range devs {
+				names = append(names, kind+"="+n)
+			}
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names), nil
+}
+
+// yamlCDI reads kind and devices[].name from a CDI spec in YAML.
+func yamlCDI(b []byte) (string, []string) {
+	var kind string
+	var devs []string
+	inDevices := false
+	for _, line := range strings.Split(string(b), "\n") {
+		trim := strings.TrimSpace(line)
+		top := len(line) > 0 && line[0] != ' ' && line[0] != '-'
+		unq := func(s string) string { return strings.Trim(strings.TrimSpace(s), `"'`) }
+		switch {
+		case top && strings.HasPrefix(line, "kind:"):
+			kind, inDevices = unq(strings.TrimPrefix(line, "kind:")), false
+		case top:
+			inDevices = strings.HasPrefix(line, "devices:")
+		case inDevices && strings.HasPrefix(trim, "- name:") && (strings.HasPrefix(line, "- ") || strings.HasPrefix(line, "  - ")):
+			devs = append(devs, unq(strings.TrimPrefix(trim, "- name:")))
+		}
+	}
+	return kind, devs
+}

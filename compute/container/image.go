@@ -1,0 +1,97 @@
+package container
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+)
+
+// ErrNotOCIArchive: the image file is not an OCI image archive.
+var ErrNotOCIArchive = errors.New("not an OCI image archive (a tar holding oci-layout and index.json); make one with `podman save --format oci-archive -o image.tar IMAGE`")
+
+// maxArchiveEntries bounds the scan of an archive's table of contents.
+const maxArchiveEntries = 100_000
+
+// CheckOCIArchive reports whether the file at path is an OCI image layout
+// in a tar (what `podman save --format oci-archive` writes): it must hold
+// oci-layout and index.json at its top level.
+func CheckOCIArchive(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("image archive: %w", err)
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	var layout, index bool
+	for i := 0; i < maxArchiveEntries && !(layout && index); i++ {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("image archive %s: %w (%v)", path, ErrNotOCIArchive, err)
+		}
+		switch strings.TrimPrefix(h.Name, "./") {
+		case "oci-layout":
+			layout = true
+		case "index.json":
+			index = true
+		}
+	}
+	if !layout || !index {
+		return fmt.Errorf("image archive %s: %w", path, ErrNotOCIArchive)
+	}
+	return nil
+}
+
+var cidName = regexp.MustCompile(`^[a-zA-Z0-9]{8,128}$`)
+
+// ImageName is the local name under which the image archive with CID key
+// is kept in the runner's storage.
+func ImageName(key string) string {
+	return "localhost/inferd-image/" + strings.ToLower(key) + ":cid"
+}
+
+var loadedID = regexp.MustCompile(`(?m)^Loaded image(?:\(s\))?: *(\S+)`)
+
+// LoadArchive makes the OCI image archive at path (whose CID is key)
+// available to Run and returns its local name. An image already loaded
+// under key is reused without reading the archive.
+func (r *Runner) LoadArchive(ctx context.Context, key, path string) (string, error) {
+	if !cidName.MatchString(key) {
+		return "", fmt.Errorf("image key %q is not a CID", key)
+	}
+	name := ImageName(key)
+	if _, err := r.podman(ctx, "image", "exists", name); err == nil {
+		return name, nil
+	}
+	if err := CheckOCIArchive(path); err != nil {
+		return "", err
+	}
+	out, err := r.podman(ctx, "load", "-q", "-i", path)
+	if err != nil {
+		return "", fmt.Errorf("image archive %s: podman load: %w", path, err)
+	}
+	m := loadedID.FindAllStringSubmatch(out, -1)
+	if len(m) == 0 {
+		return "", fmt.Errorf("image archive %s: podman load printed no image: %q", path, out)
+	}
+	// An archive with several images (or tags) loads them all; the first
+	// is the job's.
+	first := strings.Split(m[0][1], ",")[0]
+	if _, err := r.podman(ctx, "tag", first, name); err != nil {
+		return "", fmt.Errorf("image archive %s: tag %s: %w", path, first, err)
+	}
+	return name, nil
+}
+
+// RemoveImage drops the image loaded under key (nothing when absent).
+func (r *Runner) RemoveImage(ctx context.Context, key string) error {
+	_, err := r.podman(ctx, "rmi", "-f", "--ignore", ImageName(key))
+	return err
+}
