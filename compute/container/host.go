@@ -165,22 +165,36 @@ func ListCDIDevices(dirs ...string) ([]string, error) {
 	return slices.Compact(names), nil
 }
 
-// yamlCDI reads kind and devices[].name from a CDI spec in YAML.
+// yamlCDI reads kind and devices[].name from a CDI spec in YAML as
+// nvidia-ctk writes it: block style, a device's keys either on its "- "
+// line or indented two more than its dash.
 func yamlCDI(b []byte) (string, []string) {
 	var kind string
 	var devs []string
-	inDevices := false
+	inDevices, item := false, -1
+	unq := func(s string) string { return strings.Trim(strings.TrimSpace(s), `"'`) }
 	for _, line := range strings.Split(string(b), "\n") {
-		trim := strings.TrimSpace(line)
-		top := len(line) > 0 && line[0] != ' ' && line[0] != '-'
-		unq := func(s string) string { return strings.Trim(strings.TrimSpace(s), `"'`) }
-		switch {
-		case top && strings.HasPrefix(line, "kind:"):
-			kind, inDevices = unq(strings.TrimPrefix(line, "kind:")), false
-		case top:
-			inDevices = strings.HasPrefix(line, "devices:")
-		case inDevices && strings.HasPrefix(trim, "- name:") && (strings.HasPrefix(line, "- ") || strings.HasPrefix(line, "  - ")):
-			devs = append(devs, unq(strings.TrimPrefix(trim, "- name:")))
+		trim := strings.TrimLeft(line, " ")
+		indent := len(line) - len(trim)
+		if trim == "" || strings.HasPrefix(trim, "#") {
+			continue
+		}
+		if indent == 0 && !strings.HasPrefix(trim, "- ") {
+			inDevices, item = strings.HasPrefix(trim, "devices:"), -1
+			if k, ok := strings.CutPrefix(trim, "kind:"); ok {
+				kind = unq(k)
+			}
+			continue
+		}
+		if !inDevices {
+			continue
+		}
+		if strings.HasPrefix(trim, "- ") && (item < 0 || indent == item) {
+			item = indent
+			trim, indent = trim[2:], indent+2
+		}
+		if n, ok := strings.CutPrefix(trim, "name:"); ok && indent == item+2 {
+			devs = append(devs, unq(n))
 		}
 	}
 	return kind, devs
