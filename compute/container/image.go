@@ -9,6 +9,8 @@ import (
 	"os"
 	"regexp"
 	"strings"
+
+	"github.com/inferd/inferd/compute/jobspec"
 )
 
 // ErrNotOCIArchive: the image file is not an OCI image archive.
@@ -94,4 +96,21 @@ func (r *Runner) LoadArchive(ctx context.Context, key, path string) (string, err
 func (r *Runner) RemoveImage(ctx context.Context, key string) error {
 	_, err := r.podman(ctx, "rmi", "-f", "--ignore", ImageName(key))
 	return err
+}
+
+// LocalImage returns the local name of a spec's image when it is in the
+// runner's storage: an archive loaded under its CID, or a pinned reference
+// the provider has. Nothing is ever pulled.
+func (r *Runner) LocalImage(ctx context.Context, s *jobspec.Spec) (string, error) {
+	name, what := s.Image.Ref, "image.ref "+s.Image.Ref
+	if s.Image.CID != "" {
+		name, what = ImageName(s.Image.CID), "image.cid "+s.Image.CID
+	}
+	if name == "" {
+		return "", errors.New("container: the spec names no image")
+	}
+	if _, err := r.podman(ctx, "image", "exists", name); err != nil {
+		return "", fmt.Errorf("container: %s is not in this provider's image storage; fetch the archive by CID and LoadArchive it (nothing is pulled from registries)", what)
+	}
+	return name, nil
 }

@@ -78,6 +78,9 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// outputPoll is how often a running job's output directory is measured.
+const outputPoll = 500 * time.Millisecond
+
 // Runner runs jobs' containers through the podman CLI.
 type Runner struct {
 	cfg Config
@@ -166,10 +169,26 @@ func (r *Runner) Run(ctx context.Context, j Job) (*Result, error) {
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
 	var runErr error
-	timedOut := false
-	select {
-	case runErr = <-waited:
-	case <-runCtx.Done():
+	timedOut, tooLarge := false, false
+	watch := time.NewTicker(outputPoll)
+	defer watch.Stop()
+wait:
+	for {
+		select {
+		case runErr = <-waited:
+			break wait
+		case <-watch.C:
+			// The output directory is checked while the job runs too, so a
+			// job cannot fill the provider's disk before it exits.
+			if _, err := dirSize(j.OutputDir, r.cfg.MaxOutputBytes); err != nil {
+				tooLarge = true
+				cancel()
+			}
+		case <-runCtx.Done():
+			break wait
+		}
+	}
+	if runErr == nil && runCtx.Err() != nil {
 		timedOut = runCtx.Err() == context.DeadlineExceeded
 		c, done := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		r.podman(c, "rm", "-f", "-t", "0", "--ignore", name)
@@ -183,6 +202,11 @@ func (r *Runner) Run(ctx context.Context, j Job) (*Result, error) {
 	}
 	res := &Result{Name: name, Duration: time.Since(start), ExitCode: -1}
 	res.Logs, res.LogsDropped = logs.bytes()
+	if tooLarge {
+		res.OutputBytes, _ = dirSize(j.OutputDir, 1<<62)
+		res.fail(FailOutputTooLarge, "the output directory passed the cap of %d bytes while the job ran; it was killed; write less to /out", r.cfg.MaxOutputBytes)
+		return res, nil
+	}
 	if ctx.Err() != nil && !timedOut {
 		return nil, ctx.Err()
 	}
@@ -289,6 +313,9 @@ func (r *Runner) runArgs(j Job) ([]string, string, error) {
 	}
 	if err := s.Validate(); err != nil {
 		return nil, "", fmt.Errorf("container: %w", err)
+	}
+	if s.Kind == jobspec.KindService {
+		return nil, "", errors.New("container: service jobs are not run yet (no port forwarding or leases; see docs/cloud.md); run it as kind = \"batch\"")
 	}
 	if j.Image == "" {
 		return nil, "", errors.New("container: job has no image; load the archive with LoadArchive first")

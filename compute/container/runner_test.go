@@ -209,6 +209,16 @@ func TestFailures(t *testing.T) {
 			t.Errorf("got %q %s", res.Failure, res.Reason)
 		}
 	})
+	t.Run("output too large while running", func(t *testing.T) {
+		small := *r
+		small.cfg.MaxOutputBytes = 1 << 20
+		s := batch(`head -c 3000000 /dev/zero > /out/big; sleep 60`)
+		s.TimeLimit = 30
+		res, _ := run(t, &small, s, nil)
+		if res.Failure != FailOutputTooLarge || !strings.Contains(res.Reason, "while the job ran") || res.Duration > 20*time.Second {
+			t.Errorf("got %q %s after %v", res.Failure, res.Reason, res.Duration)
+		}
+	})
 	t.Run("logs bounded", func(t *testing.T) {
 		small := *r
 		small.cfg.MaxLogBytes = 1000
@@ -239,6 +249,20 @@ func TestRefusals(t *testing.T) {
 	}
 	if _, err := r.Run(ctx, Job{Spec: batch("true"), Image: "localhost/inferd-image/absent:cid", OutputDir: t.TempDir()}); err == nil {
 		t.Error("absent image ran")
+	}
+	svc := batch("true")
+	svc.Kind, svc.TimeLimit, svc.MaxPrice = jobspec.KindService, 0, 0
+	svc.Service = &jobspec.Service{Port: 8080, DurationBlocks: 10, PricePerBlock: 1}
+	if _, err := r.Run(ctx, Job{Spec: svc, Image: shared.image, OutputDir: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "not run yet") {
+		t.Errorf("service job: %v", err)
+	}
+	if img, err := r.LocalImage(ctx, batch("true")); err != nil || img != shared.image {
+		t.Errorf("LocalImage of the loaded CID: %q %v", img, err)
+	}
+	absent := batch("true")
+	absent.Image = jobspec.Image{Ref: "busybox@sha256:" + strings.Repeat("0", 64)}
+	if _, err := r.LocalImage(ctx, absent); err == nil || !strings.Contains(err.Error(), "nothing is pulled") {
+		t.Errorf("LocalImage of an absent ref: %v", err)
 	}
 }
 
