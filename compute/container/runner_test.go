@@ -365,3 +365,37 @@ func TestPodmanSavedArchive(t *testing.T) {
 		t.Errorf("cached load: %q %v", again, err)
 	}
 }
+
+func TestNetworkAllowed(t *testing.T) {
+	r := testRunner(t)
+	open := *r
+	open.cfg.AllowNetwork = true
+	s := batch(`ip -4 addr | grep -c inet`)
+	s.Network = true
+	res, _ := run(t, &open, s, nil)
+	if !res.OK() || strings.TrimSpace(string(res.Logs)) != "2" {
+		t.Errorf("allowed network: want loopback and one interface, got %q (%s)", res.Logs, res.Reason)
+	}
+	res, _ = run(t, r, batch(`ip -4 addr | grep -c inet`), nil)
+	if strings.TrimSpace(string(res.Logs)) != "1" {
+		t.Errorf("denied network: want loopback only, got %q", res.Logs)
+	}
+}
+
+func TestCancel(t *testing.T) {
+	r := testRunner(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(time.Second, cancel)
+	start := time.Now()
+	res, err := r.Run(ctx, Job{Spec: batch(`sleep 120`), Image: shared.image, OutputDir: t.TempDir()})
+	if err != context.Canceled || res != nil {
+		t.Fatalf("cancelled run: %v %+v", err, res)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("cancel took %v", d)
+	}
+	out, _ := r.podman(context.Background(), "ps", "-a", "-q", "--filter", "label=inferd.job=1")
+	if strings.TrimSpace(out) != "" {
+		t.Errorf("containers left after cancel: %q", out)
+	}
+}

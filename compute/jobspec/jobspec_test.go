@@ -3,6 +3,7 @@ package jobspec
 import (
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -289,5 +290,17 @@ func TestEncodeRoundTrip(t *testing.T) {
 	b, _ := Encode(s)
 	if _, err := Decode(append(b, 0)); err == nil {
 		t.Error("trailing byte decoded")
+	}
+}
+
+func TestExampleFiles(t *testing.T) {
+	b, _ := os.ReadFile("testdata/batch.toml")
+	if _, err := Parse(b); err != nil {
+		t.Errorf("testdata/batch.toml: %v", err)
+	}
+	b, _ = os.ReadFile("testdata/bad.toml")
+	_, err := Parse(b)
+	if got := paths(t, err); !reflect.DeepEqual(got, []string{"resources.memory", "colour", "image.ref", "outputs[0]"}) {
+		t.Errorf("testdata/bad.toml: %v", err)
 	}
 }
