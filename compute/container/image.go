@@ -69,6 +69,10 @@ func (r *Runner) LoadArchive(ctx context.Context, key, path string) (string, err
 		return "", fmt.Errorf("image key %q is not a CID", key)
 	}
 	name := ImageName(key)
+	// Loads are serialised: between a load and the untagging of the names
+	// the archive brought, no other load may trust an existing name.
+	r.loads.Lock()
+	defer r.loads.Unlock()
 	if _, err := r.podman(ctx, "image", "exists", name); err == nil {
 		return name, nil
 	}
@@ -89,13 +93,38 @@ func (r *Runner) LoadArchive(ctx context.Context, key, path string) (string, err
 	if _, err := r.podman(ctx, "tag", first, name); err != nil {
 		return "", fmt.Errorf("image archive %s: tag %s: %w", path, first, err)
 	}
+	// Drop the names the archive brought: a user's archive must not take a
+	// name that another job resolves (docker.io/library/python:3, or
+	// another CID's localhost/inferd-image/... name, which then is simply
+	// loaded again from its own archive when next needed).
+	for _, l := range m {
+		for _, n := range strings.Split(l[1], ",") {
+			if !strings.HasPrefix(n, "sha256:") && n != name {
+				r.podman(ctx, "untag", name, n)
+			}
+		}
+	}
 	return name, nil
 }
 
-// RemoveImage drops the image loaded under key (nothing when absent).
+// RemoveImage drops the name of the image loaded under key, and the image
+// when no other name and no container uses it (nothing when absent).
 func (r *Runner) RemoveImage(ctx context.Context, key string) error {
-	_, err := r.podman(ctx, "rmi", "-f", "--ignore", ImageName(key))
-	return err
+	name := ImageName(key)
+	r.loads.Lock()
+	defer r.loads.Unlock()
+	id, err := r.podman(ctx, "image", "inspect", "--format", "{{.Id}}", name)
+	if err != nil {
+		return nil
+	}
+	if _, err := r.podman(ctx, "untag", name, name); err != nil {
+		return err
+	}
+	id = strings.TrimSpace(id)
+	if names, err := r.podman(ctx, "image", "inspect", "--format", "{{len .RepoTags}}", id); err == nil && strings.TrimSpace(names) == "0" {
+		r.podman(ctx, "rmi", id) // fails while a container uses it; fine
+	}
+	return nil
 }
 
 // LocalImage returns the local name of a spec's image when it is in the

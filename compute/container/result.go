@@ -19,6 +19,7 @@ const (
 	FailOutputTooLarge Failure = "output too large"
 	FailMissingOutput  Failure = "missing output"
 	FailPidsLimit      Failure = "pids limit"
+	FailBadOutput      Failure = "bad output"
 )
 
 // Result of a job's run.
@@ -68,4 +69,23 @@ func dirSize(dir string, limit int64) (int64, error) {
 		return nil
 	})
 	return n, err
+}
+
+// special returns the first entry under p (p included) that is neither a
+// regular file nor a directory, or "" when there is none. Links are not
+// followed.
+func special(p string) string {
+	var bad string
+	filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
+		if err != nil {
+			bad = q
+			return fs.SkipAll
+		}
+		if !d.Type().IsRegular() && !d.IsDir() {
+			bad = q
+			return fs.SkipAll
+		}
+		return nil
+	})
+	return bad
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -83,7 +84,8 @@ const outputPoll = 500 * time.Millisecond
 
 // Runner runs jobs' containers through the podman CLI.
 type Runner struct {
-	cfg Config
+	cfg   Config
+	loads *sync.Mutex // serialises LoadArchive and RemoveImage
 }
 
 // ErrNoRuntime: podman or the OCI runtime is missing.
@@ -100,7 +102,7 @@ func New(cfg Config) (*Runner, error) {
 	if _, err := os.Stat(cfg.Runtime); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoRuntime, err)
 	}
-	return &Runner{cfg: cfg}, nil
+	return &Runner{cfg: cfg, loads: new(sync.Mutex)}, nil
 }
 
 func (r *Runner) globalArgs() []string {
@@ -271,6 +273,13 @@ func (r *Runner) classify(res *Result, oom bool, j Job) {
 		host := filepath.Join(j.OutputDir, strings.TrimPrefix(o, jobspec.OutputDir+"/"))
 		if _, err := os.Lstat(host); err != nil {
 			res.fail(FailMissingOutput, "the job exited 0 but did not write its output %s", o)
+			return
+		}
+		// A symlink in an output could point at the provider's files when
+		// the output is published: outputs are regular files and dirs only.
+		if bad := special(host); bad != "" {
+			rel, _ := filepath.Rel(j.OutputDir, bad)
+			res.fail(FailBadOutput, "output %s holds %s, a symlink or special file; outputs must be regular files and directories", o, path.Join(jobspec.OutputDir, filepath.ToSlash(rel)))
 			return
 		}
 		res.Outputs = append(res.Outputs, host)

@@ -183,6 +183,14 @@ func TestFailures(t *testing.T) {
 			t.Errorf("got %+v", res)
 		}
 	})
+	t.Run("symlink output", func(t *testing.T) {
+		s := batch(`mkdir /out/model && echo w > /out/model/weights && ln -s /etc/hostname /out/model/link`)
+		s.Outputs = []string{"/out/model"}
+		res, _ := run(t, r, s, nil)
+		if res.Failure != FailBadOutput || !strings.Contains(res.Reason, "/out/model/link") {
+			t.Errorf("got %q %s", res.Failure, res.Reason)
+		}
+	})
 	t.Run("memory", func(t *testing.T) {
 		s := batch(`head -c 200m /dev/zero | tail > /dev/null`)
 		s.Resources.MemoryBytes = 32 << 20
@@ -255,6 +263,11 @@ func TestRefusals(t *testing.T) {
 	svc.Service = &jobspec.Service{Port: 8080, DurationBlocks: 10, PricePerBlock: 1}
 	if _, err := r.Run(ctx, Job{Spec: svc, Image: shared.image, OutputDir: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "not run yet") {
 		t.Errorf("service job: %v", err)
+	}
+	// The test archive is annotated busybox:test; only the CID's name stays.
+	names, err := r.podman(ctx, "images", "--format", "{{.Repository}}:{{.Tag}}")
+	if err != nil || !strings.Contains(names, shared.image) || strings.Contains(names, "busybox") {
+		t.Errorf("image names in the storage: %q %v", names, err)
 	}
 	if img, err := r.LocalImage(ctx, batch("true")); err != nil || img != shared.image {
 		t.Errorf("LocalImage of the loaded CID: %q %v", img, err)
@@ -356,6 +369,18 @@ func TestPodmanSavedArchive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The archive carried the shared image's name (it was saved by that
+	// name); loading it under another key drops that name, so that no
+	// archive can take another CID's name. The shared image then loads
+	// again from its own archive.
+	if _, err := r.podman(ctx, "image", "exists", shared.image); err == nil {
+		t.Error("an archive's name for another CID stayed in the storage")
+	}
+	defer func() {
+		if again, err := r.LoadArchive(ctx, testCID, shared.archive); err != nil || again != shared.image {
+			t.Errorf("reload of the shared image: %v", err)
+		}
+	}()
 	res, err := r.Run(ctx, Job{Spec: batch(`echo from saved`), Image: img, OutputDir: t.TempDir()})
 	if err != nil || !res.OK() || !strings.Contains(string(res.Logs), "from saved") {
 		t.Fatalf("%v %+v", err, res)
