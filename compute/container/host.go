@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/inferd/inferd/compute/jobspec"
 )
 
 // Host is what a provider's machine offers to jobs.
@@ -198,4 +200,36 @@ func yamlCDI(b []byte) (string, []string) {
 		}
 	}
 	return kind, devs
+}
+
+// Fits says whether a job with spec s can run on this host: enough cores
+// and memory, and for a GPU job enough GPUs with the VRAM and (when the
+// spec names models) a matching model name. The error names each shortfall.
+func (h Host) Fits(s *jobspec.Spec) error {
+	var short []string
+	r := s.Resources
+	if r.MilliCPU > uint64(h.CPUs)*1000 {
+		short = append(short, fmt.Sprintf("%d.%03d cores asked, %d here", r.MilliCPU/1000, r.MilliCPU%1000, h.CPUs))
+	}
+	if r.MemoryBytes > h.MemoryBytes {
+		short = append(short, fmt.Sprintf("%d bytes of memory asked, %d here", r.MemoryBytes, h.MemoryBytes))
+	}
+	if g := r.GPU; g != nil {
+		n := 0
+		for _, x := range h.GPUs {
+			model := len(g.Models) == 0 || slices.ContainsFunc(g.Models, func(m string) bool {
+				return strings.Contains(strings.ToLower(x.Name), strings.ToLower(m))
+			})
+			if model && x.MemoryBytes >= g.MinVRAMBytes {
+				n++
+			}
+		}
+		if uint64(n) < g.Count {
+			short = append(short, fmt.Sprintf("%d GPU(s) with at least %d bytes of VRAM of models %v asked, %d here", g.Count, g.MinVRAMBytes, g.Models, n))
+		}
+	}
+	if len(short) > 0 {
+		return fmt.Errorf("container: the job does not fit this host: %s", strings.Join(short, "; "))
+	}
+	return nil
 }

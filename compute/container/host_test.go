@@ -30,6 +30,27 @@ func TestParseNvidiaSMI(t *testing.T) {
 	}
 }
 
+func TestFits(t *testing.T) {
+	h := Host{CPUs: 16, MemoryBytes: 128 << 30, GPUs: []GPUInfo{{"NVIDIA H200", 143771 << 20}, {"NVIDIA L4", 23034 << 20}}}
+	s := &jobspec.Spec{Resources: jobspec.Resources{MilliCPU: 8000, MemoryBytes: 64 << 30, GPU: &jobspec.GPU{Count: 1, MinVRAMBytes: 80 << 30, Models: []string{"h200"}}}}
+	if err := h.Fits(s); err != nil {
+		t.Fatal(err)
+	}
+	s.Resources.GPU.Count = 2 // only one GPU has 80 GiB
+	s.Resources.MilliCPU = 16500
+	err := h.Fits(s)
+	if err == nil || !strings.Contains(err.Error(), "16.500 cores") || !strings.Contains(err.Error(), "2 GPU(s)") {
+		t.Errorf("%v", err)
+	}
+	s.Resources = jobspec.Resources{MilliCPU: 1000, MemoryBytes: 1 << 30, GPU: &jobspec.GPU{Count: 1, Models: []string{"A100"}}}
+	if err := h.Fits(s); err == nil {
+		t.Error("an A100 job fits a host without one")
+	}
+	if err := (Host{CPUs: 2, MemoryBytes: 1 << 30}).Fits(&jobspec.Spec{Resources: jobspec.Resources{MilliCPU: 500, MemoryBytes: 2 << 30}}); err == nil || !strings.Contains(err.Error(), "memory") {
+		t.Errorf("memory: %v", err)
+	}
+}
+
 func TestParseMeminfo(t *testing.T) {
 	n, err := ParseMeminfo([]byte("MemTotal:       24684544 kB\nMemFree:        17657100 kB\n"))
 	if err != nil || n != 24684544<<10 {
