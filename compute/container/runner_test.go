@@ -321,13 +321,16 @@ func TestHostile(t *testing.T) {
 		}
 	})
 	t.Run("read-only root and no capabilities", func(t *testing.T) {
-		res, _ := run(t, r, batch(`touch /tmp/ok && echo TMP_OK; grep CapEff /proc/self/status; touch /etc/x && echo WROTE_ETC; mount -t tmpfs none /mnt 2>&1 || echo NO_MOUNT`), nil)
+		res, _ := run(t, r, batch(`touch /tmp/ok && echo TMP_OK; grep -E 'CapEff|NoNewPrivs|Seccomp:' /proc/self/status; touch /etc/x && echo WROTE_ETC; mount -t tmpfs none /tmp 2>&1 || echo NO_MOUNT`), nil)
 		logs := string(res.Logs)
 		if !strings.Contains(logs, "TMP_OK") || strings.Contains(logs, "WROTE_ETC") || !strings.Contains(logs, "Read-only file system") {
 			t.Errorf("logs %q", logs)
 		}
-		if !strings.Contains(logs, "CapEff:\t0000000000000000") || !strings.Contains(logs, "NO_MOUNT") {
+		if !strings.Contains(logs, "CapEff:\t0000000000000000") || !strings.Contains(logs, "NO_MOUNT") || !strings.Contains(logs, "permission denied") {
 			t.Errorf("the job has capabilities: %q", logs)
+		}
+		if !strings.Contains(logs, "NoNewPrivs:\t1") || !strings.Contains(logs, "Seccomp:\t2") {
+			t.Errorf("no-new-privileges or seccomp missing: %q", logs)
 		}
 	})
 	t.Run("fork bomb", func(t *testing.T) {
