@@ -49,3 +49,37 @@ memory = "lots"
 		t.Error("missing file: exit 0")
 	}
 }
+
+func TestJobRunChecks(t *testing.T) {
+	dir := t.TempDir()
+	archive := filepath.Join(dir, "img.tar")
+	os.WriteFile(archive, []byte("not the image"), 0o644)
+	spec := filepath.Join(dir, "job.toml")
+	os.WriteFile(spec, []byte(`time_limit = "1m"
+max_price = "1inf"
+[image]
+cid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
+[resources]
+cpu = 1
+memory = "64MiB"
+[[inputs]]
+cid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
+path = "/in/x"
+`), 0o644)
+	var out bytes.Buffer
+	stdout, stderr = &out, &out
+	defer func() { stdout, stderr = os.Stdout, os.Stderr }()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"job", "run", spec, "--out", filepath.Join(dir, "o")}, "--image FILE"},
+		{[]string{"job", "run", spec, "--image", archive, "--out", filepath.Join(dir, "o")}, "has CID"},
+		{[]string{"job", "run", spec}, "--out DIR"},
+	} {
+		out.Reset()
+		if code := run(c.args); code == 0 || !strings.Contains(out.String(), c.want) {
+			t.Errorf("%v: exit %d, output %q; want %q", c.args, code, out.String(), c.want)
+		}
+	}
+}
