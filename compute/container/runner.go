@@ -171,13 +171,14 @@ func (r *Runner) Run(ctx context.Context, j Job) (*Result, error) {
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
 	var runErr error
-	timedOut, tooLarge := false, false
+	exited, timedOut, tooLarge := false, false, false
 	watch := time.NewTicker(outputPoll)
 	defer watch.Stop()
 wait:
 	for {
 		select {
 		case runErr = <-waited:
+			exited = true
 			break wait
 		case <-watch.C:
 			// The output directory is checked while the job runs too, so a
@@ -190,7 +191,7 @@ wait:
 			break wait
 		}
 	}
-	if runErr == nil && runCtx.Err() != nil {
+	if !exited {
 		timedOut = runCtx.Err() == context.DeadlineExceeded
 		c, done := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		r.podman(c, "rm", "-f", "-t", "0", "--ignore", name)
