@@ -121,6 +121,7 @@ func Parse(data []byte) (*Spec, error) {
 	for _, k := range md.Undecoded() {
 		p.add(k.String(), "unknown field; see docs/cloud.md for the fields of a job spec")
 	}
+	normalise(s)
 	s.validate(&p.collector)
 	if err := p.err(); err != nil {
 		return nil, err
@@ -286,3 +287,23 @@ func sortedKeys(m map[string]string) []string {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// normalise makes empty lists and tables absent, as in the canonical
+// encoding (which omits them), so that Parse and Decode agree.
+func normalise(s *Spec) {
+	if len(s.Command) == 0 {
+		s.Command = nil
+	}
+	if len(s.Args) == 0 {
+		s.Args = nil
+	}
+	if len(s.Env) == 0 {
+		s.Env = nil
+	}
+	if len(s.Outputs) == 0 {
+		s.Outputs = nil
+	}
+	if g := s.Resources.GPU; g != nil && len(g.Models) == 0 {
+		g.Models = nil
+	}
+}
