@@ -34,6 +34,7 @@ type Config struct {
 	Mempool   MempoolConfig   `toml:"mempool"`
 	Agent     AgentConfig     `toml:"agent"`
 	Provider  ProviderConfig  `toml:"provider"`
+	Pruning   PruningConfig   `toml:"pruning"`
 }
 
 // AgentConfig names the key that signs the node's own transactions: a
@@ -116,6 +117,7 @@ func DefaultConfig(moniker string) Config {
 		Mempool:  MempoolConfig{MaxTxs: 10_000, MaxBytes: 64 << 20},
 		Agent:    AgentConfig{KeyringBackend: "file"},
 		Provider: ProviderConfig{Backend: "cpu"},
+		Pruning:  PruningConfig{Strategy: "default"},
 	}
 }
 
@@ -152,6 +154,9 @@ func (c *Config) Validate() error {
 	case "cpu", "gpu":
 	default:
 		return fmt.Errorf("config: provider.backend %q: want cpu or gpu", c.Provider.Backend)
+	}
+	if err := c.Pruning.Validate(); err != nil {
+		return err
 	}
 	if c.Provider.Enabled && c.Agent.Key == "" {
 		return fmt.Errorf("config: provider.enabled needs agent.key, the key of the provider's account (inferd keys add NAME, then set agent.key)")

@@ -19,6 +19,7 @@ import (
 	"github.com/inferd/inferd/ledger"
 	"github.com/inferd/inferd/node/api"
 	"github.com/inferd/inferd/node/blocks"
+	"github.com/inferd/inferd/node/blockstore"
 	"github.com/inferd/inferd/p2p"
 )
 
@@ -62,6 +63,9 @@ type Running struct {
 	done    chan error
 	topics  map[string]*p2p.Topic
 	agents  *agentHost // nil without an agent key
+	// snapHold is the height a snapshot in progress reads (0: none);
+	// pruning keeps it.
+	snapHold atomic.Uint64
 }
 
 // Start brings the node up: p2p host, topics, consensus engine, block sync,
@@ -125,6 +129,9 @@ func (n *Node) Start(ctx context.Context) (*Running, error) {
 		go r.consume(ctx, kind, t)
 	}
 	go r.syncLoop(ctx)
+	if pol, _ := n.Config.Pruning.Resolve(); pol.KeepRecent > 0 { // validated by LoadConfig
+		go r.pruneLoop(ctx, pol)
+	}
 	go r.gaugeLoop(ctx)
 	go func() { r.done <- n.Engine.Run(ctx) }()
 	if r.agents != nil {
@@ -280,6 +287,10 @@ func (p syncProvider) Height() uint64 { return p.n.Blocks.Height() }
 
 func (p syncProvider) BlockBytes(h uint64) ([]byte, error) {
 	b, err := p.n.Blocks.BlockBytes(h)
+	var pe *blockstore.PrunedError
+	if errors.As(err, &pe) {
+		return nil, &p2p.PrunedError{Height: h, Base: pe.Base} // the peer hears why
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -328,6 +339,11 @@ func (r *Running) syncFrom(ctx context.Context, p peer.ID) {
 		fctx, fcancel := context.WithTimeout(ctx, 15*time.Second)
 		raws, err := r.Host.FetchBlocks(fctx, p, ours+1, min(ph-ours, 64))
 		fcancel()
+		var pe *p2p.PrunedError
+		if errors.As(err, &pe) {
+			r.Log.Debug("block sync: peer pruned the blocks we need; trying others", "err", err)
+			return
+		}
 		if err != nil || len(raws) == 0 {
 			return
 		}
