@@ -35,6 +35,7 @@ type Config struct {
 	Agent     AgentConfig     `toml:"agent"`
 	Provider  ProviderConfig  `toml:"provider"`
 	Pruning   PruningConfig   `toml:"pruning"`
+	StateSync StateSyncConfig `toml:"statesync"`
 }
 
 // AgentConfig names the key that signs the node's own transactions: a
@@ -114,10 +115,11 @@ func DefaultConfig(moniker string) Config {
 			TimeoutDelta:     Duration{100 * time.Millisecond},
 			CommitDelay:      Duration{time.Second},
 		},
-		Mempool:  MempoolConfig{MaxTxs: 10_000, MaxBytes: 64 << 20},
-		Agent:    AgentConfig{KeyringBackend: "file"},
-		Provider: ProviderConfig{Backend: "cpu"},
-		Pruning:  PruningConfig{Strategy: "default"},
+		Mempool:   MempoolConfig{MaxTxs: 10_000, MaxBytes: 64 << 20},
+		Agent:     AgentConfig{KeyringBackend: "file"},
+		Provider:  ProviderConfig{Backend: "cpu"},
+		Pruning:   PruningConfig{Strategy: "default"},
+		StateSync: StateSyncConfig{SnapshotKeepRecent: 2},
 	}
 }
 
@@ -156,6 +158,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: provider.backend %q: want cpu or gpu", c.Provider.Backend)
 	}
 	if err := c.Pruning.Validate(); err != nil {
+		return err
+	}
+	if err := c.StateSync.Validate(); err != nil {
 		return err
 	}
 	if c.Provider.Enabled && c.Agent.Key == "" {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/inferd/inferd/node/api"
 	"github.com/inferd/inferd/node/blocks"
 	"github.com/inferd/inferd/node/blockstore"
+	"github.com/inferd/inferd/node/statesync"
 	"github.com/inferd/inferd/p2p"
 )
 
@@ -93,6 +95,18 @@ func (n *Node) Start(ctx context.Context) (*Running, error) {
 		}
 		tr.topics[kind] = t
 	}
+	var snaps *statesync.Store
+	if n.Config.StateSync.SnapshotInterval > 0 {
+		if snaps, err = statesync.OpenStore(filepath.Join(n.Home, SnapshotsDir)); err != nil {
+			return nil, err
+		}
+		host.ServeSnapshots(snapshotSource{snaps})
+	}
+	if n.Config.StateSync.Enable {
+		if err := r.stateSync(ctx); err != nil {
+			return nil, fmt.Errorf("state sync: %w", err)
+		}
+	}
 	if err := n.NewEngine(tr, engineMetrics{r.Metrics}); err != nil {
 		return nil, err
 	}
@@ -129,6 +143,9 @@ func (n *Node) Start(ctx context.Context) (*Running, error) {
 		go r.consume(ctx, kind, t)
 	}
 	go r.syncLoop(ctx)
+	if snaps != nil {
+		go r.snapshotLoop(ctx, snaps, n.Config.StateSync)
+	}
 	if pol, _ := n.Config.Pruning.Resolve(); pol.KeepRecent > 0 { // validated by LoadConfig
 		go r.pruneLoop(ctx, pol)
 	}

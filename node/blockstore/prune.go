@@ -221,3 +221,37 @@ func (s *Store) KeyCount() (map[byte]int, error) {
 	})
 	return out, err
 }
+
+// Bootstrap starts an empty store at block b (the height a state-synced
+// node restored its state at) with the commit that finalized it: the block,
+// its commit and hash index are stored, the height becomes b's and the
+// base too, so heights below read as pruned. The block's tx results are
+// unknown (they are not part of the state) and are not stored. The caller
+// has verified b and seen.
+func (s *Store) Bootstrap(b *blocks.Block, seen blocks.Commit) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := b.Header.Height
+	switch {
+	case s.height != 0:
+		return fmt.Errorf("%w: bootstrap at %d: the store already holds height %d", ErrInvalid, h, s.height)
+	case seen.Height != h || seen.BlockID != b.Hash():
+		return fmt.Errorf("%w: bootstrap block %d with a commit for height %d", ErrInvalid, h, seen.Height)
+	}
+	err := s.db.Update(func(txn *badger.Txn) error {
+		for _, kv := range [][2][]byte{
+			{heightKey(pBlock, h), blocks.Encode(b)}, {heightKey(pCommit, h), blocks.EncodeCommit(seen)},
+			{hashKey(pHash, b.Hash()), be64(h)}, {keyBase, be64(h)}, {keySwept, be64(h)}, {keyEvery, be64(0)}, {keyHeight, be64(h)},
+		} {
+			if err := set(txn, kv[0], kv[1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("bootstrap at block %d: %w", h, err)
+	}
+	s.height, s.base, s.every = h, h, 0
+	return nil
+}
