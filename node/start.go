@@ -85,16 +85,8 @@ func (n *Node) Start(ctx context.Context) (*Running, error) {
 	}
 	r := &Running{Node: n, Host: host, Metrics: api.NewMetrics(), done: make(chan error, 4)}
 	n.closers = append(n.closers, host.Close)
-	tr := &p2pTransport{topics: map[string]*p2p.Topic{}}
-	sizes := map[string]int{KindConsensus: 4 << 10, KindBlock: 4 << 20, KindTx: ledger.MaxTxBytes + 64, KindEvidence: 8 << 10,
-		KindSubmissions: ledger.MaxTxBytes + 64, KindCompute: 4<<20 - 64}
-	for kind, size := range sizes {
-		t, err := host.JoinTopic(kind, size, r.validator(kind))
-		if err != nil {
-			return nil, err
-		}
-		tr.topics[kind] = t
-	}
+	// State sync runs before the topics are joined: their validators need
+	// the engine, which starts from the restored state.
 	var snaps *statesync.Store
 	if n.Config.StateSync.SnapshotInterval > 0 {
 		if snaps, err = statesync.OpenStore(filepath.Join(n.Home, SnapshotsDir)); err != nil {
@@ -106,6 +98,16 @@ func (n *Node) Start(ctx context.Context) (*Running, error) {
 		if err := r.stateSync(ctx); err != nil {
 			return nil, fmt.Errorf("state sync: %w", err)
 		}
+	}
+	tr := &p2pTransport{topics: map[string]*p2p.Topic{}}
+	sizes := map[string]int{KindConsensus: 4 << 10, KindBlock: 4 << 20, KindTx: ledger.MaxTxBytes + 64, KindEvidence: 8 << 10,
+		KindSubmissions: ledger.MaxTxBytes + 64, KindCompute: 4<<20 - 64}
+	for kind, size := range sizes {
+		t, err := host.JoinTopic(kind, size, r.validator(kind))
+		if err != nil {
+			return nil, err
+		}
+		tr.topics[kind] = t
 	}
 	if err := n.NewEngine(tr, engineMetrics{r.Metrics}); err != nil {
 		return nil, err
