@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 
@@ -41,10 +43,18 @@ const (
 	pruneKeys      = 200 // distinct keys
 	pruneChanges   = 20  // writes per height
 	pruneValueSize = 1024
-	pruneHeights   = 2000
 	pruneKeep      = 100
 	pruneInterval  = 10
 )
+
+// pruneHeights is 2,000, or $INFERD_PRUNE_HEIGHTS for the long run of
+// docs/benchmarks.md.
+var pruneHeights = func() uint64 {
+	if v, err := strconv.ParseUint(os.Getenv("INFERD_PRUNE_HEIGHTS"), 10, 64); err == nil && v > pruneKeep {
+		return v
+	}
+	return 2000
+}()
 
 // writeHeights commits heights 0..pruneHeights-1: each rewrites
 // pruneChanges keys and deletes one; with keep > 0 it prunes to the last
