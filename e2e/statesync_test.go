@@ -90,6 +90,10 @@ func TestStateSyncJoinsAtTheTip(t *testing.T) {
 	if code, err := getJSON(api+"/blocks/2", &blockView{}); code != 410 || !strings.Contains(fmt.Sprint(err), "pruned") {
 		t.Errorf("block 2 on the state-synced node: %d %v, want 410 pruned", code, err)
 	}
+	var vals any
+	if code, err := getJSON(api+"/validators?height=2", &vals); code != 410 || !strings.Contains(fmt.Sprint(err), "oldest kept height") {
+		t.Errorf("state at height 2 on the state-synced node: %d %v, want 410 naming the oldest kept height", code, err)
+	}
 
 	start = time.Now()
 	_, api2 := tn.joinNode(t, "replay", nil)

@@ -165,6 +165,12 @@ func (r *Running) stateSync(ctx context.Context) error {
 		r.Log.Info("state sync: the node already has state; skipping", "height", r.Blocks.Height())
 		return nil
 	}
+	if h, _ := r.Chain.Height(); h > 0 {
+		r.Log.Warn("state sync: a restore was interrupted before the block store started; starting over", "ledger_height", h)
+		if err := r.resetToGenesis(); err != nil {
+			return err
+		}
+	}
 	c := r.Config.StateSync
 	var trustHash []byte
 	if c.TrustHash != "" {
@@ -284,6 +290,26 @@ func (r *Running) restore(ctx context.Context, o statesync.Offer, genesisVals *c
 	}
 	f := valsetFile{Height: h + 1, Next: setH1.Encode(), Prev: setH.Encode()}
 	return ledger.WriteFileAtomic(filepath.Join(r.Home, ValsetFile), codec.MustMarshal(f), 0o600)
+}
+
+// resetToGenesis replaces the ledger state by a fresh genesis state.
+func (r *Running) resetToGenesis() error {
+	cur := filepath.Join(r.Home, StateDir)
+	if err := r.ledgerStore.Close(); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(cur); err != nil {
+		return err
+	}
+	var err error
+	if r.ledgerStore, err = badgerstore.Open(cur, badgerstore.Options{}); err != nil {
+		return err
+	}
+	if err := r.openChain(); err != nil {
+		return err
+	}
+	_, err = r.Chain.InitGenesis(r.Genesis)
+	return err
 }
 
 func decodeEnvelope(raw []byte) (*blocks.Block, blocks.Commit, error) {

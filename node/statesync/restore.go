@@ -200,6 +200,13 @@ func Apply(dst store.Store, meta Metadata, chunks [][]byte) error {
 	if err := dst.Commit(meta.Height, changes); err != nil {
 		return fmt.Errorf("statesync: write the restored state: %w", err)
 	}
+	// Heights below the snapshot were never here: say so to readers,
+	// instead of showing them an empty state.
+	if p, ok := dst.(store.Pruner); ok {
+		if err := p.Prune(meta.Height); err != nil {
+			return fmt.Errorf("statesync: mark the restored state's oldest height: %w", err)
+		}
+	}
 	r, err := dst.At(meta.Height)
 	if err != nil {
 		return err

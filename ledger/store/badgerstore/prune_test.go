@@ -61,6 +61,12 @@ var pruneHeights = func() uint64 {
 // keep heights every pruneInterval heights. It returns the state at the
 // oldest kept height and at the latest.
 func writeHeights(t *testing.T, s *Store, keep uint64) (atOldest, latest map[string]string) {
+	return writeHeightsIn(t, s, keep, "")
+}
+
+// writeHeightsIn is writeHeights, logging the disk use of dir (when set)
+// at each fifth of the run.
+func writeHeightsIn(t *testing.T, s *Store, keep uint64, dir string) (atOldest, latest map[string]string) {
 	t.Helper()
 	state := map[string]string{}
 	val := make([]byte, pruneValueSize)
@@ -86,6 +92,9 @@ func writeHeights(t *testing.T, s *Store, keep uint64) (atOldest, latest map[str
 			if err := s.Prune(h - keep + 1); err != nil {
 				t.Fatal(err)
 			}
+		}
+		if dir != "" && h > 0 && h%(pruneHeights/5) == 0 {
+			t.Logf("disk at height %d: %d KiB", h, diskUsage(t, dir)>>10)
 		}
 		if keep > 0 && h == pruneHeights-keep {
 			atOldest = clone(state)
@@ -147,7 +156,8 @@ func TestPruneBoundsVersionsAndDisk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	atOldest, latest := writeHeights(t, s, pruneKeep)
+	atOldest, latest := writeHeightsIn(t, s, pruneKeep, dir)
+	t.Logf("disk while running (Badger's own compactions only): %d KiB after %d heights", diskUsage(t, dir)>>10, pruneHeights)
 	if err := s.Close(); err != nil { // compacts level 0 on close
 		t.Fatal(err)
 	}
