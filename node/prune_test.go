@@ -52,3 +52,24 @@ func TestPruneTo(t *testing.T) {
 		t.Error("strategy nothing pruned")
 	}
 }
+
+func TestStateSyncConfig(t *testing.T) {
+	hash := strings.Repeat("ab", 32)
+	for _, tc := range []struct {
+		cfg StateSyncConfig
+		err string
+	}{
+		{cfg: StateSyncConfig{Enable: true}},
+		{cfg: StateSyncConfig{Enable: true, TrustHeight: 101, TrustHash: hash}},
+		{cfg: StateSyncConfig{SnapshotInterval: 50, SnapshotKeepRecent: 2}},
+		{cfg: StateSyncConfig{TrustHeight: 101}, err: "go together"},
+		{cfg: StateSyncConfig{TrustHeight: 101, TrustHash: "xyz"}, err: "64 hex digits"},
+		{cfg: StateSyncConfig{TrustHeight: 1, TrustHash: hash}, err: "at least 2"},
+		{cfg: StateSyncConfig{SnapshotInterval: 50}, err: "snapshot_keep_recent"},
+	} {
+		err := tc.cfg.Validate()
+		if (tc.err == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("%+v: %v, want %q", tc.cfg, err, tc.err)
+		}
+	}
+}

@@ -245,3 +245,48 @@ func TestInterruptedCreateLeavesNothing(t *testing.T) {
 		t.Fatal("prune kept a snapshot")
 	}
 }
+
+// Bad metadata and malformed streams are refused with errors that say what
+// is wrong.
+func TestBadInputs(t *testing.T) {
+	good := Metadata{Height: 5, Format: Format, Chunks: [][]byte{make([]byte, 32)}, AppHash: make([]byte, 32), Size: 10, Keys: 1}
+	if err := good.ValidateBasic(); err != nil {
+		t.Fatal(err)
+	}
+	for name, edit := range map[string]func(m *Metadata){
+		"height 0":      func(m *Metadata) { m.Height = 0 },
+		"format 2":      func(m *Metadata) { m.Format = 2 },
+		"chunks none":   func(m *Metadata) { m.Chunks = nil },
+		"app hash":      func(m *Metadata) { m.AppHash = m.AppHash[:5] },
+		"do not make":   func(m *Metadata) { m.Size = ChunkSize + 1 },
+		"hash of chunk": func(m *Metadata) { m.Chunks = [][]byte{{1}} },
+	} {
+		m := good
+		edit(&m)
+		if err := m.ValidateBasic(); !errors.Is(err, ErrBadMetadata) || !strings.Contains(err.Error(), strings.Fields(name)[0]) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	for name, stream := range map[string][]byte{
+		"truncated":  {3, 'a', 'b'},
+		"not after":  {1, 'b', 1, 'x', 1, 'a', 1, 'y'},
+		"after the":  {1, 'a', 1, 'x', 1, 'b', 1, 'y', 9},
+		"limit":      append([]byte{1, 'a'}, 0xff, 0xff, 0xff, 0xff, 0x7f),
+		"key length": {0x80},
+	} {
+		if _, err := ReadStream(bytes.NewReader(stream), 2); !errors.Is(err, ErrBadStream) || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if err := Apply(mustCommitted(t), good, nil); err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Errorf("restore into a used store: %v", err)
+	}
+}
+
+func mustCommitted(t *testing.T) store.Store {
+	st := store.NewMem()
+	if err := st.Commit(1, nil); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
