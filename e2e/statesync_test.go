@@ -54,16 +54,21 @@ func (tn *testNet) joinNode(t *testing.T, name string, edit func(*node.Config)) 
 // Four validators take a snapshot every 50 heights; a fifth node with
 // state sync enabled restores one from them, block-syncs to the tip and has
 // the validators' app hash there. A sixth node replays the same chain from
-// genesis, for the time beside it.
+// genesis, for the time beside it. Two of the validators prune to the last
+// 100 heights: they answer old heights with 410, and the replaying node,
+// told "pruned below H" by them, block-syncs from the other two.
 func TestStateSyncJoinsAtTheTip(t *testing.T) {
 	skipShort(t)
 	tn := newNet(t, 4, 20*time.Millisecond)
-	for _, nd := range tn.info.Nodes {
+	for i, nd := range tn.info.Nodes {
 		c, err := node.LoadConfig(nd.Home)
 		if err != nil {
 			t.Fatal(err)
 		}
 		c.StateSync.SnapshotInterval, c.StateSync.SnapshotKeepRecent = 50, 2
+		if i < 2 { // two pruning validators; the replaying node must ask the others
+			c.Pruning = node.PruningConfig{Strategy: "custom", KeepRecent: 100, Interval: 10}
+		}
 		if err := node.SaveConfig(nd.Home, c); err != nil {
 			t.Fatal(err)
 		}
@@ -73,6 +78,18 @@ func TestStateSyncJoinsAtTheTip(t *testing.T) {
 	t0 := time.Now()
 	waitHeight(t, n0.API, 160, 75*time.Second)
 	t.Logf("devnet reached height 160 in %v", time.Since(t0).Round(time.Millisecond))
+
+	// The pruning validators refuse old heights with a clear 410.
+	if code, err := getJSON(n0.API+"/blocks/2", &blockView{}); code != 410 || !strings.Contains(fmt.Sprint(err), "pruned") {
+		t.Errorf("block 2 on a pruning validator: %d %v, want 410 pruned", code, err)
+	}
+	var v0 any
+	if code, err := getJSON(n0.API+"/validators?height=2", &v0); code != 410 || !strings.Contains(fmt.Sprint(err), "oldest kept height") {
+		t.Errorf("state at height 2 on a pruning validator: %d %v", code, err)
+	}
+	if code, err := getJSON(tn.info.Nodes[3].API+"/blocks/2", &blockView{}); code != 200 {
+		t.Errorf("block 2 on an unpruned validator: %d %v", code, err)
+	}
 
 	start := time.Now()
 	_, api := tn.joinNode(t, "statesync", func(c *node.Config) { c.StateSync.Enable = true })
