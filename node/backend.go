@@ -54,6 +54,9 @@ func (b backend) Block(h uint64) (api.BlockView, error) {
 		return api.BlockView{}, fmt.Errorf("%w: no block at height %d (latest is %d)", api.ErrNotFound, h, latest)
 	}
 	blk, err := b.r.Blocks.Block(h)
+	if errors.Is(err, blockstore.ErrPruned) {
+		return api.BlockView{}, fmt.Errorf("%w: %v", api.ErrPruned, err)
+	}
 	if errors.Is(err, blockstore.ErrNotFound) {
 		return api.BlockView{}, fmt.Errorf("%w: no block at height %d (latest is %d)", api.ErrNotFound, h, b.r.Blocks.Height())
 	}

@@ -38,6 +38,8 @@ type Config struct {
 	Agent     AgentConfig     `toml:"agent"`
 	Provider  ProviderConfig  `toml:"provider"`
 	Content   ContentConfig   `toml:"content"`
+	Pruning   PruningConfig   `toml:"pruning"`
+	StateSync StateSyncConfig `toml:"statesync"`
 }
 
 // ContentConfig bounds every DAG the node walks for someone else: the
@@ -136,10 +138,12 @@ func DefaultConfig(moniker string) Config {
 			TimeoutDelta:     Duration{100 * time.Millisecond},
 			CommitDelay:      Duration{time.Second},
 		},
-		Mempool:  MempoolConfig{MaxTxs: 10_000, MaxBytes: 64 << 20},
-		Agent:    AgentConfig{KeyringBackend: "file"},
-		Provider: ProviderConfig{Backend: "cpu"},
-		Content:  ContentConfig{MaxDAGBytes: content.DefaultMaxBytes, MaxDAGBlocks: content.DefaultMaxBlocks},
+		Mempool:   MempoolConfig{MaxTxs: 10_000, MaxBytes: 64 << 20},
+		Agent:     AgentConfig{KeyringBackend: "file"},
+		Provider:  ProviderConfig{Backend: "cpu"},
+		Content:   ContentConfig{MaxDAGBytes: content.DefaultMaxBytes, MaxDAGBlocks: content.DefaultMaxBlocks},
+		Pruning:   PruningConfig{Strategy: "default"},
+		StateSync: StateSyncConfig{SnapshotKeepRecent: 2},
 	}
 }
 
@@ -185,6 +189,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Content.MaxDAGBytes < 1 || c.Content.MaxDAGBlocks < 1 {
 		return fmt.Errorf("config: content.max_dag_bytes and content.max_dag_blocks must be positive (defaults %d and %d)", content.DefaultMaxBytes, content.DefaultMaxBlocks)
+	}
+	if err := c.Pruning.Validate(); err != nil {
+		return err
+	}
+	if err := c.StateSync.Validate(); err != nil {
+		return err
 	}
 	if c.Provider.Enabled && c.Agent.Key == "" {
 		return fmt.Errorf("config: provider.enabled needs agent.key, the key of the provider's account (inferd keys add NAME, then set agent.key)")

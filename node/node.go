@@ -93,11 +93,9 @@ func Open(home string, log *slog.Logger) (*Node, error) {
 	if n.ledgerStore, err = badgerstore.Open(filepath.Join(home, StateDir), badgerstore.Options{}); err != nil {
 		return nil, err
 	}
-	n.closers = append(n.closers, n.ledgerStore.Close)
-	// Transactions in our mempool had their signatures checked on admission;
-	// the ledger need not check them again when a block includes them.
-	verified := func(h ledger.TxHash) bool { return n.Mempool != nil && n.Mempool.Has(h) }
-	if n.Chain, err = chain.New(n.ledgerStore, chain.Options{Evidence: blocks.EvidenceVerifier{}, Ledger: ledger.Options{Verified: verified}}); err != nil {
+	// The store can be swapped by state sync (installRestoredState).
+	n.closers = append(n.closers, func() error { return n.ledgerStore.Close() })
+	if err := n.openChain(); err != nil {
 		return nil, err
 	}
 	if _, has := n.Chain.Height(); !has {
@@ -120,6 +118,19 @@ func Open(home string, log *slog.Logger) (*Node, error) {
 	}
 	ok = true
 	return n, nil
+}
+
+// openChain builds n.Chain over n.ledgerStore.
+func (n *Node) openChain() error {
+	// Transactions in our mempool had their signatures checked on admission;
+	// the ledger need not check them again when a block includes them.
+	verified := func(h ledger.TxHash) bool { return n.Mempool != nil && n.Mempool.Has(h) }
+	c, err := chain.New(n.ledgerStore, chain.Options{Evidence: blocks.EvidenceVerifier{}, Ledger: ledger.Options{Verified: verified}})
+	if err != nil {
+		return err
+	}
+	n.Chain = c
+	return nil
 }
 
 // ValidatorAddress is this node's consensus address (zero without a key).

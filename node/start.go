@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -19,6 +20,8 @@ import (
 	"github.com/inferd/inferd/ledger"
 	"github.com/inferd/inferd/node/api"
 	"github.com/inferd/inferd/node/blocks"
+	"github.com/inferd/inferd/node/blockstore"
+	"github.com/inferd/inferd/node/statesync"
 	"github.com/inferd/inferd/p2p"
 )
 
@@ -62,6 +65,9 @@ type Running struct {
 	done    chan error
 	topics  map[string]*p2p.Topic
 	agents  *agentHost // nil without an agent key
+	// snapHold is the height a snapshot in progress reads (0: none);
+	// pruning keeps it.
+	snapHold atomic.Uint64
 }
 
 // Start brings the node up: p2p host, topics, consensus engine, block sync,
@@ -79,6 +85,20 @@ func (n *Node) Start(ctx context.Context) (*Running, error) {
 	}
 	r := &Running{Node: n, Host: host, Metrics: api.NewMetrics(), done: make(chan error, 4)}
 	n.closers = append(n.closers, host.Close)
+	// State sync runs before the topics are joined: their validators need
+	// the engine, which starts from the restored state.
+	var snaps *statesync.Store
+	if n.Config.StateSync.SnapshotInterval > 0 {
+		if snaps, err = statesync.OpenStore(filepath.Join(n.Home, SnapshotsDir)); err != nil {
+			return nil, err
+		}
+		host.ServeSnapshots(snapshotSource{snaps})
+	}
+	if n.Config.StateSync.Enable {
+		if err := r.stateSync(ctx); err != nil {
+			return nil, fmt.Errorf("state sync: %w", err)
+		}
+	}
 	tr := &p2pTransport{topics: map[string]*p2p.Topic{}}
 	sizes := map[string]int{KindConsensus: 4 << 10, KindBlock: 4 << 20, KindTx: ledger.MaxTxBytes + 64, KindEvidence: 8 << 10,
 		KindSubmissions: ledger.MaxTxBytes + 64, KindCompute: 4<<20 - 64}
@@ -128,6 +148,12 @@ func (n *Node) Start(ctx context.Context) (*Running, error) {
 		go r.consume(ctx, kind, t)
 	}
 	go r.syncLoop(ctx)
+	if snaps != nil {
+		go r.snapshotLoop(ctx, snaps, n.Config.StateSync)
+	}
+	if pol, _ := n.Config.Pruning.Resolve(); pol.KeepRecent > 0 { // validated by LoadConfig
+		go r.pruneLoop(ctx, pol)
+	}
 	go r.gaugeLoop(ctx)
 	go func() { r.done <- n.Engine.Run(ctx) }()
 	if r.agents != nil {
@@ -267,6 +293,10 @@ func (p syncProvider) Height() uint64 { return p.n.Blocks.Height() }
 
 func (p syncProvider) BlockBytes(h uint64) ([]byte, error) {
 	b, err := p.n.Blocks.BlockBytes(h)
+	var pe *blockstore.PrunedError
+	if errors.As(err, &pe) {
+		return nil, &p2p.PrunedError{Height: h, Base: pe.Base} // the peer hears why
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -315,6 +345,11 @@ func (r *Running) syncFrom(ctx context.Context, p peer.ID) {
 		fctx, fcancel := context.WithTimeout(ctx, 15*time.Second)
 		raws, err := r.Host.FetchBlocks(fctx, p, ours+1, min(ph-ours, 64))
 		fcancel()
+		var pe *p2p.PrunedError
+		if errors.As(err, &pe) {
+			r.Log.Debug("block sync: peer pruned the blocks we need; trying others", "err", err)
+			return
+		}
 		if err != nil || len(raws) == 0 {
 			return
 		}

@@ -24,6 +24,9 @@ import (
 //	                   the blocks from, from+1, ... in order, at most count of
 //	                   them and at most MaxResponseBytes in all. The server
 //	                   stops early at its height or when a block is missing.
+//	                   A zero length frame is followed by base uint64: the
+//	                   server pruned the next block asked for and keeps
+//	                   blocks from base (PrunedError); the stream ends.
 
 func statusProtocol(chainID string) protocol.ID {
 	return protocol.ID("/inferd/" + chainID + "/status/1")
@@ -48,6 +51,23 @@ var (
 	ErrBadResponse = errors.New("p2p: malformed response")
 	ErrBadRequest  = errors.New("p2p: bad block request")
 )
+
+// PrunedError says a peer has pruned a block it was asked for. A
+// BlockProvider returns one from BlockBytes (Peer unset) so that the
+// client hears why; FetchBlocks returns one with Peer set, and the caller
+// should ask another peer.
+type PrunedError struct {
+	Peer   peer.ID
+	Height uint64 // the block asked for
+	Base   uint64 // the peer keeps blocks from this height
+}
+
+func (e *PrunedError) Error() string {
+	if e.Peer == "" {
+		return fmt.Sprintf("block %d pruned; blocks are kept from height %d", e.Height, e.Base)
+	}
+	return fmt.Sprintf("p2p: peer %s pruned block %d (it keeps blocks from height %d); ask another peer", e.Peer, e.Height, e.Base)
+}
 
 // ServeBlocks answers status and blocks requests from p. Call it once.
 // Each request is bounded by Config.RequestTimeout; a request with count
@@ -93,6 +113,15 @@ func (h *Host) serveBlocks(s network.Stream, p BlockProvider) error {
 			break
 		}
 		b, err := p.BlockBytes(height)
+		var pe *PrunedError
+		if errors.As(err, &pe) {
+			var frame [9]byte
+			binary.BigEndian.PutUint64(frame[1:], pe.Base)
+			if _, err := w.Write(frame[:]); err != nil {
+				return err
+			}
+			break
+		}
 		if err != nil || len(b) == 0 || len(b) > h.cfg.MaxBlockSize || total+len(b) > h.cfg.MaxResponseBytes {
 			break // the client asks again from where we stopped
 		}
@@ -181,7 +210,11 @@ func (h *Host) FetchBlocks(ctx context.Context, p peer.ID, from, count uint64) (
 		return nil, fmt.Errorf("p2p: %s to %s: %w", proto, p, h.streamErr(ctx, err))
 	}
 	blocks, err := readBlockFrames(bufio.NewReaderSize(s, 64<<10), count, h.cfg.MaxBlockSize, h.cfg.MaxResponseBytes)
+	var pe *PrunedError
 	switch {
+	case errors.As(err, &pe):
+		pe.Peer, pe.Height = p, from+pe.Height
+		return nil, pe
 	case errors.Is(err, ErrBadResponse):
 		return nil, fmt.Errorf("%s from %s: %w", proto, p, err)
 	case err != nil:
@@ -211,10 +244,18 @@ func readBlockFrames(r *bufio.Reader, count uint64, maxBlock, maxTotal int) ([][
 			}
 			return nil, err
 		}
+		if size == 0 {
+			var base [8]byte
+			if _, err := io.ReadFull(r, base[:]); err != nil {
+				return nil, fmt.Errorf("%w: truncated pruned marker", ErrBadResponse)
+			}
+			// Height is the index in the response; the caller adds the peer and the first height.
+			return nil, &PrunedError{Height: uint64(len(blocks)), Base: binary.BigEndian.Uint64(base[:])}
+		}
 		switch {
 		case uint64(len(blocks)) == count:
 			return nil, fmt.Errorf("%w: more than the %d blocks asked for", ErrBadResponse, count)
-		case size == 0 || size > uint64(maxBlock):
+		case size > uint64(maxBlock):
 			return nil, fmt.Errorf("%w: block of %d bytes (limit 1..%d)", ErrBadResponse, size, maxBlock)
 		case uint64(total)+size > uint64(maxTotal):
 			return nil, fmt.Errorf("%w: response over %d bytes", ErrBadResponse, maxTotal)

@@ -201,3 +201,31 @@ func TestBlockSyncMaliciousServer(t *testing.T) {
 		t.Fatalf("PeerHeight with a short ctx: %v", err)
 	}
 }
+
+// prunedChain has pruned every block below base.
+type prunedChain struct {
+	fakeChain
+	base uint64
+}
+
+func (p prunedChain) BlockBytes(h uint64) ([]byte, error) {
+	if h < p.base {
+		return nil, &PrunedError{Height: h, Base: p.base}
+	}
+	return p.fakeChain.BlockBytes(h)
+}
+
+func TestBlockSyncPrunedBlock(t *testing.T) {
+	server, client := syncPair(t, nil, nil)
+	server.ServeBlocks(prunedChain{fakeChain{height: 50, size: 10}, 40})
+	_, err := client.FetchBlocks(context.Background(), server.ID(), 10, 5)
+	var pe *PrunedError
+	if !errors.As(err, &pe) || pe.Base != 40 || pe.Height != 10 || pe.Peer != server.ID() {
+		t.Fatalf("fetch of a pruned block: %v, want a PrunedError naming base 40", err)
+	}
+	t.Log(err)
+	got, err := client.FetchBlocks(context.Background(), server.ID(), 40, 5)
+	if err != nil || len(got) != 5 {
+		t.Fatalf("fetch above the base: %d blocks, %v", len(got), err)
+	}
+}

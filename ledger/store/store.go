@@ -20,7 +20,32 @@ import (
 var (
 	ErrUnknownHeight = errors.New("store: height not committed")
 	ErrOutOfOrder    = errors.New("store: commit height out of order")
+	// ErrPruned is wrapped by PrunedError: the height was committed but
+	// its version has been pruned away.
+	ErrPruned = errors.New("store: height pruned")
 )
+
+// PrunedError is returned by At for a height below the oldest kept one.
+type PrunedError struct {
+	Height uint64 // the height asked for
+	Oldest uint64 // the oldest height still readable
+}
+
+func (e *PrunedError) Error() string {
+	return fmt.Sprintf("store: height %d was pruned; the oldest kept height is %d", e.Height, e.Oldest)
+}
+
+// Is makes errors.Is(err, ErrPruned) true.
+func (e *PrunedError) Is(target error) bool { return target == ErrPruned }
+
+// Pruner is a store that can drop the versions of old heights. Prune keeps
+// every height from oldest up to the latest readable; it never removes the
+// latest height. Oldest reports the oldest readable height (0 and false
+// when nothing was ever pruned).
+type Pruner interface {
+	Prune(oldest uint64) error
+	Oldest() (uint64, bool)
+}
 
 // Change is one write of a commit: a set, or a delete when Delete is true.
 type Change struct {

@@ -67,6 +67,8 @@ func queryError(err error) *Error {
 	switch {
 	case errors.As(err, &e):
 		return e
+	case errors.Is(err, store.ErrPruned), errors.Is(err, ErrPruned):
+		return &Error{Code: http.StatusGone, Err: "height_pruned", Message: err.Error()}
 	case errors.Is(err, store.ErrUnknownHeight):
 		return &Error{Code: http.StatusNotFound, Err: "height_not_found", Message: err.Error() + " (it is in the future or was pruned)"}
 	case errors.Is(err, gov.ErrUnknownProposal):

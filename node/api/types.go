@@ -45,6 +45,7 @@ type Backend interface {
 var (
 	ErrNotFound     = errors.New("not found")                             // 404
 	ErrNotReady     = errors.New("node is not ready")                     // 503
+	ErrPruned       = errors.New("pruned")                                // 410
 	ErrMempoolFull  = errors.New("mempool is full")                       // 503
 	ErrAlreadyKnown = errors.New("transaction is already in the mempool") // 409
 	// ErrNoncePending: another pending tx of the sender has this nonce

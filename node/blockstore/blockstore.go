@@ -51,6 +51,8 @@ type Store struct {
 	db     *badger.DB
 	mu     sync.RWMutex // guards height; held for writing by SaveBlock
 	height uint64
+	base   uint64 // oldest height kept without gaps (0: never pruned)
+	every  uint64 // keep_every of the last prune
 }
 
 // TxRecord is a committed transaction with where it is and its result.
@@ -63,7 +65,7 @@ type TxRecord struct {
 
 // Open opens (creating if needed) the block store in dir.
 func Open(dir string, o Options) (*Store, error) {
-	opts := badger.DefaultOptions(dir).WithSyncWrites(!o.NoSync).WithLogger(nil)
+	opts := badger.DefaultOptions(dir).WithSyncWrites(!o.NoSync).WithLogger(nil).WithCompactL0OnClose(true)
 	if o.SmallMemory {
 		opts = opts.WithMemTableSize(16 << 20).WithBlockCacheSize(8 << 20).WithIndexCacheSize(4 << 20).WithNumMemtables(2).WithValueLogFileSize(64 << 20)
 	}
@@ -83,7 +85,7 @@ func Open(dir string, o Options) (*Store, error) {
 			return fmt.Errorf("%w: %s: height marker is %d bytes, want 8", ErrCorrupt, keyHeight, len(v))
 		}
 		s.height = binary.BigEndian.Uint64(v)
-		return nil
+		return s.loadPruneMarkers(txn)
 	})
 	if err != nil {
 		db.Close()
@@ -168,6 +170,9 @@ func (s *Store) SaveBlock(b *blocks.Block, seenCommit blocks.Commit, results []l
 // BlockBytes returns the stored encoding of block h (checksum verified, not
 // decoded), for serving block sync.
 func (s *Store) BlockBytes(h uint64) ([]byte, error) {
+	if err := s.prunedErr(h); err != nil {
+		return nil, err
+	}
 	return s.read(heightKey(pBlock, h), fmt.Sprintf("block %d", h))
 }
 
@@ -208,6 +213,9 @@ func (s *Store) BlockByHash(id consensus.BlockID) (*blocks.Block, error) {
 
 // SeenCommit returns the commit that finalized height h.
 func (s *Store) SeenCommit(h uint64) (blocks.Commit, error) {
+	if err := s.prunedErr(h); err != nil {
+		return blocks.Commit{}, err
+	}
 	raw, err := s.read(heightKey(pCommit, h), fmt.Sprintf("commit %d", h))
 	if err != nil {
 		return blocks.Commit{}, err
@@ -224,6 +232,9 @@ func (s *Store) SeenCommit(h uint64) (blocks.Commit, error) {
 
 // Results returns the ledger's results of block h's transactions.
 func (s *Store) Results(h uint64) ([]ledger.TxResult, error) {
+	if err := s.prunedErr(h); err != nil {
+		return nil, err
+	}
 	raw, err := s.read(heightKey(pResults, h), fmt.Sprintf("results %d", h))
 	if err != nil {
 		return nil, err
@@ -276,6 +287,9 @@ func (s *Store) SaveValidators(h uint64, vals *consensus.ValidatorSet) error {
 
 // Validators returns the set saved by SaveValidators for height h.
 func (s *Store) Validators(h uint64) (*consensus.ValidatorSet, error) {
+	if err := s.prunedErr(h); err != nil {
+		return nil, err
+	}
 	raw, err := s.read(heightKey(pVals, h), fmt.Sprintf("validator set %d", h))
 	if err != nil {
 		return nil, err

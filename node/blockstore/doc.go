@@ -12,6 +12,11 @@
 // CRC-32C; a value that fails it, or does not decode, is reported as
 // ErrCorrupt with its key, never returned.
 //
+// Prune removes old heights (base marker first, then batched deletions
+// with a progress marker: a crash mid-prune leaves only heights that are
+// already refused); reads below the base return a PrunedError. Bootstrap
+// starts an empty store at a state-synced height.
+//
 // Threading model: a Store is safe for concurrent use. Writes (SaveBlock,
 // SaveValidators) are serialised by a mutex and are meant to come from one
 // goroutine, the node's engine; reads may come from any goroutine (the HTTP

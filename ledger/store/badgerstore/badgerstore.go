@@ -8,6 +8,14 @@
 // holds exactly the heights whose commit returned (or, at most, also the one
 // in flight), never part of one. It is the only package under ledger/ that
 // imports Badger.
+//
+// Pruning (Prune) moves Badger's discard timestamp up to the oldest kept
+// height: compactions then keep, of every key, only its newest version at or
+// below that height (deleted keys vanish) and every version above it. The
+// oldest kept height is recorded (m/oldest) before the discard timestamp
+// moves, so a crash at any point leaves a store that refuses exactly the
+// heights that compaction may have dropped, and loses nothing it still
+// reports readable.
 package badgerstore
 
 import (
@@ -26,6 +34,7 @@ import (
 const (
 	statePrefix = 's'
 	metaLatest  = "m/latest"
+	metaOldest  = "m/oldest"
 )
 
 // Options tune the store. The zero value is the production default.
@@ -42,13 +51,18 @@ type Store struct {
 	mu     sync.Mutex
 	latest uint64
 	has    bool
+	oldest uint64 // oldest readable height when pruned
+	pruned bool
 }
 
 // Open opens (creating if needed) the store in dir.
 func Open(dir string, o Options) (*Store, error) {
 	opts := badger.DefaultOptions(dir).
 		WithSyncWrites(!o.NoSync).
-		WithNumVersionsToKeep(math.MaxInt32).
+		// One version at or below the discard timestamp (the oldest kept
+		// height), every version above it; see Prune.
+		WithNumVersionsToKeep(1).
+		WithCompactL0OnClose(true).
 		WithLogger(nil).
 		WithMemTableSize(64 << 20)
 	if o.SmallMemory {
@@ -75,7 +89,101 @@ func Open(dir string, o Options) (*Store, error) {
 		}
 		s.latest, s.has = binary.BigEndian.Uint64(v), true
 	}
+	item, err = txn.Get([]byte(metaOldest))
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound):
+	case err != nil:
+		db.Close()
+		return nil, fmt.Errorf("read oldest height in %s: %w", dir, err)
+	default:
+		v, err := item.ValueCopy(nil)
+		if err != nil || len(v) != 8 {
+			db.Close()
+			return nil, fmt.Errorf("state store in %s: oldest-height marker is corrupt (%d bytes, %v)", dir, len(v), err)
+		}
+		s.oldest, s.pruned = binary.BigEndian.Uint64(v), true
+		db.SetDiscardTs(ts(s.oldest))
+	}
 	return s, nil
+}
+
+// Oldest implements store.Pruner.
+func (s *Store) Oldest() (uint64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.oldest, s.pruned
+}
+
+// Prune implements store.Pruner: heights below oldest become unreadable
+// and their versions are dropped by later compactions. oldest must not be
+// above the latest height; a value at or below the current oldest is a
+// no-op. The marker is written (fsynced) before Badger may discard
+// anything.
+func (s *Store) Prune(oldest uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.has {
+		return errors.New("prune: nothing committed")
+	}
+	if oldest > s.latest {
+		return fmt.Errorf("prune: oldest kept height %d is above the latest %d; the latest state is never pruned", oldest, s.latest)
+	}
+	if s.pruned && oldest <= s.oldest || !s.pruned && oldest == 0 {
+		return nil
+	}
+	txn := s.db.NewTransactionAt(math.MaxUint64, true)
+	defer txn.Discard()
+	if err := txn.Set([]byte(metaOldest), binary.BigEndian.AppendUint64(nil, oldest)); err != nil {
+		return fmt.Errorf("prune to %d: %w", oldest, err)
+	}
+	if err := txn.CommitAt(ts(s.latest), nil); err != nil {
+		return fmt.Errorf("prune to %d: %w", oldest, err)
+	}
+	if err := s.db.Sync(); err != nil {
+		return fmt.Errorf("prune to %d: %w", oldest, err)
+	}
+	s.oldest, s.pruned = oldest, true
+	s.db.SetDiscardTs(ts(oldest))
+	return nil
+}
+
+// Compact forces the compactions that drop pruned versions (Badger runs
+// them on its own as the tree grows) and garbage-collects the value log.
+// It is slow on a large store; pruning does not need it to be correct.
+func (s *Store) Compact() error {
+	if err := s.db.Flatten(1); err != nil {
+		return fmt.Errorf("compact state store: %w", err)
+	}
+	for {
+		if err := s.db.RunValueLogGC(0.5); err != nil {
+			if errors.Is(err, badger.ErrNoRewrite) || errors.Is(err, badger.ErrRejected) {
+				return nil
+			}
+			return fmt.Errorf("compact state store: value log: %w", err)
+		}
+	}
+}
+
+// Versions counts the stored versions of state keys (every version Badger
+// still holds, visible or not), and the distinct keys among them: what
+// pruning should bound. For tests and operators' diagnostics.
+func (s *Store) Versions() (versions, keys int, err error) {
+	txn := s.db.NewTransactionAt(math.MaxUint64, false)
+	defer txn.Discard()
+	opts := badger.DefaultIteratorOptions
+	opts.AllVersions, opts.PrefetchValues = true, false
+	opts.Prefix = []byte{statePrefix}
+	it := txn.NewIterator(opts)
+	defer it.Close()
+	var last []byte
+	for it.Rewind(); it.Valid(); it.Next() {
+		versions++
+		if k := it.Item().Key(); string(k) != string(last) {
+			keys++
+			last = append(last[:0], k...)
+		}
+	}
+	return versions, keys, nil
 }
 
 // Latest implements store.Store.
@@ -174,9 +282,14 @@ func (s *Store) commitBatch(height uint64, changes []store.Change, marker []byte
 
 // At implements store.Store.
 func (s *Store) At(height uint64) (store.Reader, error) {
-	latest, has := s.Latest()
+	s.mu.Lock()
+	latest, has, oldest, pruned := s.latest, s.has, s.oldest, s.pruned
+	s.mu.Unlock()
 	if !has || height > latest {
 		return nil, fmt.Errorf("%w: %d", store.ErrUnknownHeight, height)
+	}
+	if pruned && height < oldest {
+		return nil, &store.PrunedError{Height: height, Oldest: oldest}
 	}
 	// In managed mode a read-only transaction holds no resources that
 	// Discard must release, so the reader keeps one for all its reads.
