@@ -142,6 +142,8 @@ func (n *Node) NewEngine(t Transport, metrics EngineMetrics) error {
 			Precommit: c.TimeoutPrecommit.Duration, PrecommitDelta: c.TimeoutDelta.Duration,
 		},
 		CommitDelay: c.CommitDelay.Duration, Log: n.Log, Metrics: metrics,
+		// As CometBFT: an interval alone also waits for txs, up to it.
+		WaitForTxs: !c.CreateEmptyBlocks || c.CreateEmptyBlocksInterval.Duration > 0, EmptyBlocksInterval: c.CreateEmptyBlocksInterval.Duration,
 	})
 	if err != nil {
 		return err

@@ -57,6 +57,7 @@ type Mempool struct {
 	count   int
 	bytes   int
 	seq     uint64
+	avail   chan struct{} // see TxsAvailable
 }
 
 type entry struct {
@@ -90,7 +91,7 @@ func New(cfg Config) *Mempool {
 	if cfg.MaxPerSender <= 0 {
 		cfg.MaxPerSender = DefaultMaxPerSender
 	}
-	return &Mempool{cfg: cfg, byHash: map[ledger.TxHash]*entry{}, senders: map[keys.Address]*sender{}}
+	return &Mempool{cfg: cfg, byHash: map[ledger.TxHash]*entry{}, senders: map[keys.Address]*sender{}, avail: make(chan struct{}, 1)}
 }
 
 // cmpPrio compares fee per byte exactly: fa/sa vs fb/sb.
@@ -203,7 +204,30 @@ func (m *Mempool) Add(raw []byte, tx *ledger.Tx, accountNonce uint64) error {
 	m.byHash[h] = e
 	m.count++
 	m.bytes += e.size
+	select {
+	case m.avail <- struct{}{}:
+	default: // a signal is already pending
+	}
 	return nil
+}
+
+// TxsAvailable returns a channel that receives a value after Add admits a
+// tx (one pending value stands for any number of admissions). The
+// consensus engine waits on it when it does not make empty blocks; it is
+// meant for one reader, which then asks HasReady.
+func (m *Mempool) TxsAvailable() <-chan struct{} { return m.avail }
+
+// HasReady reports whether Reap would return at least one tx: some sender
+// has a tx at its account's nonce.
+func (m *Mempool) HasReady() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, s := range m.senders {
+		if s.ready > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // place puts e at index i of s (replacing out when non-nil, inserting
