@@ -84,6 +84,7 @@ func measureIdle(s idleSetting) {
 		}
 		procs = append(procs, cmd)
 	}
+	started = procs
 	defer func() {
 		for _, p := range procs {
 			p.Process.Signal(syscall.SIGTERM)

@@ -78,8 +78,14 @@ func main() {
 	}
 }
 
+// started holds the node processes of the current run, stopped by fatal.
+var started []*exec.Cmd
+
 func fatal(f string, a ...any) {
 	fmt.Fprintf(os.Stderr, "benchnet: "+f+"\n", a...)
+	for _, p := range started {
+		p.Process.Signal(syscall.SIGTERM)
+	}
 	os.Exit(1)
 }
 
@@ -125,6 +131,7 @@ func run(name string, delay time.Duration, rates []int) {
 		}
 		procs = append(procs, cmd)
 	}
+	started = procs
 	defer func() {
 		for _, p := range procs {
 			p.Process.Signal(syscall.SIGTERM)
