@@ -103,6 +103,7 @@ type Engine struct {
 	lastTxs        int                 // txs and evidence in the last committed block
 	resumed        uint64              // the height the WAL shows this validator had started, if any
 	heard          uint64              // the last height a verified message from a peer was for
+	verified       verifiedMessages    // peers' messages the gossip validator verified (verified.go)
 
 	inbox  chan event
 	status atomic.Pointer[EngineStatus]
@@ -315,9 +316,11 @@ func (e *Engine) handle(ctx context.Context, ev event) error {
 		h, _, _ := ev.msg.HRS()
 		switch {
 		case h == e.deciding():
-			if err := consensus.Verify(e.cfg.ChainID, e.vals, ev.msg); err != nil {
-				e.log.Debug("dropping an invalid consensus message", "err", err)
-				return nil
+			if !e.verified.take(ev.msg, e.vals) {
+				if err := consensus.Verify(e.cfg.ChainID, e.vals, ev.msg); err != nil {
+					e.log.Debug("dropping an invalid consensus message", "err", err)
+					return nil
+				}
 			}
 			e.heard = h
 			if err := e.wake(ctx, true, "a validator started the height"); err != nil {
