@@ -104,6 +104,7 @@ type Engine struct {
 	resumed        uint64              // the height the WAL shows this validator had started, if any
 	heard          uint64              // the last height a verified message from a peer was for
 	verified       verifiedMessages    // peers' messages the gossip validator verified (verified.go)
+	lastSeen       blocks.Commit       // our commit of the last height, verified (empty after a restart)
 
 	inbox  chan event
 	status atomic.Pointer[EngineStatus]

@@ -94,7 +94,9 @@ func (e *Engine) validate(b *blocks.Block) error {
 		return fmt.Errorf("proposer %s is not a validator", h.Proposer)
 	}
 	if h.Height > 1 {
-		if err := blocks.VerifyCommit(e.cfg.ChainID, e.prevVals, b.LastCommit, e.lastHash); err != nil {
+		// Signatures repeated from our own commit of that height (built from
+		// verified precommits, or verified when synced) are not checked twice.
+		if err := blocks.VerifyCommitKnown(e.cfg.ChainID, e.prevVals, b.LastCommit, e.lastHash, e.lastSeen); err != nil {
 			return fmt.Errorf("last commit: %w", err)
 		}
 	}
@@ -182,6 +184,7 @@ func (e *Engine) apply(b *blocks.Block, seen blocks.Commit) error {
 	e.prevVals, e.vals = e.vals, next
 	e.lastTime, e.lastHash = b.Header.Time, b.Hash()
 	e.lastTxs = len(b.Txs) + len(b.Evidence)
+	e.lastSeen = seen
 	e.pending = map[consensus.BlockID]*blocks.Block{}
 	e.awaiting = map[consensus.BlockID]bool{}
 	e.mine = nil
