@@ -1,9 +1,11 @@
 package mempool
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/inferd/inferd/keys"
+	"github.com/inferd/inferd/ledger"
 )
 
 // TxsAvailable signals once per batch of admissions; HasReady is true only
@@ -46,5 +48,35 @@ func TestTxsAvailableAndHasReady(t *testing.T) {
 	m.Update([][]byte{a0}, func(keys.Address) uint64 { return 3 })
 	if m.HasReady() || m.Size() != 0 {
 		t.Fatalf("after the block: ready %v, size %d", m.HasReady(), m.Size())
+	}
+}
+
+// With FullRecheckEvery, Update rechecks only the block's senders between
+// full passes, and every tx on each full pass.
+func TestIncrementalRecheck(t *testing.T) {
+	accs := accounts(2, 9)
+	broke := map[keys.Address]bool{}
+	m := New(Config{FullRecheckEvery: 3, Recheck: func(tx *ledger.Tx) error {
+		if broke[tx.Body.Sender] {
+			return errors.New("cannot pay")
+		}
+		return nil
+	}})
+	a0 := add(t, m, accs[0], 0, 10, 0)
+	add(t, m, accs[0], 1, 10, 0)
+	b0 := add(t, m, accs[1], 0, 10, 0)
+	broke[accs[0].addr], broke[accs[1].addr] = true, true
+	// Update 1: the block holds accs[0]'s nonce 0; only accs[0] is rechecked.
+	m.Update([][]byte{a0}, func(keys.Address) uint64 { return 1 })
+	if m.Size() != 1 || !m.Has(ledger.HashTx(b0)) {
+		t.Fatalf("after update 1: size %d, accs[1]'s tx held %v; want only accs[1]'s tx left", m.Size(), m.Has(ledger.HashTx(b0)))
+	}
+	m.Update(nil, func(keys.Address) uint64 { return 0 })
+	if m.Size() != 1 {
+		t.Fatalf("after update 2 (an empty block): size %d, want 1", m.Size())
+	}
+	m.Update(nil, func(keys.Address) uint64 { return 0 }) // update 3: a full pass
+	if m.Size() != 0 {
+		t.Fatalf("after the full pass: size %d, want 0", m.Size())
 	}
 }
