@@ -57,6 +57,13 @@ clean:
 bench-net: build
 	$(GO) run ./tools/benchnet -bin $(BIN)
 
+# bench-idle: idle CPU per validator (4 processes, no transactions) with empty blocks off,
+# with commit_delay 0 and with the defaults (docs/benchmarks.md). WINDOW sets the sampling time.
+WINDOW ?= 30s
+.PHONY: bench-idle
+bench-idle: build
+	$(GO) run ./tools/benchnet -bin $(BIN) -mode idle -window $(WINDOW)
+
 # bench-content: add and fetch of a 1 GiB file (two inferd processes on loopback) beside
 # single-core sha256 and a raw TCP copy in the same run (docs/benchmarks.md, docs/content.md).
 bench-content:

@@ -96,6 +96,13 @@ type ConsensusConfig struct {
 	TimeoutPrecommit Duration `toml:"timeout_precommit"`
 	TimeoutDelta     Duration `toml:"timeout_delta"`
 	CommitDelay      Duration `toml:"commit_delay"`
+	// CreateEmptyBlocks false: a height does not start until there is
+	// something to commit (txs or evidence waiting, the app hash of a block
+	// with txs to put in a header, a peer that started the height) or
+	// CreateEmptyBlocksInterval has passed since the last commit (0: never).
+	// See docs/consensus.md, "Waiting for transactions".
+	CreateEmptyBlocks         bool     `toml:"create_empty_blocks"`
+	CreateEmptyBlocksInterval Duration `toml:"create_empty_blocks_interval"`
 }
 
 // MempoolConfig bounds the mempool.
@@ -132,11 +139,12 @@ func DefaultConfig(moniker string) Config {
 		API: APIConfig{Address: "127.0.0.1:26657", MaxBodyBytes: api.MaxBodyBytes, MaxAddBytes: api.MaxAddBytes,
 			MaxConcurrentRequests: api.DefaultMaxConcurrent, MaxEventStreams: api.DefaultMaxEventStreams},
 		Consensus: ConsensusConfig{
-			TimeoutPropose:   Duration{1 * time.Second},
-			TimeoutPrevote:   Duration{500 * time.Millisecond},
-			TimeoutPrecommit: Duration{500 * time.Millisecond},
-			TimeoutDelta:     Duration{100 * time.Millisecond},
-			CommitDelay:      Duration{time.Second},
+			TimeoutPropose:    Duration{1 * time.Second},
+			TimeoutPrevote:    Duration{500 * time.Millisecond},
+			TimeoutPrecommit:  Duration{500 * time.Millisecond},
+			TimeoutDelta:      Duration{100 * time.Millisecond},
+			CommitDelay:       Duration{time.Second},
+			CreateEmptyBlocks: true,
 		},
 		Mempool:   MempoolConfig{MaxTxs: 10_000, MaxBytes: 64 << 20},
 		Agent:     AgentConfig{KeyringBackend: "file"},
@@ -173,6 +181,9 @@ func (c *Config) Validate() error {
 		if d.Duration <= 0 {
 			return fmt.Errorf("config: consensus.%s must be positive", name)
 		}
+	}
+	if c.Consensus.CreateEmptyBlocksInterval.Duration < 0 {
+		return fmt.Errorf("config: consensus.create_empty_blocks_interval must not be negative")
 	}
 	if c.Mempool.MaxTxs < 1 || c.Mempool.MaxBytes < 1 {
 		return fmt.Errorf("config: mempool.max_txs and mempool.max_bytes must be positive")

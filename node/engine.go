@@ -57,9 +57,14 @@ type EngineConfig struct {
 	ValsetPath   string       // file holding the next height's validator set
 	Timeouts     consensus.Timeouts
 	CommitDelay  time.Duration
-	Now          func() time.Time
-	Log          *slog.Logger
-	Metrics      EngineMetrics
+	// WaitForTxs holds each height back until there is something to
+	// commit (engine_idle.go); EmptyBlocksInterval, if positive, starts
+	// one anyway that long after the last commit.
+	WaitForTxs          bool
+	EmptyBlocksInterval time.Duration
+	Now                 func() time.Time
+	Log                 *slog.Logger
+	Metrics             EngineMetrics
 }
 
 // EngineMetrics receives the engine's measurements (the API's Prometheus
@@ -94,6 +99,12 @@ type Engine struct {
 	evidence       map[string]*consensus.DuplicateVoteEvidence
 	mine           []consensus.Message // this validator's messages at the current height, for rebroadcast
 	future         []event             // messages and blocks for the next height, replayed after advancing
+	idle           idleWait            // the height held back while waiting for txs
+	lastTxs        int                 // txs and evidence in the last committed block
+	resumed        uint64              // the height the WAL shows this validator had started, if any
+	heard          uint64              // the last height a verified message from a peer was for
+	verified       verifiedMessages    // peers' messages the gossip validator verified (verified.go)
+	lastSeen       blocks.Commit       // our commit of the last height, verified (empty after a restart)
 
 	inbox  chan event
 	status atomic.Pointer[EngineStatus]
@@ -159,6 +170,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 			return nil, fmt.Errorf("load block %d: %w", committed, err)
 		}
 		e.lastTime, e.lastHash = blk.Header.Time, blk.Hash()
+		e.lastTxs = len(blk.Txs) + len(blk.Evidence)
 	} else {
 		e.lastTime = e.genesisTime()
 	}
@@ -166,6 +178,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if cfg.WAL != nil {
 		if st, ok := cfg.WAL.State(); ok && st.Height == committed+1 {
 			restored = &st
+			e.resumed = st.Height
 		}
 	}
 	e.machine, err = consensus.NewMachine(consensus.Config{Self: e.self, Timeouts: cfg.Timeouts}, committed+1, vals, restored)
@@ -274,9 +287,10 @@ func (e *Engine) Run(ctx context.Context) error {
 			}
 		}
 	}
-	if err := e.do(ctx, e.machine.Start()); err != nil {
+	if err := e.startOrWait(ctx, startMachine); err != nil {
 		return err
 	}
+	defer e.stopWait()
 	tick := time.NewTicker(rebroadcastEvery)
 	defer tick.Stop()
 	for {
@@ -285,6 +299,10 @@ func (e *Engine) Run(ctx context.Context) error {
 			return nil
 		case <-tick.C:
 			e.rebroadcast()
+		case <-e.cfg.Mempool.TxsAvailable():
+			if err := e.wake(ctx, false, ""); err != nil {
+				return err
+			}
 		case ev := <-e.inbox:
 			if err := e.handle(ctx, ev); err != nil {
 				return err
@@ -299,9 +317,15 @@ func (e *Engine) handle(ctx context.Context, ev event) error {
 		h, _, _ := ev.msg.HRS()
 		switch {
 		case h == e.deciding():
-			if err := consensus.Verify(e.cfg.ChainID, e.vals, ev.msg); err != nil {
-				e.log.Debug("dropping an invalid consensus message", "err", err)
-				return nil
+			if !e.verified.take(ev.msg, e.vals) {
+				if err := consensus.Verify(e.cfg.ChainID, e.vals, ev.msg); err != nil {
+					e.log.Debug("dropping an invalid consensus message", "err", err)
+					return nil
+				}
+			}
+			e.heard = h
+			if err := e.wake(ctx, true, "a validator started the height"); err != nil {
+				return err
 			}
 			return e.step(ctx, ev.msg)
 		case h == e.deciding()+1:
@@ -313,12 +337,17 @@ func (e *Engine) handle(ctx context.Context, ev event) error {
 		return e.onBlock(ctx, ev.blk)
 	case evEvidence:
 		e.addEvidence(ev.ev)
+		return e.wake(ctx, false, "")
+	case evIdleTick:
+		if ev.height == e.deciding() {
+			return e.wake(ctx, false, "")
+		}
 	case evSynced:
 		err := e.applySynced(ctx, ev.blk, ev.commit)
 		ev.done <- err
 	case evNewHeight:
 		if ev.height == e.deciding() {
-			return e.advance(ctx)
+			return e.startOrWait(ctx, newHeight)
 		}
 	}
 	return nil

@@ -94,7 +94,9 @@ func (e *Engine) validate(b *blocks.Block) error {
 		return fmt.Errorf("proposer %s is not a validator", h.Proposer)
 	}
 	if h.Height > 1 {
-		if err := blocks.VerifyCommit(e.cfg.ChainID, e.prevVals, b.LastCommit, e.lastHash); err != nil {
+		// Signatures repeated from our own commit of that height (built from
+		// verified precommits, or verified when synced) are not checked twice.
+		if err := blocks.VerifyCommitKnown(e.cfg.ChainID, e.prevVals, b.LastCommit, e.lastHash, e.lastSeen); err != nil {
 			return fmt.Errorf("last commit: %w", err)
 		}
 	}
@@ -129,7 +131,7 @@ func (e *Engine) commit(ctx context.Context, c consensus.Commit) error {
 		time.AfterFunc(e.cfg.CommitDelay, func() { e.post(evNewHeight{h}) })
 		return nil
 	}
-	return e.advance(ctx)
+	return e.startOrWait(ctx, newHeight)
 }
 
 // apply executes b on the ledger and stores it; shared by consensus commits
@@ -181,6 +183,8 @@ func (e *Engine) apply(b *blocks.Block, seen blocks.Commit) error {
 	}
 	e.prevVals, e.vals = e.vals, next
 	e.lastTime, e.lastHash = b.Header.Time, b.Hash()
+	e.lastTxs = len(b.Txs) + len(b.Evidence)
+	e.lastSeen = seen
 	e.pending = map[consensus.BlockID]*blocks.Block{}
 	e.awaiting = map[consensus.BlockID]bool{}
 	e.mine = nil
@@ -231,10 +235,7 @@ func (e *Engine) applySynced(ctx context.Context, b *blocks.Block, c blocks.Comm
 	}
 	e.machine = m
 	e.publishStatus()
-	if err := e.do(ctx, m.Start()); err != nil {
-		return err
-	}
-	return e.replayFuture(ctx)
+	return e.startOrWait(ctx, startMachine)
 }
 
 // ledgerSet is the consensus set the ledger reports after block h.

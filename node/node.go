@@ -109,7 +109,14 @@ func Open(home string, log *slog.Logger) (*Node, error) {
 		return nil, err
 	}
 	n.closers = append(n.closers, n.Blocks.Close)
-	n.Mempool = mempool.New(mempool.Config{MaxTxs: cfg.Mempool.MaxTxs, MaxBytes: cfg.Mempool.MaxBytes, Recheck: n.recheck})
+	// The recheck asks whether a sender can still pay its fee. A balance
+	// falls only through the account's own txs (fees, sends, bonds,
+	// deposits, escrows: every debit in the ledger is of the tx's sender),
+	// so after a block only its senders need a recheck; a full pass every
+	// fullRecheckEvery blocks catches anything else. A tx missed in between
+	// fails in its block without a fee and leaves the pool, as it would
+	// with any stale tx.
+	n.Mempool = mempool.New(mempool.Config{MaxTxs: cfg.Mempool.MaxTxs, MaxBytes: cfg.Mempool.MaxBytes, Recheck: n.recheck, FullRecheckEvery: fullRecheckEvery})
 	if n.valKey != nil {
 		if n.wal, err = wal.Open(filepath.Join(home, WALFile)); err != nil {
 			return nil, err
@@ -153,6 +160,8 @@ func (n *Node) NewEngine(t Transport, metrics EngineMetrics) error {
 			Precommit: c.TimeoutPrecommit.Duration, PrecommitDelta: c.TimeoutDelta.Duration,
 		},
 		CommitDelay: c.CommitDelay.Duration, Log: n.Log, Metrics: metrics,
+		// As CometBFT: an interval alone also waits for txs, up to it.
+		WaitForTxs: !c.CreateEmptyBlocks || c.CreateEmptyBlocksInterval.Duration > 0, EmptyBlocksInterval: c.CreateEmptyBlocksInterval.Duration,
 	})
 	if err != nil {
 		return err
@@ -221,7 +230,11 @@ func (n *Node) submitTx(raw []byte, sigChecked bool) (ledger.TxHash, error) {
 	return h, nil
 }
 
-// recheck runs after every block on each pending tx: a sender who can no
+// fullRecheckEvery: see the mempool's construction in Open.
+const fullRecheckEvery = 100
+
+// recheck runs after every block on each pending tx of the block's
+// senders (on every pending tx each fullRecheckEvery blocks): a sender who can no
 // longer pay the fee loses the tx (its nonce order is the mempool's job).
 // It is called only from Mempool.Update on the engine goroutine, so it
 // keeps one view of the latest state per height instead of opening one

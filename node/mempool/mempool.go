@@ -38,6 +38,13 @@ type Config struct {
 	// the same sender's later txs. Use it for checks against the new state,
 	// such as whether the sender can still pay the fee.
 	Recheck func(tx *ledger.Tx) error
+	// FullRecheckEvery, if above 1, makes the recheck incremental: Update
+	// runs Recheck on every tx only every FullRecheckEvery-th call, and in
+	// between only on the txs of the senders of the committed block. Use
+	// it when the property Recheck checks can change between full passes
+	// only for accounts that sent a tx in the block (a balance that only
+	// the account's own txs lower). 0 or 1: every Update rechecks all.
+	FullRecheckEvery int
 }
 
 // Defaults for Config.
@@ -57,6 +64,8 @@ type Mempool struct {
 	count   int
 	bytes   int
 	seq     uint64
+	avail   chan struct{} // see TxsAvailable
+	updates uint64        // Update calls, for FullRecheckEvery
 }
 
 type entry struct {
@@ -90,7 +99,7 @@ func New(cfg Config) *Mempool {
 	if cfg.MaxPerSender <= 0 {
 		cfg.MaxPerSender = DefaultMaxPerSender
 	}
-	return &Mempool{cfg: cfg, byHash: map[ledger.TxHash]*entry{}, senders: map[keys.Address]*sender{}}
+	return &Mempool{cfg: cfg, byHash: map[ledger.TxHash]*entry{}, senders: map[keys.Address]*sender{}, avail: make(chan struct{}, 1)}
 }
 
 // cmpPrio compares fee per byte exactly: fa/sa vs fb/sb.
@@ -203,7 +212,30 @@ func (m *Mempool) Add(raw []byte, tx *ledger.Tx, accountNonce uint64) error {
 	m.byHash[h] = e
 	m.count++
 	m.bytes += e.size
+	select {
+	case m.avail <- struct{}{}:
+	default: // a signal is already pending
+	}
 	return nil
+}
+
+// TxsAvailable returns a channel that receives a value after Add admits a
+// tx (one pending value stands for any number of admissions). The
+// consensus engine waits on it when it does not make empty blocks; it is
+// meant for one reader, which then asks HasReady.
+func (m *Mempool) TxsAvailable() <-chan struct{} { return m.avail }
+
+// HasReady reports whether Reap would return at least one tx: some sender
+// has a tx at its account's nonce.
+func (m *Mempool) HasReady() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, s := range m.senders {
+		if s.ready > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // place puts e at index i of s (replacing out when non-nil, inserting
@@ -354,7 +386,8 @@ func (m *Mempool) Reap(maxBytes, maxTxs int) [][]byte {
 // nonceOf returns an account's nonce in the new state; it is called once
 // for each sender with a tx in committed (txs not in the pool are decoded
 // to learn their sender). Then Config.Recheck, if set, runs on every tx
-// left.
+// left (or, between full passes of Config.FullRecheckEvery, on the txs
+// left of the block's senders).
 func (m *Mempool) Update(committed [][]byte, nonceOf func(keys.Address) uint64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -379,12 +412,19 @@ func (m *Mempool) Update(committed [][]byte, nonceOf func(keys.Address) uint64) 
 	if m.cfg.Recheck == nil {
 		return
 	}
-	all := map[keys.Address]bool{}
-	for a := range m.senders {
-		all[a] = true
+	m.updates++
+	check := touched
+	if every := uint64(m.cfg.FullRecheckEvery); every <= 1 || m.updates%every == 0 {
+		check = map[keys.Address]bool{}
+		for a := range m.senders {
+			check[a] = true
+		}
 	}
-	for _, a := range sortedAddrs(all) {
+	for _, a := range sortedAddrs(check) {
 		s := m.senders[a]
+		if s == nil {
+			continue
+		}
 		for i, e := range s.txs {
 			if m.cfg.Recheck(e.tx) != nil {
 				for len(s.txs) > i {

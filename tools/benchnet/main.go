@@ -3,6 +3,10 @@
 // committed signed transfers per second under an open-loop load at rising
 // rates, submit-to-commit latency, and each node's RSS and CPU. It prints
 // a Markdown report. Run it with `make bench-net`.
+//
+// With -mode idle it measures only what the validators spend with no
+// transactions, for each of three consensus settings (empty blocks off;
+// commit_delay 0; the defaults): `make bench-idle`.
 package main
 
 import (
@@ -36,6 +40,10 @@ var (
 	nAccounts  = flag.Int("accounts", 2000, "funded sender accounts")
 	clients    = flag.Int("clients", 8, "concurrent submitting clients")
 	basePort   = flag.Int("base-port", 28600, "first port")
+	mode       = flag.String("mode", "load", "load: empty-block interval and rising load; idle: idle CPU per node for each setting")
+	window     = flag.Duration("window", 30*time.Second, "-mode idle: CPU sampling window per setting")
+	settle     = flag.Duration("settle", 5*time.Second, "-mode idle: wait after the first block before sampling")
+	cpuProfile = flag.String("cpuprofile", "", "-mode idle: directory for a CPU profile of node 0 per setting (INFERD_CPUPROFILE)")
 )
 
 type sender struct {
@@ -45,6 +53,14 @@ type sender struct {
 
 func main() {
 	flag.Parse()
+	switch *mode {
+	case "load":
+	case "idle":
+		runIdle()
+		return
+	default:
+		fatal("bad -mode %q: want load or idle", *mode)
+	}
 	var rates []int
 	for _, s := range strings.Split(*ratesFlag, ",") {
 		r, err := strconv.Atoi(strings.TrimSpace(s))
@@ -62,8 +78,14 @@ func main() {
 	}
 }
 
+// started holds the node processes of the current run, stopped by fatal.
+var started []*exec.Cmd
+
 func fatal(f string, a ...any) {
 	fmt.Fprintf(os.Stderr, "benchnet: "+f+"\n", a...)
+	for _, p := range started {
+		p.Process.Signal(syscall.SIGTERM)
+	}
 	os.Exit(1)
 }
 
@@ -79,11 +101,7 @@ func run(name string, delay time.Duration, rates []int) {
 		senders[i] = &sender{priv: priv}
 	}
 	info, err := node.CreateDevnet(dir, node.DevnetOptions{
-		Validators: *validators, BasePort: *basePort,
-		AddKey: func(string) (keys.Address, error) {
-			pub, _, err := keys.Generate(rand.Reader)
-			return keys.AddressOf(pub), err
-		},
+		Validators: *validators, BasePort: *basePort, AddKey: devnetKeyring(dir),
 		Genesis: func(g *ledger.Genesis) {
 			for _, s := range senders {
 				g.Accounts = append(g.Accounts, ledger.GenesisAccount{Address: keys.AddressOf(s.priv.Public().(keys.PubKey)), Balance: 1_000_000 * ledger.UinfPerINF})
@@ -113,6 +131,7 @@ func run(name string, delay time.Duration, rates []int) {
 		}
 		procs = append(procs, cmd)
 	}
+	started = procs
 	defer func() {
 		for _, p := range procs {
 			p.Process.Signal(syscall.SIGTERM)
