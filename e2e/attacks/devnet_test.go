@@ -384,6 +384,14 @@ type outcome struct {
 	honest          int64
 	defendedBy      string
 	attackerProfits bool // the assertion: false for every defended attack
+	// check is the attack's exact money assertion on the attacker's
+	// figure; the suite also feeds it figures where money moved to the
+	// attacker to show that it fails then.
+	check func(attacker int64) error
+	// planted is the attacker's figure had the defence not held (the
+	// deposits refunded, the copy paid, the pool paid out): check must
+	// refuse it.
+	planted int64
 }
 
 func (o outcome) String() string {
