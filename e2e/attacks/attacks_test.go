@@ -22,7 +22,7 @@ func TestAttacks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real node processes")
 	}
-	d := startDevnet(t, 4, contestFiles(), shortGov)
+	d := startDevnet(t, 4, jobFiles(contestFiles()), shortGov)
 	var voters []*sender
 	for _, nd := range d.info.Nodes {
 		voters = append(voters, d.sender(nd.Moniker))

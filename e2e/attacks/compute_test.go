@@ -30,6 +30,8 @@ func init() { extraAccounts = append(extraAccounts, append([]string{honestProvs}
 // runCompute runs the compute attacks (make attacks).
 func runCompute(t *testing.T, d *devnet, voters []*sender, run func(string, func(*testing.T) outcome)) {
 	run("sybil_providers", func(t *testing.T) outcome { return attackSybil(t, d) })
+	run("fake_flops", func(t *testing.T) outcome { return attackFakeFLOPs(t, d) })
+	run("lazy_job", func(t *testing.T) outcome { return attackLazyJob(t, d) })
 }
 
 func freePort(t *testing.T) int {
@@ -43,6 +45,13 @@ func freePort(t *testing.T) int {
 
 // startProvider starts a full node whose provider agent signs with key.
 func (d *devnet) startProvider(t *testing.T, key string) {
+	home := d.providerHome(t, key)
+	d.start(node.DevnetNode{Moniker: key, Home: home})
+}
+
+// providerHome makes the home of a full node that follows the devnet and
+// runs the provider agent with key.
+func (d *devnet) providerHome(t *testing.T, key string) string {
 	home := filepath.Join(d.dir, "prov-"+key)
 	out, err := exec.Command(inferdBin, "init", "--home", home, "--moniker", key,
 		"--genesis", filepath.Join(d.info.Nodes[0].Home, node.GenesisFile)).CombinedOutput()
@@ -55,7 +64,9 @@ func (d *devnet) startProvider(t *testing.T, key string) {
 	}
 	c.P2P.ListenAddresses = []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", freePort(t))}
 	for _, nd := range d.info.Nodes {
-		c.P2P.BootstrapPeers = append(c.P2P.BootstrapPeers, nd.P2P)
+		if nd.P2P != "" { // the validators; provider nodes are added without
+			c.P2P.BootstrapPeers = append(c.P2P.BootstrapPeers, nd.P2P)
+		}
 	}
 	c.P2P.MDNS = false
 	c.API.Address = fmt.Sprintf("127.0.0.1:%d", freePort(t))
@@ -64,8 +75,8 @@ func (d *devnet) startProvider(t *testing.T, key string) {
 	if err := node.SaveConfig(home, c); err != nil {
 		t.Fatal(err)
 	}
-	d.start(node.DevnetNode{Moniker: key, Home: home})
 	d.info.Nodes = append(d.info.Nodes, node.DevnetNode{Moniker: key, Home: home, API: "http://" + c.API.Address})
+	return home
 }
 
 // attackSybil: one operator registers len(sybilNames) providers at tier 0

@@ -167,12 +167,15 @@ func (d *devnet) addFiles(files map[string][]byte) error {
 	return nil
 }
 
-func (d *devnet) start(nd node.DevnetNode) {
-	logf, err := os.OpenFile(filepath.Join(nd.Home, "node.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+func (d *devnet) start(nd node.DevnetNode) { d.startCmd(nd.Home, inferdBin, "run", "--home", nd.Home) }
+
+// startCmd starts a node process whose home is home; stop ends it by PID.
+func (d *devnet) startCmd(home, bin string, args ...string) {
+	logf, err := os.OpenFile(filepath.Join(home, "node.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	cmd := exec.Command(inferdBin, "run", "--home", nd.Home)
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		d.t.Fatal(err)
