@@ -49,9 +49,10 @@ func attackFakeFLOPs(t *testing.T, d *devnet) outcome {
 	}
 	faker, honest := d.sender("faker"), d.sender(honestProvs)
 	bond := 2 * cp.MinBond
-	faker.mustSend(ledger.NewMsg(compute.MsgTypeRegister, compute.MsgRegister{Price: 3_000, Tier: 0, Capacity: 1, Bond: bond}))
 	home := d.providerHome(t, "faker")
 	d.startCmd(home, bin, "--home", home, "--keyring", filepath.Join(d.dir, "keyring"), "--key", "faker")
+	d.waitSynced(t)
+	faker.mustSend(ledger.NewMsg(compute.MsgTypeRegister, compute.MsgRegister{Price: 3_000, Tier: 0, Capacity: 1, Bond: bond}))
 	h0 := d.height()
 	fb0, fbond0 := d.wealth(t, faker, h0)
 	hb0, hbond0 := d.wealth(t, honest, h0)

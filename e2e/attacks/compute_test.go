@@ -47,6 +47,24 @@ func freePort(t *testing.T) int {
 func (d *devnet) startProvider(t *testing.T, key string) {
 	home := d.providerHome(t, key)
 	d.start(node.DevnetNode{Moniker: key, Home: home})
+	d.waitSynced(t)
+}
+
+// waitSynced waits until the last node added has caught up with node 0,
+// so that its provider agent sees its first challenge in time (a provider
+// that misses 3 in a row is jailed).
+func (d *devnet) waitSynced(t *testing.T) {
+	nd := d.info.Nodes[len(d.info.Nodes)-1]
+	cl, err := api.NewClient(nd.API)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := poll(2*time.Minute, func() (bool, error) {
+		st, err := cl.Status(context.Background())
+		return err == nil && st.Height+2 >= d.height(), nil
+	}); err != nil {
+		t.Fatalf("%s did not catch up: %v", nd.Moniker, err)
+	}
 }
 
 // providerHome makes the home of a full node that follows the devnet and
@@ -90,6 +108,11 @@ func (d *devnet) providerHome(t *testing.T, key string) string {
 func attackSybil(t *testing.T, d *devnet) outcome {
 	var cp compute.Params
 	d.params(compute.Name, &cp)
+	// The nodes first, synced; then the registrations.
+	d.startProvider(t, honestProvs)
+	for _, n := range sybilNames {
+		d.startProvider(t, n)
+	}
 	honest := d.sender(honestProvs)
 	honest.mustSend(ledger.NewMsg(compute.MsgTypeRegister, compute.MsgRegister{Price: 2_000, Tier: 1, Capacity: 1, Bond: cp.MinBond * uint64(len(sybilNames))}))
 	var sybils []*sender
@@ -97,10 +120,6 @@ func attackSybil(t *testing.T, d *devnet) outcome {
 		s := d.sender(n)
 		s.mustSend(ledger.NewMsg(compute.MsgTypeRegister, compute.MsgRegister{Price: 2_000, Tier: 0, Capacity: 1, Bond: cp.MinBond}))
 		sybils = append(sybils, s)
-	}
-	d.startProvider(t, honestProvs)
-	for _, n := range sybilNames {
-		d.startProvider(t, n)
 	}
 	ctx := context.Background()
 	prov := func(a keys.Address, h uint64) compute.ProviderInfo {

@@ -84,9 +84,11 @@ func attackGovSpam(t *testing.T, d *devnet, voters []*sender) outcome {
 		t.Fatalf("proposals did not end as the rules say: %v", err)
 	}
 	// Block production went on through the spam.
-	if h := d.height(); h < hgt0+10 {
+	h := d.height()
+	if h < hgt0+10 {
 		t.Fatalf("the chain made %d blocks during the spam", h-hgt0)
 	}
+	t.Logf("the chain made %d blocks (%d..%d) during the spam", h-hgt0, hgt0, h)
 	o := outcome{attack: "governance spam",
 		attacker:   int64(d.balance(spammer.addr, 0)) - int64(a0),
 		honest:     int64(d.balance(honest.addr, 0)) - int64(h0),
