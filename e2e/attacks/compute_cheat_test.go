@@ -75,6 +75,7 @@ func attackFakeFLOPs(t *testing.T, d *devnet) outcome {
 		t.Fatalf("faker: bond %d (want %d - %d), ops %d (want 0)", p.Bond, bond, slash, p.VerifiedOps)
 	}
 	fb1, fbond1 := d.wealth(t, faker, h1)
+	fees := int64(d.nonce(faker.addr, h1)-d.nonce(faker.addr, h0)) * minFee // its agent's txs
 	hb1, hbond1 := d.wealth(t, honest, h1)
 	o := outcome{attack: "fake FLOPs (zero product)",
 		attacker:   int64(fb1+fbond1) - int64(fb0+fbond0),
@@ -82,14 +83,15 @@ func attackFakeFLOPs(t *testing.T, d *devnet) outcome {
 		defendedBy: fmt.Sprintf("spot check of k=%d rows recomputed by validators; wrong_row slashes slash_wrong_row_ppm %d of the bond", cp.RowsChecked, cp.SlashWrongRowPPM),
 	}
 	o.check = func(a int64) error {
-		if a > -int64(slash) {
-			return fmt.Errorf("the faker's wealth moved %d, want at most -%d (slashed, nothing earned)", a, slash)
+		if a != -int64(slash)-fees {
+			return fmt.Errorf("the faker's wealth moved %d, want -%d slashed - %d fees (nothing earned)", a, slash, fees)
 		}
 		return nil
 	}
 	if err := o.check(o.attacker); err != nil {
 		t.Fatal(err)
 	}
+	o.exact = true
 	o.planted = o.honest // had it been paid as the honest provider was
 	o.attackerProfits = o.attacker > 0
 	return o
@@ -145,6 +147,7 @@ func attackLazyJob(t *testing.T, d *devnet) outcome {
 	}
 	slash := share(bond, cp.JobSlashPPM)
 	lb1, lbond1 := d.wealth(t, lazy, h1)
+	fees := int64(d.nonce(lazy.addr, h1)-d.nonce(lazy.addr, h0)) * minFee // none: it runs nothing
 	hb1, hbond1 := d.wealth(t, honest, h1)
 	o := outcome{attack: "lazy job provider",
 		attacker:   int64(lb1+lbond1) - int64(lb0+lbond0),
@@ -152,14 +155,15 @@ func attackLazyJob(t *testing.T, d *devnet) outcome {
 		defendedBy: fmt.Sprintf("job deadline (job_deadline_blocks %d): a missed job is refunded in full and slashes job_slash_ppm %d of the bond", cp.JobDeadlineBlocks, cp.JobSlashPPM),
 	}
 	o.check = func(a int64) error {
-		if a > -int64(slash) {
-			return fmt.Errorf("the lazy provider's wealth moved %d, want at most -%d (slashed)", a, slash)
+		if a != -int64(slash)-fees {
+			return fmt.Errorf("the lazy provider's wealth moved %d, want -%d slashed - %d fees", a, slash, fees)
 		}
 		return nil
 	}
 	if err := o.check(o.attacker); err != nil {
 		t.Fatal(err)
 	}
+	o.exact = true
 	o.planted = o.attacker + int64(j.MaxPrice) + int64(slash) // kept the escrow, not slashed
 	o.attackerProfits = o.attacker > 0
 	return o

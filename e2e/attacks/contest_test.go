@@ -207,6 +207,7 @@ func attackModelCopy(t *testing.T, d *devnet, c contest.ContestInfo) outcome {
 	if o.honest != int64(hs.Reward)-int64(honest.s.fees) {
 		t.Fatalf("honest moved %d, want reward %d - fees %d", o.honest, hs.Reward, honest.s.fees)
 	}
+	o.exact = true
 	o.planted = o.attacker + int64(hs.Reward)
 	o.attackerProfits = o.attacker > 0
 	return o
@@ -281,6 +282,7 @@ func attackRetire(t *testing.T, d *devnet, designer *sender, voters []*sender, c
 	if d.supply().Burned-burned0 < before.Pool {
 		t.Fatal("burned less than the pool")
 	}
+	o.exact = true
 	o.planted = o.attacker + int64(before.Pool)
 	o.attackerProfits = o.attacker > 0
 	return o

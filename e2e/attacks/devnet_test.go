@@ -367,6 +367,17 @@ func (s *sender) mustSend(msgs ...ledger.Msg) api.TxView {
 	return tv
 }
 
+// nonce is the account's nonce at height h: the txs it has sent, each of
+// which paid minFee.
+func (d *devnet) nonce(a keys.Address, h uint64) uint64 {
+	d.t.Helper()
+	acc, err := d.cl.Account(context.Background(), a, h)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	return acc.Nonce
+}
+
 // params decodes one module's parameters.
 func (d *devnet) params(module string, out any) {
 	d.t.Helper()
@@ -395,6 +406,9 @@ type outcome struct {
 	// deposits refunded, the copy paid, the pool paid out): check must
 	// refuse it.
 	planted int64
+	// exact: check accepts one figure only, so one uinf more fails it
+	// (false where it allows rounding, as the sybils' per-op rate does).
+	exact bool
 }
 
 func (o outcome) String() string {
