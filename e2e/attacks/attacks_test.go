@@ -48,7 +48,7 @@ func TestAttacks(t *testing.T) {
 	if !full() {
 		t.Log("INFERD_ATTACKS=all (make attacks) adds the compute attacks")
 	} else {
-		runCompute(t, d, voters, run)
+		runCompute(t, d, run)
 	}
 
 	s := d.supply()

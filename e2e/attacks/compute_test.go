@@ -28,7 +28,7 @@ var (
 func init() { extraAccounts = append(extraAccounts, append([]string{honestProvs}, sybilNames...)...) }
 
 // runCompute runs the compute attacks (make attacks).
-func runCompute(t *testing.T, d *devnet, voters []*sender, run func(string, func(*testing.T) outcome)) {
+func runCompute(t *testing.T, d *devnet, run func(string, func(*testing.T) outcome)) {
 	run("sybil_providers", func(t *testing.T) outcome { return attackSybil(t, d) })
 	run("fake_flops", func(t *testing.T) outcome { return attackFakeFLOPs(t, d) })
 	run("lazy_job", func(t *testing.T) outcome { return attackLazyJob(t, d) })
@@ -186,6 +186,8 @@ func attackSybil(t *testing.T, d *devnet) outcome {
 	// Had the pot been paid per identity, the sybils would have had
 	// len/(len+1) of the providers' pay.
 	o.planted = (se + he) * int64(len(sybils)) / int64(len(sybils)+1)
-	o.attackerProfits = false // not a profit: paid for its work, at the honest rate
+	// Paid for its work at no more than the honest rate (checked above):
+	// earning is not profiting from the attack.
+	o.attackerProfits = false
 	return o
 }
