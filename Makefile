@@ -82,3 +82,10 @@ FUZZTIME ?= 30s
 .PHONY: fuzz
 fuzz:
 	FUZZTIME=$(FUZZTIME) GO=$(GO) sh tools/fuzz.sh
+
+# attacks: the economic attack suite against a real devnet (e2e/attacks, docs/incentives.md):
+# every attack with its attacker-vs-honest figures and a SUMMARY line. `make test` runs the
+# governance and contest attacks; INFERD_ATTACKS=all adds the compute attacks.
+.PHONY: attacks
+attacks:
+	INFERD_ATTACKS=all $(GO) test -count=1 -v -timeout 20m -run TestAttacks ./e2e/attacks/
