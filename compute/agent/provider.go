@@ -37,6 +37,9 @@ type ProviderConfig struct {
 	// deadline, then reported failed with "content unavailable: ..." so
 	// that it is not missed (default 3; each fetch is cancelled then).
 	ReportMarginBlocks uint64
+	// Result, when set, rewrites the result CID the agent reports for a
+	// job it ran (test-only adversaries, e2e/attacks; nil: report it).
+	Result func(job uint64, result string) string
 }
 
 // Provider is the provider agent: every epoch it computes its challenge,
@@ -313,6 +316,9 @@ func (p *Provider) doJob(ctx, jctx context.Context, j ledgercompute.Job, maxInpu
 			msg = msg[:ledgercompute.MaxErrorBytes]
 		}
 		out = Outcome{Failure: strings.ToValidUTF8(msg, "")}
+	}
+	if out.Result != "" && p.cfg.Result != nil {
+		out.Result = p.cfg.Result(j.ID, out.Result)
 	}
 	msg := ledgercompute.MsgJobResult{Job: j.ID, Result: out.Result}
 	if out.Result == "" {

@@ -22,7 +22,11 @@ func TestAttacks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real node processes")
 	}
-	d := startDevnet(t, 4, jobFiles(contestFiles()), shortGov)
+	gen := shortGov
+	if full() {
+		gen = func(g *ledger.Genesis) { shortGov(g); reexecAll(t, g) }
+	}
+	d := startDevnet(t, 4, jobFiles(contestFiles()), gen)
 	var voters []*sender
 	for _, nd := range d.info.Nodes {
 		voters = append(voters, d.sender(nd.Moniker))
@@ -84,6 +88,22 @@ func TestAttacks(t *testing.T) {
 			}
 		}
 	})
+}
+
+// reexecAll sets compute reexec_ppm to 100% (default 5%) in the devnet's
+// compute params, so that the wrong-result attack's job is re-executed
+// for certain: the attack measures what a contradicted job costs.
+func reexecAll(t *testing.T, g *ledger.Genesis) {
+	var c map[string]any
+	if err := json.Unmarshal(g.Params["compute"], &c); err != nil {
+		t.Fatal(err)
+	}
+	c["reexec_ppm"] = 1_000_000
+	raw, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Params["compute"] = raw
 }
 
 // full reports whether the long attacks run too (make attacks).
