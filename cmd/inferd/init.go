@@ -125,17 +125,7 @@ func runInit(a *initArgs) error {
 		}
 		op = info.Address
 	}
-	tokenNote, err := initAPIToken(home, &cfg)
-	if err != nil {
-		return err
-	}
-	if err := node.SaveConfig(home, cfg); err != nil {
-		return err
-	}
-	if _, err := node.GenerateKeyFile(filepath.Join(home, node.NodeKeyFile)); err != nil {
-		return err
-	}
-	consPub, err := node.GenerateKeyFile(filepath.Join(home, node.ValidatorKeyFile))
+	tokenNote, consPub, err := writeNodeHome(home, &cfg)
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,24 @@ func initConfig(a *initArgs) (node.Config, error) {
 	return cfg, nil
 }
 
+// writeNodeHome writes what every node home holds, for a new network and
+// for a joining node alike: the API token when the API is exposed, the
+// config, the node key and the consensus key. It returns the token line
+// to print and the consensus public key.
+func writeNodeHome(home string, cfg *node.Config) (tokenNote string, consPub keys.PubKey, err error) {
+	if tokenNote, err = initAPIToken(home, cfg); err != nil {
+		return "", nil, err
+	}
+	if err := node.SaveConfig(home, *cfg); err != nil {
+		return "", nil, err
+	}
+	if _, err := node.GenerateKeyFile(filepath.Join(home, node.NodeKeyFile)); err != nil {
+		return "", nil, err
+	}
+	consPub, err = node.GenerateKeyFile(filepath.Join(home, node.ValidatorKeyFile))
+	return tokenNote, consPub, err
+}
+
 // initAPIToken makes a token file when the API is exposed beyond loopback
 // (the node refuses to start without one) and returns the line that says so.
 func initAPIToken(home string, cfg *node.Config) (string, error) {
@@ -96,17 +114,7 @@ func runInitJoin(a *initArgs) error {
 	if err := ledger.WriteFileAtomic(filepath.Join(home, node.GenesisFile), raw, 0o644); err != nil {
 		return err
 	}
-	tokenNote, err := initAPIToken(home, &cfg)
-	if err != nil {
-		return err
-	}
-	if err := node.SaveConfig(home, cfg); err != nil {
-		return err
-	}
-	if _, err := node.GenerateKeyFile(filepath.Join(home, node.NodeKeyFile)); err != nil {
-		return err
-	}
-	consPub, err := node.GenerateKeyFile(filepath.Join(home, node.ValidatorKeyFile))
+	tokenNote, consPub, err := writeNodeHome(home, &cfg)
 	if err != nil {
 		return err
 	}
