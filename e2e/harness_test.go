@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -66,31 +65,12 @@ type testNet struct {
 
 // freeBasePort finds a base port whose block of ports is free.
 func freeBasePort(t *testing.T, n int) int {
-	for attempt := 0; attempt < 50; attempt++ {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		base := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		base = 20000 + base%30000
-		ok := true
-		for i := 0; i < n+2 && ok; i++ {
-			for _, p := range []int{base + 10*i, base + 10*i + 1} {
-				l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-				if err != nil {
-					ok = false
-					break
-				}
-				l.Close()
-			}
-		}
-		if ok {
-			return base
-		}
+	// n+2: room for the extra nodes a test joins to the devnet.
+	base, err := node.FreeBasePort(n + 2)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free ports")
-	return 0
+	return base
 }
 
 func newNet(t *testing.T, n int, commitDelay time.Duration) *testNet {

@@ -208,3 +208,32 @@ func CreateDevnet(dir string, o DevnetOptions) (*DevnetInfo, error) {
 
 // ErrNoDevnet is returned by LoadDevnet callers when dir holds no devnet.
 var ErrNoDevnet = errors.New("no devnet here")
+
+// FreeBasePort finds a DevnetOptions.BasePort for n nodes on 127.0.0.1:
+// one whose ports BasePort+10i and BasePort+10i+1 are free for every i < n
+// at the moment of asking (tests and tools that start several devnets).
+func FreeBasePort(n int) (int, error) {
+	for attempt := 0; attempt < 50; attempt++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		base := 20000 + ln.Addr().(*net.TCPAddr).Port%30000
+		ln.Close()
+		ok := true
+		for i := 0; i < n && ok; i++ {
+			for _, p := range []int{base + 10*i, base + 10*i + 1} {
+				l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+				if err != nil {
+					ok = false
+					break
+				}
+				l.Close()
+			}
+		}
+		if ok {
+			return base, nil
+		}
+	}
+	return 0, fmt.Errorf("no free block of %d ports on 127.0.0.1", 2*n)
+}

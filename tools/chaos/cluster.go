@@ -76,7 +76,7 @@ func newCluster(m *Manifest, bin, dir string, logf func(string, ...any)) (*clust
 			return nil, err
 		}
 	}
-	base, err := freeBasePort(m.Validators + m.FullNodes)
+	base, err := node.FreeBasePort(m.Validators + m.FullNodes)
 	if err != nil {
 		return nil, err
 	}
@@ -321,31 +321,4 @@ func (c *cluster) tailLogs(lines int) string {
 		fmt.Fprintf(&b, "--- %s (%s) ---\n%s\n", c.names[i], home, strings.Join(ls, "\n"))
 	}
 	return b.String()
-}
-
-// freeBasePort finds a base whose ports base+10i and base+10i+1 are free.
-func freeBasePort(n int) (int, error) {
-	for attempt := 0; attempt < 50; attempt++ {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		base := 20000 + ln.Addr().(*net.TCPAddr).Port%30000
-		ln.Close()
-		ok := true
-		for i := 0; i < n && ok; i++ {
-			for _, p := range []int{base + 10*i, base + 10*i + 1} {
-				l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-				if err != nil {
-					ok = false
-					break
-				}
-				l.Close()
-			}
-		}
-		if ok {
-			return base, nil
-		}
-	}
-	return 0, fmt.Errorf("no free block of %d ports on 127.0.0.1", 2*n)
 }
