@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/inferd/inferd/codec"
-	"github.com/inferd/inferd/ledger"
 	"github.com/inferd/inferd/keys"
+	"github.com/inferd/inferd/ledger"
 	"github.com/inferd/inferd/ledger/bank"
 	"github.com/inferd/inferd/ledger/compute"
 	"github.com/inferd/inferd/ledger/gov"
