@@ -19,11 +19,11 @@
 // parameters at that moment (E = epoch_blocks, C = commit_deadline_blocks,
 // A = attest_deadline_blocks, k = rows_checked):
 //
-//	S            begin-block: block seed = that block's LastBlockHash; every live
+//	S            begin-block: block seed = that block's beacon (ledger/beacon.go); every live
 //	             provider gets a round: seed ProviderSeed(block seed, address), n by tier
 //	S .. S+C-1   compute/commit_root {epoch, root} accepted
-//	S+C          begin-block: check seed = this block's LastBlockHash (the hash of
-//	             the last block that could carry a commit); rows = spotcheck.Select(check seed, n, k)
+//	S+C          begin-block: check seed = this block's beacon (fixed after the
+//	             last block that could carry a commit); rows = spotcheck.Select(check seed, n, k)
 //	S+C .. S+A-1 providers gossip rows + proofs; compute/attest accepted from
 //	             operators of bonded validators (one per validator and provider)
 //	S+E-1        end-block: rounds decided (Outcome), credit, slash, downtime,

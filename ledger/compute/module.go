@@ -117,12 +117,14 @@ func (m *Module) Handle(ctx *ledger.Context, sender keys.Address, msg ledger.Msg
 }
 
 // BeginBlock implements ledger.Module: re-execution draws for the jobs
-// reported in the previous block (this block's hash was unknown to their
+// reported in the previous block (this block's beacon was unknown to their
 // providers), a new epoch when the last one has closed and some provider
 // is live, and the check seed at the commit deadline. An idle module (no
-// live provider, nothing due) writes nothing.
+// live provider, nothing due) writes nothing. Every seed is this block's
+// beacon (ledger/beacon.go), never its LastBlockHash, which the previous
+// proposer could grind by reordering or choosing transactions.
 func (m *Module) BeginBlock(ctx *ledger.Context, b *ledger.BlockInfo) error {
-	seed := blockSeed(b.Height, b.LastBlockHash)
+	seed := blockSeed(b.Height, b.Beacon)
 	m.drawsDue(ctx, seed)
 	e, ok := m.epoch(ctx)
 	if !ok || b.Height > e.End {

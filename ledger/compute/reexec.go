@@ -17,7 +17,7 @@ type reexecReport struct {
 	Failed bool
 }
 
-// Drawn reports whether job id is re-executed, from the seed of the block
+// Drawn reports whether job id is re-executed, from the beacon of the block
 // after its result: SHA-256(label || seed || u64be(id)), its first 8 bytes
 // as a big-endian integer mod 10^6, below reexec_ppm.
 func Drawn(seed [32]byte, id uint64, ppm ledger.PPM) bool {
