@@ -9,7 +9,7 @@ import (
 // A proof verifies under its proposer's key only, gives the same output
 // as ToLedger takes from it, and a block without one is malformed.
 func TestBeaconProof(t *testing.T) {
-	tv := newVals(t, 7, 1, 1)
+	tv := newVals(t, 7, 1, 1, 1, 1)
 	b1, _ := chain2(t, tv)
 	prev := make([]byte, 32)
 	out, err := VerifyBeacon(&b1.Header, tv.set.Validator(0).PubKey, prev)
