@@ -32,7 +32,8 @@ func (*Module) Name() string { return Name }
 // MsgTypes implements ledger.Module.
 func (*Module) MsgTypes() []string {
 	return []string{MsgTypeRegister, MsgTypeUpdate, MsgTypeUnregister, MsgTypeUnjail,
-		MsgTypeCommitRoot, MsgTypeAttest, MsgTypeJobSubmit, MsgTypeJobResult, MsgTypeJobReexec}
+		MsgTypeCommitRoot, MsgTypeAttest, MsgTypeJobSubmit, MsgTypeJobResult, MsgTypeJobReexec,
+		MsgTypeJobReexecCommit, MsgTypeJobReexecReveal}
 }
 
 func genesisParams(g *ledger.Genesis) (Params, error) {
@@ -111,7 +112,11 @@ func (m *Module) Handle(ctx *ledger.Context, sender keys.Address, msg ledger.Msg
 	case MsgTypeJobResult:
 		return ledger.HandleAs(msg, func(x MsgJobResult) error { return m.jobResult(ctx, sender, x) })
 	case MsgTypeJobReexec:
-		return ledger.HandleAs(msg, func(x MsgJobReexec) error { return m.jobReexec(ctx, sender, x) })
+		return ErrReexecInClear
+	case MsgTypeJobReexecCommit:
+		return ledger.HandleAs(msg, func(x MsgJobReexecCommit) error { return m.reexecCommit(ctx, sender, x) })
+	case MsgTypeJobReexecReveal:
+		return ledger.HandleAs(msg, func(x MsgJobReexecReveal) error { return m.reexecReveal(ctx, sender, x) })
 	}
 	return fmt.Errorf("%w: %s", ledger.ErrUnknownMsg, msg.Type)
 }
