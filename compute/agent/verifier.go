@@ -46,7 +46,7 @@ type Verifier struct {
 	done     map[keys.Address]bool      // attested this epoch (the ledger has our attestation)
 	verdicts map[roundKey]*roundVerdict // checked answers, resubmitted rather than checked again
 	pending  map[keys.Address][]pendingRows
-	rx       map[uint64]bool // jobs re-executed
+	rx       map[uint64]bool    // jobs re-executed
 	reveals  map[uint64]*reveal // committed re-executions to reveal (reveal.go)
 }
 
