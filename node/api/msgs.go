@@ -42,6 +42,8 @@ var msgTypes = map[string]func() any{
 	compute.MsgTypeJobSubmit:       func() any { return new(compute.MsgJobSubmit) },
 	compute.MsgTypeJobResult:       func() any { return new(compute.MsgJobResult) },
 	compute.MsgTypeJobReexec:       func() any { return new(compute.MsgJobReexec) },
+	compute.MsgTypeJobReexecCommit: func() any { return new(compute.MsgJobReexecCommit) },
+	compute.MsgTypeJobReexecReveal: func() any { return new(compute.MsgJobReexecReveal) },
 }
 
 // rawMsg is how a message of an unknown type (or one that does not decode)
