@@ -38,3 +38,25 @@ func TestBeaconProof(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkBeacon: what the beacon adds to a block, proving (the proposer,
+// once per proposal) and verifying (every validator, per proposal and per
+// synced block).
+func BenchmarkBeacon(b *testing.B) {
+	tv := newVals(b, 7, 1)
+	priv := tv.priv[tv.addr(0)]
+	prev := make([]byte, 32)
+	b.Run("prove", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			ProveBeacon(priv, chainID, uint64(i+1), prev)
+		}
+	})
+	h := Header{ChainID: chainID, Height: 1, Proposer: tv.addr(0), BeaconProof: ProveBeacon(priv, chainID, 1, prev)}
+	b.Run("verify", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := VerifyBeacon(&h, tv.set.Validator(0).PubKey, prev); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
