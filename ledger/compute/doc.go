@@ -58,7 +58,10 @@
 //	jdl/<height><id>                escrow deadlines (open and assigned jobs)
 //	jdraw/<height><id>              re-execution draw due at height (begin-block)
 //	jrx/<height><id>                re-execution tally due at height (end-block)
-//	rx/<id><val>                    a validator's re-execution report
+//	rx/<id><val>                    a validator's revealed re-execution report
+//	rxcommit/<id><val>              a validator's re-execution commitment (reexec_commit.go)
+//	rxwin/<id>                      where job id's commit window ends
+//	vwork/<val>                     verification work since the last epoch close
 //	ubd/<height><addr>              bond returning at height
 //
 // All integers in keys are 8-byte big-endian, addresses 20 bytes.
