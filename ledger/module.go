@@ -83,6 +83,11 @@ type BlockInfo struct {
 	LastBlockHash []byte
 	LastCommit    []VoteInfo
 	Evidence      []Evidence
+	// Beacon is this block's beacon value (beacon.go), PrevBeacon the one
+	// before it: the source of every random draw, never LastBlockHash
+	// (which a proposer can grind).
+	Beacon     []byte
+	PrevBeacon []byte
 }
 
 // VoteInfo says whether a validator (by consensus address) signed the

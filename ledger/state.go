@@ -36,6 +36,9 @@ type Block struct {
 	LastCommit    []VoteInfo
 	Evidence      []Evidence
 	Txs           [][]byte
+	// BeaconOutput is the block's VRF output (beacon.go), checked by the
+	// node against the proposer's key before the block gets here.
+	BeaconOutput []byte
 }
 
 // TxResult is the outcome of one transaction of a block.
@@ -204,6 +207,8 @@ func (s *State) InitGenesis(g *Genesis) ([32]byte, error) {
 	if err != nil {
 		return [32]byte{}, err
 	}
+	gb := genesisBeacon(g.ChainID, ctx.kv)
+	ctx.SetObj(keyBeacon, Beacon{Value: gb[:], Prev: gb[:]})
 	ctx.kv.set(keyMetaChainID, []byte(g.ChainID))
 	ctx.kv.set(keyMetaTime, binary.BigEndian.AppendUint64(nil, uint64(ctx.Time)))
 	s.chainID, s.lastT = g.ChainID, ctx.Time
@@ -261,6 +266,11 @@ func (s *State) Execute(b *Block) (*PendingBlock, error) {
 	res := &BlockResult{Height: b.Height}
 	info := &BlockInfo{Height: b.Height, Time: b.Time, Proposer: b.Proposer, LastBlockHash: b.LastBlockHash, LastCommit: b.LastCommit, Evidence: b.Evidence}
 	err = catchStore(func() error {
+		bc, err := advanceBeacon(ctx, b.BeaconOutput)
+		if err != nil {
+			return err
+		}
+		info.Beacon, info.PrevBeacon = bc.Value, bc.Prev
 		for _, m := range s.modules {
 			if err := m.BeginBlock(ctx, info); err != nil {
 				return fmt.Errorf("begin-block %s: %w", m.Name(), err)

@@ -48,6 +48,7 @@ type HeaderView struct {
 	AppHash        ledger.HexBytes `json:"app_hash"` // of the state after the previous block
 	ValidatorsHash ledger.HexBytes `json:"validators_hash"`
 	Proposer       keys.Address    `json:"proposer"`
+	BeaconProof    ledger.HexBytes `json:"beacon_proof"` // the proposer's VRF proof (ledger/beacon.go)
 }
 
 // ValidatorView is one member of a validator set.
@@ -65,7 +66,7 @@ func NewCommitResponse(lb *LightBlock, canonical bool) CommitResponse {
 		Height: h.Height, Hash: id[:], HeaderCBOR: codec.MustMarshal(h), CommitCBOR: blocks.EncodeCommit(lb.Commit),
 		Signatures: len(lb.Commit.Signatures), Canonical: canonical, Validators: []ValidatorView{},
 		Header: HeaderView{ChainID: h.ChainID, Height: h.Height, Time: time.Unix(0, h.Time).UTC(), LastBlockHash: h.LastBlockHash[:],
-			AppHash: h.AppHash[:], ValidatorsHash: h.ValidatorsHash[:], Proposer: h.Proposer},
+			AppHash: h.AppHash[:], ValidatorsHash: h.ValidatorsHash[:], Proposer: h.Proposer, BeaconProof: bytes.Clone(h.BeaconProof)},
 	}
 	for i := 0; i < lb.Validators.Len(); i++ {
 		v := lb.Validators.Validator(i)

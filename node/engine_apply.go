@@ -50,6 +50,10 @@ func (e *Engine) propose(height uint64) (consensus.BlockID, error) {
 		}
 		lastCommit = c
 	}
+	proof, err := e.beaconProof(height)
+	if err != nil {
+		return consensus.BlockID{}, err
+	}
 	b := blocks.NewBlock(blocks.Header{
 		ChainID:        e.cfg.ChainID,
 		Height:         height,
@@ -58,6 +62,7 @@ func (e *Engine) propose(height uint64) (consensus.BlockID, error) {
 		AppHash:        e.cfg.Chain.AppHash(),
 		Proposer:       e.self,
 		ValidatorsHash: blocks.ValidatorsHash(e.vals),
+		BeaconProof:    proof,
 	}, txs, evs, lastCommit)
 	id := b.Hash()
 	e.pending[id] = b
@@ -90,8 +95,8 @@ func (e *Engine) validate(b *blocks.Block) error {
 	case len(b.Txs) > MaxBlockTxs:
 		return fmt.Errorf("block has %d txs, limit %d", len(b.Txs), MaxBlockTxs)
 	}
-	if _, ok := e.vals.Index(h.Proposer); !ok {
-		return fmt.Errorf("proposer %s is not a validator", h.Proposer)
+	if err := e.checkBeacon(b, e.vals); err != nil {
+		return err
 	}
 	if h.Height > 1 {
 		// Signatures repeated from our own commit of that height (built from
@@ -223,6 +228,9 @@ func (e *Engine) applySynced(ctx context.Context, b *blocks.Block, c blocks.Comm
 		return fmt.Errorf("synced block %d expects app hash %x, ours is %x: our state diverged", want, b.Header.AppHash[:6], e.cfg.Chain.AppHash())
 	}
 	if err := blocks.VerifyCommit(e.cfg.ChainID, e.vals, c, b.Hash()); err != nil {
+		return fmt.Errorf("synced block %d: %w", want, err)
+	}
+	if err := e.checkBeacon(b, e.vals); err != nil {
 		return fmt.Errorf("synced block %d: %w", want, err)
 	}
 	if err := e.apply(b, c); err != nil {

@@ -30,7 +30,7 @@ func fuzzBlock(tb testing.TB) (*blocks.Block, blocks.Commit, []byte) {
 	val := fuzzPriv(tb, 9)
 	addr := keys.AddressOf(val.Public().(keys.PubKey))
 	_, tx := ledger.SignTx(fuzzChain, fuzzPriv(tb, 1), 0, 100, "", ledger.NewMsg(bank.MsgTypeSend, bank.MsgSend{To: addr, Amount: 1}))
-	b := blocks.NewBlock(blocks.Header{ChainID: fuzzChain, Height: 1, Time: 1e9, Proposer: addr}, [][]byte{tx}, nil, blocks.Commit{})
+	b := blocks.NewBlock(blocks.Header{ChainID: fuzzChain, Height: 1, Time: 1e9, Proposer: addr, BeaconProof: blocks.ProveBeacon(val, fuzzChain, 1, make([]byte, 32))}, [][]byte{tx}, nil, blocks.Commit{})
 	v := &consensus.Vote{Type: consensus.Precommit, Height: 1, BlockID: b.Hash(), Validator: addr}
 	consensus.Sign(val, fuzzChain, v)
 	return b, blocks.MakeCommit(1, 0, b.Hash(), []*consensus.Vote{v}), tx

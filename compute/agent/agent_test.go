@@ -68,6 +68,7 @@ func (r *rig) step(ctx context.Context) {
 		}
 	}
 	r.ver.StepReexec(ctx, h)
+	r.ver.StepReveal(ctx, h)
 }
 
 func (r *rig) provider(i int) ledgercompute.ProviderInfo {

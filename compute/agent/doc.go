@@ -16,8 +16,9 @@
 //     against the committed root and a recomputation (compute/spotcheck),
 //     outside block execution, and sends compute/attest; near the attest
 //     deadline it attests missing for committed rounds whose rows never
-//     came; it re-executes the jobs drawn for re-execution and sends
-//     job/reexec.
+//     came; it re-executes the jobs drawn for re-execution, sends
+//     job/reexec_commit in the commit window and job/reexec_reveal once the
+//     reveal window opens (reveal.go).
 //
 // Gossip is untrusted: DecodeRows bounds and strictly decodes it, and only
 // an answer whose rows open the provider's own committed root can lead to

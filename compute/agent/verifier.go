@@ -28,6 +28,10 @@ type VerifierConfig struct {
 	// missing from this many blocks before the attest deadline (default 3),
 	// leaving the attestation time to be included.
 	MissingLeadBlocks uint64
+	// Reexec, if set, replaces running a drawn job: its result ("" for
+	// failed), or ok false to abstain. Test-only: the attack suite's lazy
+	// verifier, which copies the provider's result (e2e/attacks).
+	Reexec func(j ledgercompute.Job) (result string, ok bool)
 }
 
 // Verifier is the validator's agent: it checks the rows providers publish
@@ -46,7 +50,8 @@ type Verifier struct {
 	done     map[keys.Address]bool      // attested this epoch (the ledger has our attestation)
 	verdicts map[roundKey]*roundVerdict // checked answers, resubmitted rather than checked again
 	pending  map[keys.Address][]pendingRows
-	rx       map[uint64]bool // jobs re-executed
+	rx       map[uint64]bool    // jobs re-executed
+	reveals  map[uint64]*reveal // committed re-executions to reveal (reveal.go)
 }
 
 // roundKey names one provider's committed round.
@@ -90,7 +95,8 @@ func NewVerifier(h hostapi.Host, cfg VerifierConfig) *Verifier {
 	}
 	return &Verifier{h: h, cfg: cfg, run: newRunner(cfg.Limits, 1), log: h.Logger().With("agent", "compute-verifier"),
 		view: map[keys.Address]*ledgercompute.ChallengeInfo{}, done: map[keys.Address]bool{},
-		verdicts: map[roundKey]*roundVerdict{}, pending: map[keys.Address][]pendingRows{}, rx: map[uint64]bool{}}
+		verdicts: map[roundKey]*roundVerdict{}, pending: map[keys.Address][]pendingRows{}, rx: map[uint64]bool{},
+		reveals: map[uint64]*reveal{}}
 }
 
 // Run checks rows as they arrive and acts at every committed height until
@@ -126,6 +132,7 @@ func (v *Verifier) Run(ctx context.Context) error {
 		case <-heights:
 			h := v.h.LatestHeight()
 			v.Step(ctx, h)
+			v.StepReveal(ctx, h)
 			select {
 			case rxHeights <- h:
 			default: // a re-execution is still running; it reads the latest height next
@@ -389,8 +396,10 @@ func (v *Verifier) Step(ctx context.Context, height uint64) {
 }
 
 // StepReexec re-executes the jobs drawn for re-execution that this
-// validator has not reported yet. A run that timed out, or whose content
-// cannot be fetched, is not reported (it proves nothing either way).
+// validator has not committed on yet, while their commit window is open,
+// and commits to each result (StepReveal reveals it later). A run that
+// timed out, or whose content cannot be fetched, is not reported (it
+// proves nothing either way).
 func (v *Verifier) StepReexec(ctx context.Context, height uint64) {
 	if !v.bonded(height) {
 		return
@@ -406,7 +415,10 @@ func (v *Verifier) StepReexec(ctx context.Context, height uint64) {
 			if j.Status == ledgercompute.JobFailed && strings.HasPrefix(j.Error, ContentUnavailable) {
 				continue
 			}
-			if j.Provider != v.h.Account() && !c.Compute.Reexecuted(lc, j.ID, v.h.Account()) {
+			// The commit must land before the reveal window opens: a tx
+			// sent now is in block height+1 at the earliest.
+			if j.Provider != v.h.Account() && !c.Compute.ReexecCommitted(lc, j.ID, v.h.Account()) &&
+				height+1 < c.Compute.ReexecCommitEnd(lc, j.ID) {
 				jobs = append(jobs, j)
 			}
 		}
@@ -430,14 +442,23 @@ func (v *Verifier) StepReexec(ctx context.Context, height uint64) {
 		if seen || height >= j.ReexecEnd {
 			continue
 		}
-		out, err := v.run.Execute(ctx, v.h, j.Workload, j.Input, maxInput)
-		if err != nil || out.Timeout {
-			v.log.Warn("re-execute", "job", j.ID, "err", err, "timeout", out.Timeout)
-			continue
+		var result string
+		if v.cfg.Reexec != nil {
+			r, ok := v.cfg.Reexec(j)
+			if !ok {
+				continue
+			}
+			result = r
+		} else {
+			out, err := v.run.Execute(ctx, v.h, j.Workload, j.Input, maxInput)
+			if err != nil || out.Timeout {
+				v.log.Warn("re-execute", "job", j.ID, "err", err, "timeout", out.Timeout)
+				continue
+			}
+			result = out.Result
 		}
-		msg := ledgercompute.MsgJobReexec{Job: j.ID, Result: out.Result, Failed: out.Result == ""}
-		if _, err := v.h.Submit(ctx, ledger.NewMsg(ledgercompute.MsgTypeJobReexec, msg)); err != nil {
-			v.log.Warn("report re-execution", "job", j.ID, "err", err)
+		if err := v.commitReexec(ctx, j.ID, result); err != nil {
+			v.log.Warn("commit re-execution", "job", j.ID, "err", err)
 			v.mu.Lock()
 			delete(v.rx, j.ID)
 			v.mu.Unlock()

@@ -33,6 +33,7 @@ func runCompute(t *testing.T, d *devnet, run func(string, func(*testing.T) outco
 	run("fake_flops", func(t *testing.T) outcome { return attackFakeFLOPs(t, d) })
 	run("lazy_job", func(t *testing.T) outcome { return attackLazyJob(t, d) })
 	run("wrong_result", func(t *testing.T) outcome { return attackWrongResult(t, d) })
+	run("lazy_reexec", func(t *testing.T) outcome { return attackLazyReexec(t, d) })
 }
 
 func freePort(t *testing.T) int {

@@ -169,3 +169,11 @@ func (c *Chain) Supply(height uint64) (SupplyReport, error) {
 	})
 	return out, err
 }
+
+// Beacon is the randomness beacon after block height (ledger/beacon.go):
+// what the proposer of height+1 proves its VRF over.
+func (c *Chain) Beacon(height uint64) (ledger.Beacon, error) {
+	var out ledger.Beacon
+	err := c.Query(height, func(ctx *ledger.Context) error { out = ledger.CurrentBeacon(ctx); return nil })
+	return out, err
+}

@@ -19,11 +19,11 @@
 // parameters at that moment (E = epoch_blocks, C = commit_deadline_blocks,
 // A = attest_deadline_blocks, k = rows_checked):
 //
-//	S            begin-block: block seed = that block's LastBlockHash; every live
+//	S            begin-block: block seed = that block's beacon (ledger/beacon.go); every live
 //	             provider gets a round: seed ProviderSeed(block seed, address), n by tier
 //	S .. S+C-1   compute/commit_root {epoch, root} accepted
-//	S+C          begin-block: check seed = this block's LastBlockHash (the hash of
-//	             the last block that could carry a commit); rows = spotcheck.Select(check seed, n, k)
+//	S+C          begin-block: check seed = this block's beacon (fixed after the
+//	             last block that could carry a commit); rows = spotcheck.Select(check seed, n, k)
 //	S+C .. S+A-1 providers gossip rows + proofs; compute/attest accepted from
 //	             operators of bonded validators (one per validator and provider)
 //	S+E-1        end-block: rounds decided (Outcome), credit, slash, downtime,
@@ -58,7 +58,10 @@
 //	jdl/<height><id>                escrow deadlines (open and assigned jobs)
 //	jdraw/<height><id>              re-execution draw due at height (begin-block)
 //	jrx/<height><id>                re-execution tally due at height (end-block)
-//	rx/<id><val>                    a validator's re-execution report
+//	rx/<id><val>                    a validator's revealed re-execution report
+//	rxcommit/<id><val>              a validator's re-execution commitment (reexec_commit.go)
+//	rxwin/<id>                      where job id's commit window ends
+//	vwork/<val>                     verification work since the last epoch close
 //	ubd/<height><addr>              bond returning at height
 //	lwin/<height><id>               a running lease's current window, decided at height
 //	lat/<id><window><val>           a validator's health verdict on a lease window (1 ok, 0 not)

@@ -223,6 +223,7 @@ func (m *Module) closeEpoch(ctx *ledger.Context, p Params, e Epoch) error {
 			"outcome", outcome, "ops", fmt.Sprint(res.ops))
 		results = append(results, res)
 	}
+	takeVerificationWork(ctx, matched) // re-executions that agreed (reexec_commit.go)
 	if err := m.payEpoch(ctx, p, e, power, matched, results); err != nil {
 		return err
 	}
@@ -259,10 +260,11 @@ func (*Module) takeAttestations(ctx *ledger.Context, epoch uint64) map[keys.Addr
 }
 
 // payEpoch pays the compute pool: validator_share_ppm of it to the
-// validators whose attestations matched outcomes, in proportion to power
-// times matches; the rest to providers in proportion to this epoch's
-// verified operations, after served_share_ppm of it by served work
-// (payServed). Rounding remainders, and a side with nobody to pay,
+// validators for verification work that agreed with outcomes (attestations
+// and re-execution reveals), in proportion to power times that work; the
+// rest to providers in proportion to this epoch's verified operations,
+// after served_share_ppm of it by served work (payServed). Rounding
+// remainders, and a side with nobody to pay,
 // stay in the pool for the next epoch.
 func (m *Module) payEpoch(ctx *ledger.Context, p Params, e Epoch, power, matched map[keys.Address]uint64, results []roundResult) error {
 	served := takeServed(ctx)

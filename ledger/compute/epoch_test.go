@@ -308,7 +308,7 @@ func TestNoSelfAttestation(t *testing.T) {
 	if j := n.job(1); j.Reexec != ReexecPending {
 		t.Fatalf("job not drawn: %q", j.Reexec)
 	}
-	mustFail(t, n.block(n.tx(v, ledger.NewMsg(MsgTypeJobReexec, MsgJobReexec{Job: 1, Result: out}))), ErrSelfAttest)
+	mustFail(t, n.block(n.commitReexec(v, 1, out)), ErrSelfAttest)
 }
 
 // TestValidatorProviderJudgedByOthers: with two equal validators, one of

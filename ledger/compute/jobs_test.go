@@ -157,7 +157,7 @@ func TestJobBadInput(t *testing.T) {
 // 100%); validators that got another result make a supermajority and the
 // provider is slashed; a matching one is not.
 func TestWrongResultCaughtByReexecution(t *testing.T) {
-	n := newNet(t, `{"min_bond":1000,"reexec_ppm":1000000,"reexec_window_blocks":3,"slash_wrong_row_ppm":100000}`, 3, 3)
+	n := newNet(t, `{"min_bond":1000,"reexec_ppm":1000000,"reexec_window_blocks":4,"slash_wrong_row_ppm":100000}`, 3, 3)
 	liar, honest, user := n.accts[0], n.accts[1], n.accts[2]
 	bond := uint64(2 * ledger.UinfPerINF)
 	mustOK(t, n.block(n.tx(liar, register(10, 0, 1, bond)), n.tx(honest, register(11, 0, 1, bond))))
@@ -176,11 +176,12 @@ func TestWrongResultCaughtByReexecution(t *testing.T) {
 	var txs [][]byte
 	for _, v := range n.vals {
 		for id := uint64(1); id <= 2; id++ {
-			txs = append(txs, n.tx(v, ledger.NewMsg(MsgTypeJobReexec, MsgJobReexec{Job: id, Result: truth})))
+			txs = append(txs, n.commitReexec(v, id, truth))
 		}
 	}
 	mustOK(t, n.block(txs...))
-	mustFail(t, n.block(n.tx(user, ledger.NewMsg(MsgTypeJobReexec, MsgJobReexec{Job: 1, Result: truth}))), ErrNotValidator)
+	mustFail(t, n.block(n.commitReexec(user, 1, truth)), ErrNotValidator)
+	n.revealAll(n.vals, []uint64{1, 2}, truth)
 	n.blocksTo(n.job(1).ReexecEnd)
 	if j := n.job(1); j.Reexec != ReexecMismatch {
 		t.Fatalf("liar's job: %q", j.Reexec)
@@ -194,7 +195,7 @@ func TestWrongResultCaughtByReexecution(t *testing.T) {
 	if p := n.provider(honest.addr); p.Bond != bond {
 		t.Fatalf("honest bond %d", p.Bond)
 	}
-	mustFail(t, n.block(n.tx(n.vals[0], ledger.NewMsg(MsgTypeJobReexec, MsgJobReexec{Job: 1, Result: truth}))), ErrNoReexec)
+	mustFail(t, n.block(n.revealReexec(n.vals[0], 1, truth)), ErrNoReexec)
 }
 
 func TestReexecDrawRate(t *testing.T) {
@@ -276,9 +277,10 @@ func TestUnbondingProviderSlashedByLastTally(t *testing.T) {
 	truth := testCID("the real output")
 	var txs [][]byte
 	for _, v := range n.vals {
-		txs = append(txs, n.tx(v, ledger.NewMsg(MsgTypeJobReexec, MsgJobReexec{Job: 1, Result: truth})))
+		txs = append(txs, n.commitReexec(v, 1, truth))
 	}
 	mustOK(t, n.block(txs...))
+	n.revealAll(n.vals, []uint64{1}, truth)
 	before := n.balance(liar.addr)
 	n.blocksTo(j.ReexecEnd)
 	if j := n.job(1); j.Reexec != ReexecMismatch {

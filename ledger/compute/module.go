@@ -34,7 +34,8 @@ func (*Module) MsgTypes() []string {
 	return []string{MsgTypeRegister, MsgTypeUpdate, MsgTypeUnregister, MsgTypeUnjail,
 		MsgTypeCommitRoot, MsgTypeAttest, MsgTypeJobSubmit, MsgTypeJobResult, MsgTypeJobReexec,
 		MsgTypeSetResources, MsgTypeJobSubmitContainer, MsgTypeJobContainerResult,
-		MsgTypeLeaseStart, MsgTypeLeaseClose, MsgTypeLeaseAllow, MsgTypeLeaseAttest}
+		MsgTypeLeaseStart, MsgTypeLeaseClose, MsgTypeLeaseAllow, MsgTypeLeaseAttest,
+		MsgTypeJobReexecCommit, MsgTypeJobReexecReveal}
 }
 
 func genesisParams(g *ledger.Genesis) (Params, error) {
@@ -113,7 +114,11 @@ func (m *Module) Handle(ctx *ledger.Context, sender keys.Address, msg ledger.Msg
 	case MsgTypeJobResult:
 		return ledger.HandleAs(msg, func(x MsgJobResult) error { return m.jobResult(ctx, sender, x) })
 	case MsgTypeJobReexec:
-		return ledger.HandleAs(msg, func(x MsgJobReexec) error { return m.jobReexec(ctx, sender, x) })
+		return ErrReexecInClear
+	case MsgTypeJobReexecCommit:
+		return ledger.HandleAs(msg, func(x MsgJobReexecCommit) error { return m.reexecCommit(ctx, sender, x) })
+	case MsgTypeJobReexecReveal:
+		return ledger.HandleAs(msg, func(x MsgJobReexecReveal) error { return m.reexecReveal(ctx, sender, x) })
 	case MsgTypeSetResources:
 		return ledger.HandleAs(msg, func(x MsgSetResources) error { return m.setResources(ctx, sender, x) })
 	case MsgTypeJobSubmitContainer:
@@ -133,12 +138,14 @@ func (m *Module) Handle(ctx *ledger.Context, sender keys.Address, msg ledger.Msg
 }
 
 // BeginBlock implements ledger.Module: re-execution draws for the jobs
-// reported in the previous block (this block's hash was unknown to their
+// reported in the previous block (this block's beacon was unknown to their
 // providers), a new epoch when the last one has closed and some provider
 // is live, and the check seed at the commit deadline. An idle module (no
-// live provider, nothing due) writes nothing.
+// live provider, nothing due) writes nothing. Every seed is this block's
+// beacon (ledger/beacon.go), never its LastBlockHash, which the previous
+// proposer could grind by reordering or choosing transactions.
 func (m *Module) BeginBlock(ctx *ledger.Context, b *ledger.BlockInfo) error {
-	seed := blockSeed(b.Height, b.LastBlockHash)
+	seed := blockSeed(b.Height, b.Beacon)
 	m.drawsDue(ctx, seed)
 	e, ok := m.epoch(ctx)
 	if !ok || b.Height > e.End {

@@ -131,8 +131,8 @@ func (p Params) Validate() error {
 		return perr("max_scan_per_block", "%d must be 1..%d", p.MaxScanPerBlock, MaxScanPerBlock)
 	case !p.ReexecPPM.Valid():
 		return perr("reexec_ppm", "%d is above 1000000 (100%%)", p.ReexecPPM)
-	case p.ReexecWindowBlocks < 1 || p.ReexecWindowBlocks > MaxEpochBlocks:
-		return perr("reexec_window_blocks", "%d must be 1..%d", p.ReexecWindowBlocks, MaxEpochBlocks)
+	case p.ReexecWindowBlocks < 2 || p.ReexecWindowBlocks > MaxEpochBlocks:
+		return perr("reexec_window_blocks", "%d must be 2..%d (a commit half and a reveal half)", p.ReexecWindowBlocks, MaxEpochBlocks)
 	case !p.JobSlashPPM.Valid():
 		return perr("job_slash_ppm", "%d is above 1000000 (100%%)", p.JobSlashPPM)
 	case p.MaxJobPrice == 0:

@@ -17,7 +17,7 @@ type reexecReport struct {
 	Failed bool
 }
 
-// Drawn reports whether job id is re-executed, from the seed of the block
+// Drawn reports whether job id is re-executed, from the beacon of the block
 // after its result: SHA-256(label || seed || u64be(id)), its first 8 bytes
 // as a big-endian integer mod 10^6, below reexec_ppm.
 func Drawn(seed [32]byte, id uint64, ppm ledger.PPM) bool {
@@ -51,6 +51,7 @@ func (m *Module) drawsDue(ctx *ledger.Context, seed [32]byte) {
 			continue
 		}
 		j.Reexec, j.ReexecEnd = ReexecPending, ledger.MustAdd(ctx.Height, p.ReexecWindowBlocks)
+		openCommitWindow(ctx, id, ctx.Height, p)
 		ctx.Set(rxqKey(j.ReexecEnd, id), []byte{1})
 		m.putJob(ctx, j)
 		ctx.Emit("job_reexec_drawn", "job", fmt.Sprint(id), "until", fmt.Sprint(j.ReexecEnd))
@@ -89,7 +90,8 @@ func (m *Module) tallyDue(ctx *ledger.Context, p Params) {
 func (m *Module) tallyReexec(ctx *ledger.Context, p Params, j *Job, power map[keys.Address]uint64, total uint64) {
 	pfx := cat(rxPrefix, u64(j.ID))
 	var match, mismatch uint64
-	var seen []keys.Address
+	var seen, same []keys.Address
+	var other []reexecVote
 	ctx.Iterate(pfx, func(k, raw []byte) bool {
 		if len(k) != len(pfx)+keys.AddressLen {
 			return true
@@ -100,11 +102,12 @@ func (m *Module) tallyReexec(ctx *ledger.Context, p Params, j *Job, power map[ke
 		if err := ledger.DecodeStored(raw, &r); err != nil {
 			panic(err)
 		}
-		same := r.Failed == (j.Status == JobFailed) && (r.Failed || r.Result == j.Result)
-		if same {
+		if r.Failed == (j.Status == JobFailed) && (r.Failed || r.Result == j.Result) {
 			match += power[val]
+			same = append(same, val)
 		} else {
 			mismatch += power[val]
+			other = append(other, reexecVote{val, r})
 		}
 		return true
 	})
@@ -127,36 +130,14 @@ func (m *Module) tallyReexec(ctx *ledger.Context, p Params, j *Job, power map[ke
 	if j.Reexec != ReexecMismatch && j.Status == JobDone {
 		creditServed(ctx, j.Provider, j.Charged) // not contradicted
 	}
+	// Verification work: the reveals that agree with a decided verdict.
+	var agreed []keys.Address
+	switch j.Reexec {
+	case ReexecMatch:
+		agreed = same
+	case ReexecMismatch:
+		agreed = plurality(other, power)
+	}
+	closeReexecCommits(ctx, j.ID, agreed)
 	ctx.Emit("job_reexec", "job", fmt.Sprint(j.ID), "verdict", j.Reexec)
-}
-
-func (m *Module) jobReexec(ctx *ledger.Context, sender keys.Address, x MsgJobReexec) error {
-	j, ok := m.job(ctx, x.Job)
-	if !ok {
-		return fmt.Errorf("%w: %d", ErrUnknownJob, x.Job)
-	}
-	if j.Reexec != ReexecPending || ctx.Height >= j.ReexecEnd {
-		return fmt.Errorf("%w: job %d (re-execution state %q)", ErrNoReexec, j.ID, j.Reexec)
-	}
-	if x.Failed == (x.Result != "") {
-		return fmt.Errorf("%w: give a result CID, or Failed with no CID", ledger.ErrInvalidMsg)
-	}
-	if x.Result != "" {
-		if err := CheckCID("result", x.Result); err != nil {
-			return err
-		}
-	}
-	if !m.staking.IsBonded(ctx, sender) {
-		return fmt.Errorf("%w: %s", ErrNotValidator, sender)
-	}
-	if sender == j.Provider {
-		return fmt.Errorf("%w: %s ran job %d", ErrSelfAttest, sender, j.ID)
-	}
-	k := rxKey(j.ID, sender)
-	if ctx.Has(k) {
-		return fmt.Errorf("%w: %s on job %d", ErrAlreadyAttested, sender, j.ID)
-	}
-	ctx.SetObj(k, reexecReport{Result: x.Result, Failed: x.Failed})
-	ctx.Emit("job_reexec_report", "job", fmt.Sprint(j.ID), "validator", sender.String())
-	return nil
 }

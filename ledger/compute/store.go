@@ -148,10 +148,10 @@ func idsAt(ctx *ledger.Context, prefix string, height uint64) []uint64 {
 	return ids
 }
 
-// blockSeed is a 32-byte seed from a block hash as begin-block saw it.
-// Real block hashes are 32 bytes and used as they are; anything else (an
-// empty hash in tests or at height 1) is hashed with the height, so every
-// height still has its own seed.
+// blockSeed is a 32-byte seed from the block's beacon as begin-block saw
+// it. A beacon value is 32 bytes and used as it is; anything else (none,
+// in tests that build BlockInfo by hand) is hashed with the height, so
+// every height still has its own seed.
 func blockSeed(height uint64, hash []byte) [32]byte {
 	if len(hash) == 32 {
 		return [32]byte(hash)

@@ -252,7 +252,7 @@ type Epoch struct {
 	AttestDeadline uint64          `json:"attest_deadline"` // first height at which attestations are refused
 	End            uint64          `json:"end_height"`      // closed in this height's end-block
 	K              uint64          `json:"rows_checked"`
-	Seed           ledger.HexBytes `json:"block_seed"` // 32 bytes: the start block's hash
+	Seed           ledger.HexBytes `json:"block_seed"` // 32 bytes: the start block's beacon
 	CheckSeed      ledger.HexBytes `json:"check_seed"` // 32 bytes once the commit deadline is reached
 	Providers      uint64          `json:"providers"`  // challenges issued
 }

@@ -54,6 +54,9 @@ type Header struct {
 	Proposer       keys.Address      // consensus address of the proposer
 	ValidatorsHash [32]byte          // ValidatorsHash of the set deciding Height
 	EvidenceHash   [32]byte          // EvidenceRoot(Evidence)
+	// BeaconProof is the proposer's VRF proof over the previous beacon
+	// (beacon.go); in the header so that the block ID commits to it.
+	BeaconProof []byte
 }
 
 // Hash is the block ID: sha256 of the canonical encoding of h.
@@ -151,6 +154,8 @@ func (b *Block) ValidateBasic() error {
 		return fmt.Errorf("%w: height %d: %d transactions, limit %d", ErrTooLarge, h.Height, len(b.Txs), MaxTxs)
 	case len(b.Evidence) > MaxEvidence:
 		return fmt.Errorf("%w: height %d: %d evidence items, limit %d", ErrTooLarge, h.Height, len(b.Evidence), MaxEvidence)
+	case len(h.BeaconProof) != BeaconProofSize:
+		return fmt.Errorf("%w: height %d: beacon proof is %d bytes, want %d", ErrMalformed, h.Height, len(h.BeaconProof), BeaconProofSize)
 	}
 	total := 0
 	for i, tx := range b.Txs {

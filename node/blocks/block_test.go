@@ -88,7 +88,7 @@ func TestBlockRoundTrip(t *testing.T) {
 
 func TestEmptyListsHaveOneEncoding(t *testing.T) {
 	tv := newVals(t, 1, 1)
-	h := Header{ChainID: chainID, Height: 1, Proposer: tv.addr(0)}
+	h := Header{ChainID: chainID, Height: 1, Proposer: tv.addr(0), BeaconProof: tv.proof(0, 1)}
 	a := NewBlock(h, nil, nil, Commit{})
 	b := NewBlock(h, [][]byte{}, [][]byte{}, Commit{})
 	if !bytes.Equal(Encode(a), Encode(b)) || a.Hash() != b.Hash() {

@@ -42,6 +42,12 @@ func newVals(t testing.TB, seed int64, powers ...int64) *testVals {
 	return tv
 }
 
+// proof is validator i's beacon proof for height over a zero previous
+// beacon.
+func (tv *testVals) proof(i int, height uint64) []byte {
+	return ProveBeacon(tv.priv[tv.addr(i)], chainID, height, make([]byte, 32))
+}
+
 // addr is the address of the i-th validator in set order.
 func (tv *testVals) addr(i int) keys.Address { return tv.set.Validator(i).Address }
 
@@ -85,9 +91,9 @@ func signedTxs(t testing.TB, seed int64, n int) [][]byte {
 // block 1 signed by validators 0, 1 and 2 of tv).
 func chain2(t testing.TB, tv *testVals) (*Block, *Block) {
 	t.Helper()
-	b1 := NewBlock(Header{ChainID: chainID, Height: 1, Time: 1e9, Proposer: tv.addr(0), ValidatorsHash: ValidatorsHash(tv.set)}, signedTxs(t, 1, 2), nil, Commit{})
+	b1 := NewBlock(Header{ChainID: chainID, Height: 1, Time: 1e9, Proposer: tv.addr(0), ValidatorsHash: ValidatorsHash(tv.set), BeaconProof: tv.proof(0, 1)}, signedTxs(t, 1, 2), nil, Commit{})
 	c1 := tv.commit(1, b1.Hash(), 0, 1, 2)
-	b2 := NewBlock(Header{ChainID: chainID, Height: 2, Time: 2e9, LastBlockHash: b1.Hash(), AppHash: [32]byte{9}, Proposer: tv.addr(1), ValidatorsHash: ValidatorsHash(tv.set)},
+	b2 := NewBlock(Header{ChainID: chainID, Height: 2, Time: 2e9, LastBlockHash: b1.Hash(), AppHash: [32]byte{9}, Proposer: tv.addr(1), ValidatorsHash: ValidatorsHash(tv.set), BeaconProof: tv.proof(1, 2)},
 		signedTxs(t, 2, 3), [][]byte{tv.duplicateVote(3, 1)}, c1)
 	return b1, b2
 }

@@ -28,11 +28,16 @@ func ValidatorsHash(vals *consensus.ValidatorSet) [32]byte {
 // it signed. Evidence becomes ledger.Evidence of kind "duplicate_vote";
 // its Time is b's time (consensus evidence carries no clock), Raw the
 // encoded consensus evidence. b must have passed ValidateBasic and its
-// last commit VerifyCommit with lastVals: ToLedger checks only that every
-// signer belongs to lastVals.
+// last commit VerifyCommit with lastVals, and its beacon proof
+// VerifyBeacon: ToLedger checks only that every signer belongs to lastVals,
+// and takes the VRF output from the proof without verifying it again.
 func ToLedger(b *Block, lastVals *consensus.ValidatorSet) (*ledger.Block, error) {
 	h := &b.Header
-	lb := &ledger.Block{Height: h.Height, Time: h.Time, Proposer: h.Proposer, Txs: b.Txs}
+	out, err := beaconOutput(h)
+	if err != nil {
+		return nil, err
+	}
+	lb := &ledger.Block{Height: h.Height, Time: h.Time, Proposer: h.Proposer, Txs: b.Txs, BeaconOutput: out}
 	if h.Height > 1 {
 		lb.LastBlockHash = append([]byte(nil), h.LastBlockHash[:]...)
 	}

@@ -31,8 +31,8 @@ func TestLedgerAppliesBlocks(t *testing.T) {
 	if _, err := c.InitGenesis(g); err != nil {
 		t.Fatal(err)
 	}
-	b1 := NewBlock(Header{ChainID: chainID, Height: 1, Time: 1e9, Proposer: tv.addr(0)}, nil, nil, Commit{})
-	b2 := NewBlock(Header{ChainID: chainID, Height: 2, Time: 2e9, LastBlockHash: b1.Hash(), Proposer: tv.addr(1)},
+	b1 := NewBlock(Header{ChainID: chainID, Height: 1, Time: 1e9, Proposer: tv.addr(0), BeaconProof: tv.proof(0, 1)}, nil, nil, Commit{})
+	b2 := NewBlock(Header{ChainID: chainID, Height: 2, Time: 2e9, LastBlockHash: b1.Hash(), Proposer: tv.addr(1), BeaconProof: tv.proof(1, 2)},
 		nil, [][]byte{tv.duplicateVote(3, 1)}, tv.commit(1, b1.Hash(), 0, 1, 2))
 	for _, step := range []struct {
 		b    *Block

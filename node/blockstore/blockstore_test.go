@@ -157,7 +157,7 @@ func TestReplayedTxKeepsFirstIndex(t *testing.T) {
 	save(t, s, c, 1)
 	b1, _ := c.block(1)
 	prev := b1
-	replay := blocks.NewBlock(blocks.Header{ChainID: chainID, Height: 2, Time: 2e9, LastBlockHash: prev.Hash(), Proposer: c.vals.Validator(0).Address},
+	replay := blocks.NewBlock(blocks.Header{ChainID: chainID, Height: 2, Time: 2e9, LastBlockHash: prev.Hash(), Proposer: c.vals.Validator(0).Address, BeaconProof: make([]byte, blocks.BeaconProofSize)},
 		[][]byte{b1.Txs[0]}, nil, c.commitFor(1, prev.Hash(), 0, 1, 2))
 	res := []ledger.TxResult{{Hash: ledger.HashTx(b1.Txs[0]), Error: "nonce too low"}}
 	if err := s.SaveBlock(replay, c.commitFor(2, replay.Hash(), 0, 1, 2), res); err != nil {

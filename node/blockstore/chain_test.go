@@ -68,7 +68,7 @@ func (c *testChain) tx(nonce uint64) []byte {
 func (c *testChain) block(h uint64) (*blocks.Block, blocks.Commit) {
 	for uint64(len(c.blocks)) < h {
 		n := uint64(len(c.blocks)) + 1
-		hdr := blocks.Header{ChainID: chainID, Height: n, Time: int64(n) * 1e9, Proposer: c.vals.Validator(int(n) % 4).Address, ValidatorsHash: c.vals.Hash()}
+		hdr := blocks.Header{ChainID: chainID, Height: n, Time: int64(n) * 1e9, Proposer: c.vals.Validator(int(n) % 4).Address, ValidatorsHash: c.vals.Hash(), BeaconProof: make([]byte, blocks.BeaconProofSize)}
 		var last blocks.Commit
 		if n > 1 {
 			prev := c.blocks[n-2]
