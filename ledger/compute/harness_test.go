@@ -239,6 +239,16 @@ func (n *testNet) checkState() {
 			if err := ledger.DecodeStored(raw, &j); err != nil {
 				n.t.Fatal(err)
 			}
+			if j.Status == JobRunning {
+				assigned++
+				escrow += j.MaxPrice - j.Charged
+				if !ctx.Has(jprovKey(j.Provider, j.ID)) {
+					n.t.Fatalf("lease %d missing from its provider's index", j.ID)
+				}
+				if j.Lease == nil || j.Lease.End < n.height {
+					n.t.Fatalf("height %d: lease %d running past its end", n.height, j.ID)
+				}
+			}
 			if j.Status == JobAssigned {
 				assigned++
 				if !ctx.Has(jprovKey(j.Provider, j.ID)) {
@@ -250,7 +260,7 @@ func (n *testNet) checkState() {
 				if j.Deadline <= n.height {
 					n.t.Fatalf("height %d: job %d is %s past its deadline %d", n.height, j.ID, j.Status, j.Deadline)
 				}
-			} else if j.Charged+j.Refunded != j.MaxPrice {
+			} else if j.Status != JobRunning && j.Charged+j.Refunded != j.MaxPrice {
 				n.t.Fatalf("job %d: charged %d + refunded %d != max price %d", j.ID, j.Charged, j.Refunded, j.MaxPrice)
 			}
 			return true
