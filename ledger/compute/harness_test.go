@@ -234,10 +234,26 @@ func (n *testNet) checkState() {
 				bonded += p.Bond
 			}
 		}
+		used := map[keys.Address]*Usage{}
 		ctx.Iterate([]byte(jobPrefix), func(_, raw []byte) bool {
 			var j Job
 			if err := ledger.DecodeStored(raw, &j); err != nil {
 				n.t.Fatal(err)
+			}
+			if j.Kind != KindWasm && (j.Status == JobAssigned || j.Status == JobRunning) {
+				u := used[j.Provider]
+				if u == nil {
+					u = &Usage{}
+					used[j.Provider] = u
+				}
+				u.MilliCPU += j.MilliCPU
+				u.MemoryBytes += j.MemoryBytes
+				for i, g := range j.GPUAlloc {
+					for len(u.GPUs) <= i {
+						u.GPUs = append(u.GPUs, 0)
+					}
+					u.GPUs[i] += g
+				}
 			}
 			if j.Status == JobRunning {
 				assigned++
@@ -265,6 +281,27 @@ func (n *testNet) checkState() {
 			}
 			return true
 		})
+		// Resources in use are exactly those of the provider's running
+		// container jobs and leases.
+		for _, p := range n.cm.Providers(ctx) {
+			u := used[p.Address]
+			if u == nil {
+				u = &Usage{}
+			}
+			var gpus, want uint32
+			for i, g := range p.Used.GPUs {
+				gpus += g
+				if i < len(u.GPUs) && u.GPUs[i] != g {
+					n.t.Fatalf("height %d: provider %s GPU group %d in use %d, jobs hold %d", n.height, p.Address, i, g, u.GPUs[i])
+				}
+			}
+			for _, g := range u.GPUs {
+				want += g
+			}
+			if p.Used.MilliCPU != u.MilliCPU || p.Used.MemoryBytes != u.MemoryBytes || gpus != want {
+				n.t.Fatalf("height %d: provider %s in use %+v, its jobs hold %+v", n.height, p.Address, p.Used, *u)
+			}
+		}
 		var indexed uint64
 		ctx.Iterate([]byte(jprovPrefix), func(_, _ []byte) bool { indexed++; return true })
 		if indexed != assigned {

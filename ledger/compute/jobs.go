@@ -209,6 +209,9 @@ func (m *Module) jobResult(ctx *ledger.Context, sender keys.Address, x MsgJobRes
 	if !ok {
 		return fmt.Errorf("%w: %d", ErrUnknownJob, x.Job)
 	}
+	if j.Kind != KindWasm {
+		return fmt.Errorf("%w: job %d is a %s container job; report it with job/container_result (services: lease messages)", ErrNotWasm, j.ID, j.Kind)
+	}
 	if j.Status != JobAssigned {
 		return fmt.Errorf("%w: job %d is %s", ErrJobClosed, j.ID, j.Status)
 	}

@@ -85,7 +85,7 @@ func DefaultParams() Params {
 		LeaseProbeBlocks:        10,
 		LeaseDownWindows:        3,
 		ServedSharePPM:          500_000, // half of the providers' part
-		ServedCapPPM:            500_000, // self-dealing gets back at most half of what it burns
+		ServedCapPPM:            800_000, // self-dealing gets back at most 80% of what it burns
 	}
 }
 

@@ -86,6 +86,7 @@ var (
 	ErrSpecTooLarge   = errors.New("job spec larger than max_spec_bytes")
 	ErrBadFailure     = errors.New("unknown failure class")
 	ErrNotContainer   = errors.New("not a container batch job")
+	ErrNotWasm        = errors.New("not a Wasm job")
 	ErrNotLease       = errors.New("not a service job (lease)")
 	ErrLeaseState     = errors.New("lease is not in a state that allows this")
 	ErrNotOwner       = errors.New("sender does not own the lease")
