@@ -63,4 +63,3 @@ func BenchmarkForward(b *testing.B) {
 		}
 	}
 }
-

@@ -128,6 +128,34 @@ func (c *Client) Probe(ctx context.Context, provider peer.ID, lease uint64) (Pro
 	return r, nil
 }
 
+// ErrNotFound: no peer asked runs the lease.
+var ErrNotFound = errors.New("lease forward: none of the connected peers runs this lease")
+
+// Locate asks peers, all at once, which one runs lease, and returns the
+// first that says so.
+func (c *Client) Locate(ctx context.Context, peers []peer.ID, lease uint64) (peer.ID, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	found := make(chan peer.ID, len(peers))
+	for _, p := range peers {
+		go func() {
+			st, _, err := c.open(ctx, p, lease, PurposeLocate)
+			if err != nil {
+				found <- ""
+				return
+			}
+			st.Close()
+			found <- p
+		}()
+	}
+	for range peers {
+		if p := <-found; p != "" {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%w (lease %d, %d peers asked)", ErrNotFound, lease, len(peers))
+}
+
 // HTTPTransport returns a transport whose every connection is a forwarded
 // stream to lease (the URL's host is ignored); it keeps connections alive
 // so requests reuse streams.

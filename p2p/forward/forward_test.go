@@ -96,6 +96,7 @@ func newRig(t testing.TB) *rig {
 		switch {
 		case who == addr(r.owner):
 		case who == addr(r.validator) && p == PurposeProbe:
+		case p == PurposeLocate:
 		default:
 			return Target{}, fmt.Errorf("account %s may not %s lease %d: only its owner and the keys it names", who, p, lease)
 		}
@@ -311,5 +312,19 @@ func TestServerClose(t *testing.T) {
 	}
 	if _, err := c.Dial(context.Background(), r.prov.ID(), r.lease); err == nil {
 		t.Fatal("a closed server accepted a stream")
+	}
+}
+
+func TestLocate(t *testing.T) {
+	r := newRig(t)
+	other := newHost(t)
+	r.user.Connect(context.Background(), peer.AddrInfo{ID: other.ID(), Addrs: other.Addrs()})
+	c := NewClient(r.user, testChain, r.stranger) // anyone may ask where a lease runs
+	p, err := c.Locate(context.Background(), []peer.ID{other.ID(), r.prov.ID()}, r.lease)
+	if err != nil || p != r.prov.ID() {
+		t.Fatalf("locate: %s %v, want %s", p, err, r.prov.ID())
+	}
+	if _, err := c.Locate(context.Background(), []peer.ID{other.ID(), r.prov.ID()}, 99); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("locate an unknown lease: %v", err)
 	}
 }

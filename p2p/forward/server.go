@@ -163,6 +163,11 @@ func (s *Server) handle(st network.Stream) {
 		st.Close()
 		return
 	}
+	if h.Purpose == PurposeLocate {
+		writeReply(st, StatusOK, nil)
+		st.Close()
+		return
+	}
 	if h.Purpose == PurposeProbe {
 		res := s.doProbe(t)
 		writeReply(st, StatusOK, codec.MustMarshal(res))

@@ -30,6 +30,9 @@ const (
 	PurposeForward Purpose = 1
 	// PurposeProbe asks the provider to GET the lease's health path.
 	PurposeProbe Purpose = 2
+	// PurposeLocate asks whether this peer runs the lease (who runs which
+	// lease is public on-chain; which peer is the provider's node is not).
+	PurposeLocate Purpose = 3
 )
 
 func (p Purpose) String() string {
@@ -38,6 +41,8 @@ func (p Purpose) String() string {
 		return "forward"
 	case PurposeProbe:
 		return "probe"
+	case PurposeLocate:
+		return "locate"
 	}
 	return fmt.Sprintf("purpose(%d)", uint8(p))
 }
@@ -157,7 +162,7 @@ func decodeHello(b []byte) (Hello, keys.PubKey, error) {
 	if err := codec.Unmarshal(b, &h); err != nil {
 		return h, nil, fmt.Errorf("%w: %v", ErrBadHandshake, err)
 	}
-	if h.Purpose != PurposeForward && h.Purpose != PurposeProbe {
+	if h.Purpose < PurposeForward || h.Purpose > PurposeLocate {
 		return h, nil, fmt.Errorf("%w: unknown purpose %d", ErrBadHandshake, h.Purpose)
 	}
 	pub, err := keys.ParsePubKey(h.PubKey)
