@@ -229,6 +229,28 @@ func TestCloudLease(t *testing.T) {
 	if string(b) != "ok\n" {
 		t.Fatalf("health: %q", b)
 	}
+	// The validator's prober attests each window; healthy windows are
+	// charged and credited.
+	prober := NewProber(r.val, func(ctx context.Context, j ledgercompute.Job) (bool, error) {
+		addr, health, ok := r.cloud.Target(j.ID)
+		if !ok {
+			return false, nil
+		}
+		resp, err := http.Get("http://" + addr + health)
+		if err != nil {
+			return false, nil
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200, nil
+	})
+	for i := 0; i < 25; i++ {
+		r.stepCloud(ctx)
+		prober.Step(ctx, r.n.height)
+		prober.Wait()
+	}
+	if l := r.job(1).Lease; l.HealthyBlocks == 0 || l.LastHealth != ledgercompute.HealthOK {
+		t.Fatalf("lease after probed windows: %+v", l)
+	}
 	r.user.Submit(ctx, ledger.NewMsg(ledgercompute.MsgTypeLeaseClose, ledgercompute.MsgLeaseClose{Lease: 1}))
 	r.stepCloud(ctx)
 	r.stepCloud(ctx)
