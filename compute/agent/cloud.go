@@ -45,6 +45,9 @@ type CloudConfig struct {
 	ReadyTimeout time.Duration
 	// MaxJobs is how many batch jobs run at once (default 2).
 	MaxJobs int
+	// Resources, when set, is published on-chain (compute/set_resources)
+	// once the provider is registered, and again when the ledger differs.
+	Resources *ledgercompute.Resources
 }
 
 // Cloud runs the container jobs and leases assigned to the provider:
@@ -61,6 +64,8 @@ type Cloud struct {
 	slots    chan struct{}
 	images   sync.Map // CID -> *sync.Mutex: one fetch+load per image at a time
 	wg       sync.WaitGroup
+
+	published uint64 // height the offer was last checked
 }
 
 type service struct {
@@ -141,6 +146,7 @@ func (c *Cloud) Target(lease uint64) (addr, health string, ok bool) {
 
 // Step starts what was newly assigned and stops leases that ended.
 func (c *Cloud) Step(ctx context.Context, height uint64) {
+	c.publishResources(ctx, height)
 	var jobs []ledgercompute.Job
 	if err := c.h.Chain().Query(height, func(q *ledger.Context) error {
 		jobs = c.h.Chain().Compute.AssignedJobs(q, c.h.Account())
