@@ -55,8 +55,7 @@ func (h *agentHost) ServeLeases(targets LeaseTargets) (func(), error) {
 }
 
 // leaseAuthorizer checks a stream against the ledger at the latest
-// height: the lease runs here, and the key is its owner's or one it
-// allows (forward), or a bonded validator's or the owner's (probe).
+// height (authorizeLease decides).
 func (h *agentHost) leaseAuthorizer(targets LeaseTargets) forward.Authorizer {
 	return func(lease uint64, who keys.Address, purpose forward.Purpose) (forward.Target, error) {
 		var j ledgercompute.Job
@@ -66,37 +65,47 @@ func (h *agentHost) leaseAuthorizer(targets LeaseTargets) forward.Authorizer {
 			bonded = h.r.Chain.Staking.IsBonded(c, who)
 			return err
 		})
-		switch {
-		case err != nil:
+		if err != nil {
 			return forward.Target{}, fmt.Errorf("no lease %d on this network: %v", lease, err)
-		case j.Kind != ledgercompute.KindService || j.Lease == nil:
-			return forward.Target{}, fmt.Errorf("job %d is a %q job, not a lease", lease, j.Kind)
-		case j.Provider != h.addr:
-			return forward.Target{}, fmt.Errorf("lease %d is not provided by this node (its provider is %s)", lease, j.Provider)
-		case j.Status != ledgercompute.JobRunning:
-			return forward.Target{}, fmt.Errorf("lease %d is %s, not running; see `inferd query job %d`", lease, j.Status, lease)
 		}
-		addr, health, ok := targets(lease)
-		if !ok {
-			return forward.Target{}, fmt.Errorf("lease %d's container is not running on the provider yet; try again in a few blocks", lease)
-		}
-		t := forward.Target{Addr: addr, Health: health}
-		switch purpose {
-		case forward.PurposeLocate:
-			return t, nil
-		case forward.PurposeForward:
-			if who == j.User || slices.Contains(j.Lease.Allowed, who) {
-				return t, nil
-			}
-			return forward.Target{}, fmt.Errorf("account %s may not connect to lease %d: only its owner %s and the keys it allows (lease/allow) may", who, lease, j.User)
-		case forward.PurposeProbe:
-			if who == j.User || bonded {
-				return t, nil
-			}
-			return forward.Target{}, fmt.Errorf("account %s may not probe lease %d: only bonded validators and its owner probe", who, lease)
-		}
-		return forward.Target{}, fmt.Errorf("unknown purpose %s", purpose)
+		return authorizeLease(j, h.addr, who, bonded, purpose, targets)
 	}
+}
+
+// authorizeLease: lease j runs here (self provides it, it is running and
+// its container is up), and who is its owner or a key it allows
+// (forward), or a bonded validator or the owner (probe). Anyone may
+// locate it: which provider runs a lease is public on-chain.
+func authorizeLease(j ledgercompute.Job, self, who keys.Address, bonded bool, purpose forward.Purpose, targets LeaseTargets) (forward.Target, error) {
+	lease := j.ID
+	switch {
+	case j.Kind != ledgercompute.KindService || j.Lease == nil:
+		return forward.Target{}, fmt.Errorf("job %d is a %q job, not a lease", lease, j.Kind)
+	case j.Provider != self:
+		return forward.Target{}, fmt.Errorf("lease %d is not provided by this node (its provider is %s)", lease, j.Provider)
+	case j.Status != ledgercompute.JobRunning:
+		return forward.Target{}, fmt.Errorf("lease %d is %s, not running; see `inferd query job %d`", lease, j.Status, lease)
+	}
+	addr, health, ok := targets(lease)
+	if !ok {
+		return forward.Target{}, fmt.Errorf("lease %d's container is not running on the provider yet; try again in a few blocks", lease)
+	}
+	t := forward.Target{Addr: addr, Health: health}
+	switch purpose {
+	case forward.PurposeLocate:
+		return t, nil
+	case forward.PurposeForward:
+		if who == j.User || slices.Contains(j.Lease.Allowed, who) {
+			return t, nil
+		}
+		return forward.Target{}, fmt.Errorf("account %s may not connect to lease %d: only its owner %s and the keys it allows (lease/allow) may", who, lease, j.User)
+	case forward.PurposeProbe:
+		if who == j.User || bonded {
+			return t, nil
+		}
+		return forward.Target{}, fmt.Errorf("account %s may not probe lease %d: only bonded validators and its owner probe", who, lease)
+	}
+	return forward.Target{}, fmt.Errorf("unknown purpose %s", purpose)
 }
 
 // leaseClient signs lease streams with the agent key.
