@@ -70,7 +70,7 @@ type cloudRig struct {
 	image cid.Cid
 }
 
-func newCloudRig(t *testing.T) *cloudRig {
+func newCloudRig(t testing.TB) *cloudRig {
 	if os.Geteuid() != 0 {
 		t.Skip("container jobs need root (podman with runc and cgroup limits)")
 	}
@@ -78,7 +78,11 @@ func newCloudRig(t *testing.T) *cloudRig {
 	if err != nil {
 		t.Skip("busybox not installed; .ci/run installs busybox-static")
 	}
-	storage := t.TempDir()
+	// podman refuses a runroot longer than 50 characters.
+	storage, err := os.MkdirTemp("", "cloud-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	runner, err := container.New(container.Config{Root: filepath.Join(storage, "root"), RunRoot: filepath.Join(storage, "run")})
 	if err != nil {
 		t.Skip("podman/runc not installed (" + err.Error() + "); .ci/run installs them")
@@ -87,6 +91,7 @@ func newCloudRig(t *testing.T) *cloudRig {
 		exec.Command("podman", "--root", filepath.Join(storage, "root"), "--runroot", filepath.Join(storage, "run"), "rm", "-a", "-f", "-t", "0").Run()
 		exec.Command("podman", "--root", filepath.Join(storage, "root"), "--runroot", filepath.Join(storage, "run"), "rmi", "-a", "-f").Run()
 		exec.Command("umount", "-R", filepath.Join(storage, "root", "overlay")).Run()
+		os.RemoveAll(storage)
 	})
 	r := newRig(t, nil)
 	r.provs = nil // no Wasm provider agent: the Cloud agent alone
