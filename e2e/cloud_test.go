@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -38,6 +40,16 @@ func TestCloudEndToEnd(t *testing.T) {
 	prov := tn.info.Nodes[0]
 	p0 := startProvider(t, prov.Home, prov.API)
 	tn.procs = append(tn.procs, p0, tn.start(1))
+	t.Cleanup(func() {
+		// Stop the nodes, then release the provider's podman storage
+		// (its overlay mount would keep the temp dir from being removed).
+		tn.stopAll()
+		st := filepath.Join(prov.Home, "data", "cloud", "storage")
+		exec.Command("podman", "--root", st, "rm", "-a", "-f", "-t", "0").Run()
+		exec.Command("umount", "-R", filepath.Join(st, "overlay")).Run()
+		sum := sha256.Sum256([]byte(prov.Home)) // cmd/inferd runRoot
+		os.RemoveAll(filepath.Join(os.TempDir(), "inferd-run-"+hex.EncodeToString(sum[:6])))
+	})
 	api0, api1 := prov.API, tn.info.Nodes[1].API
 	waitHeight(t, api1, 2, time.Minute)
 	kh := []string{"--home", tn.dir, "--keyring-backend", "test"}

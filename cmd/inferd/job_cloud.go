@@ -92,7 +92,7 @@ func parseJobID(s string) (uint64, error) {
 
 // containerJob loads job id and checks it is a container job.
 func containerJob(ctx context.Context, cl *api.Client, id uint64) (compute.Job, error) {
-	r, err := cl.Job(ctx, id, 0)
+	r, err := cl.Job(ctx, id, api.Latest)
 	if err != nil {
 		return compute.Job{}, err
 	}
@@ -211,8 +211,12 @@ func nodePeerHost(ctx context.Context, cl *api.Client) (host.Host, error) {
 	}
 	if peers, err := cl.NetPeers(ctx); err == nil {
 		for _, p := range peers.Peers {
+			addrs := p.ListenAddrs
 			if p.Direction == "outbound" {
-				if ai, err := peer.AddrInfoFromString(p.Addr + "/p2p/" + p.ID); err == nil {
+				addrs = append(addrs, p.Addr)
+			}
+			for _, a := range addrs {
+				if ai, err := peer.AddrInfoFromString(a + "/p2p/" + p.ID); err == nil {
 					infos = append(infos, *ai)
 				}
 			}
