@@ -20,7 +20,7 @@ import (
 // (node/cloud.go).
 type leaseHost interface {
 	computeagent.Files
-	ServeLeases(node.LeaseTargets) (func(), error)
+	ServeLeases(node.LeaseTargets, node.JobLogs) (func(), error)
 	ProbeLease(ctx context.Context, j ledgercompute.Job) (bool, error)
 }
 
@@ -73,7 +73,7 @@ func cloudAgents(n *node.Node) []node.AgentFunc {
 		if err != nil {
 			return err
 		}
-		stop, err := lh.ServeLeases(cloud.Target)
+		stop, err := lh.ServeLeases(cloud.Target, cloud.Logs)
 		if err != nil {
 			return err
 		}

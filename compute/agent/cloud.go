@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -60,6 +61,7 @@ type Cloud struct {
 
 	mu       sync.Mutex
 	batches  map[uint64]bool     // started or reported, until no longer assigned
+	live     map[uint64]*logTail // running batch jobs' output
 	services map[uint64]*service // leases whose container runs (or starts)
 	slots    chan struct{}
 	images   sync.Map // CID -> *sync.Mutex: one fetch+load per image at a time
@@ -92,7 +94,7 @@ func NewCloud(h hostapi.Host, cfg CloudConfig) (*Cloud, error) {
 		}
 	}
 	return &Cloud{h: h, cfg: cfg, log: h.Logger().With("agent", "cloud-provider"),
-		batches: map[uint64]bool{}, services: map[uint64]*service{}, slots: make(chan struct{}, cfg.MaxJobs)}, nil
+		batches: map[uint64]bool{}, live: map[uint64]*logTail{}, services: map[uint64]*service{}, slots: make(chan struct{}, cfg.MaxJobs)}, nil
 }
 
 // Run acts at every committed height until ctx ends, then stops every
@@ -142,6 +144,25 @@ func (c *Cloud) Target(lease uint64) (addr, health string, ok bool) {
 		return "", "", false
 	}
 	return s.svc.Addr, s.health, true
+}
+
+// ErrNoLiveLogs: the job does not run here now.
+var ErrNoLiveLogs = errors.New("the job is not running on this provider")
+
+// Logs follows the output of job id while it runs here: a batch job's
+// stdout and stderr from the last 64 KiB on, or a service's logs. The
+// reader ends when the job does or ctx ends.
+func (c *Cloud) Logs(ctx context.Context, id uint64) (io.ReadCloser, error) {
+	c.mu.Lock()
+	l, s := c.live[id], c.services[id]
+	c.mu.Unlock()
+	switch {
+	case l != nil:
+		return l.reader(ctx), nil
+	case s != nil && s.svc != nil:
+		return s.svc.Follow(ctx)
+	}
+	return nil, ErrNoLiveLogs
 }
 
 // Step starts what was newly assigned and stops leases that ended.

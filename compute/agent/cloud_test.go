@@ -268,3 +268,34 @@ func TestCloudLease(t *testing.T) {
 	time.Sleep(500 * time.Millisecond) // the stop runs in the background
 	r.cloud.stopAll()
 }
+
+// TestCloudLiveLogs: a running batch job's output is followed live; the
+// reader ends when the job does.
+func TestCloudLiveLogs(t *testing.T) {
+	r := newCloudRig(t)
+	ctx := context.Background()
+	r.stepCloud(ctx)
+	r.submit(ctx, r.batch(r.image, "echo first; sleep 1; echo second"))
+	r.step(ctx)
+	r.cloud.Step(ctx, r.n.height)
+	defer r.cloud.Wait()
+	var rd io.ReadCloser
+	var err error
+	for i := 0; i < 100; i++ {
+		if rd, err = r.cloud.Logs(ctx, 1); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("live logs: %v", err)
+	}
+	b, err := io.ReadAll(rd)
+	if err != nil || !strings.Contains(string(b), "first\n") || !strings.Contains(string(b), "second\n") {
+		t.Fatalf("followed %q %v", b, err)
+	}
+	r.cloud.Wait()
+	if _, err := r.cloud.Logs(ctx, 1); err != ErrNoLiveLogs {
+		t.Fatalf("logs after the end: %v", err)
+	}
+}

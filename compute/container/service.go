@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -136,4 +138,17 @@ func (r *Runner) StopAllServices(ctx context.Context) error {
 		r.podman(ctx, "rm", "-f", "-t", "0", "--ignore", id)
 	}
 	return nil
+}
+
+// Follow streams the service's logs (the recent ones, then new lines as
+// they come) until ctx ends or the container stops.
+func (s *Service) Follow(ctx context.Context) (io.ReadCloser, error) {
+	cmd := exec.CommandContext(ctx, s.r.cfg.Podman, append(s.r.globalArgs(), "logs", "-f", "--tail", "200", s.Name)...)
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("container: follow logs of %s: %w", s.Name, err)
+	}
+	go func() { pw.CloseWithError(cmd.Wait()) }()
+	return pr, nil
 }

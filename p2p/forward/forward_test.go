@@ -101,6 +101,8 @@ func newRig(t testing.TB) *rig {
 			return Target{}, fmt.Errorf("account %s may not %s lease %d: only its owner and the keys it names", who, p, lease)
 		}
 		return Target{Addr: up, Health: "/healthz"}, nil
+	}, Logs: func(ctx context.Context, job uint64) (io.ReadCloser, error) {
+		return io.NopCloser(strings.NewReader("line 1\nline 2\n")), nil
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -326,5 +328,21 @@ func TestLocate(t *testing.T) {
 	}
 	if _, err := c.Locate(context.Background(), []peer.ID{other.ID(), r.prov.ID()}, 99); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("locate an unknown lease: %v", err)
+	}
+}
+
+func TestLogs(t *testing.T) {
+	r := newRig(t)
+	rd, err := NewClient(r.user, testChain, r.owner).Logs(context.Background(), r.prov.ID(), r.lease)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(rd)
+	rd.Close()
+	if err != nil || string(b) != "line 1\nline 2\n" {
+		t.Fatalf("logs: %q %v", b, err)
+	}
+	if _, err := NewClient(r.user, testChain, r.stranger).Logs(context.Background(), r.prov.ID(), r.lease); !errors.Is(err, ErrRefused) {
+		t.Fatalf("a stranger's logs: %v", err)
 	}
 }

@@ -43,6 +43,9 @@ type ServerConfig struct {
 	DialTimeout time.Duration
 	// ProbeTimeout bounds a health probe's GET (default 5s).
 	ProbeTimeout time.Duration
+	// Logs, when set, opens the live output of a job (PurposeLogs, after
+	// Authorize allowed it); the reader ends with the job or ctx.
+	Logs func(ctx context.Context, job uint64) (io.ReadCloser, error)
 	// MaxStreams caps the forwarded streams at once (default 1024).
 	MaxStreams int
 	Logger     *slog.Logger
@@ -163,6 +166,10 @@ func (s *Server) handle(st network.Stream) {
 		st.Close()
 		return
 	}
+	if h.Purpose == PurposeLogs {
+		s.serveLogs(st, h.Lease)
+		return
+	}
 	if h.Purpose == PurposeLocate {
 		writeReply(st, StatusOK, nil)
 		st.Close()
@@ -235,4 +242,39 @@ func (s *Server) doProbe(t Target) ProbeResult {
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	return ProbeResult{Code: resp.StatusCode, Micros: micros}
+}
+
+// serveLogs streams job's live output until it ends or the client closes.
+func (s *Server) serveLogs(st network.Stream, job uint64) {
+	if s.cfg.Logs == nil {
+		writeReply(st, StatusUnavailable, []byte("this provider serves no live logs"))
+		st.Close()
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rd, err := s.cfg.Logs(ctx, job)
+	if err != nil {
+		writeReply(st, StatusUnavailable, fmt.Appendf(nil, "job %d: %v", job, err))
+		st.Close()
+		return
+	}
+	defer rd.Close()
+	if err := writeReply(st, StatusOK, nil); err != nil {
+		st.Reset()
+		return
+	}
+	_ = st.SetDeadline(time.Time{})
+	// The client sends nothing more: its close (or reset) ends the stream.
+	go func() {
+		io.Copy(io.Discard, st)
+		cancel()
+	}()
+	bp := bufs.Get().(*[]byte)
+	defer bufs.Put(bp)
+	if _, err := io.CopyBuffer(onlyWriter{st}, onlyReader{rd}, *bp); err != nil {
+		st.Reset()
+		return
+	}
+	st.Close()
 }
