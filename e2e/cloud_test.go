@@ -123,6 +123,16 @@ path = "/in/data"
 		t.Fatalf("job logs: %q", logs)
 	}
 
+	// A running job's logs, followed live from the provider by its owner.
+	slow := strings.Replace(batch, `args = ["wc -c < /in/data > /out/count.txt; echo counted"]`, `args = ["echo live-1; sleep 2; echo live-2 > /out/count.txt; echo live-2"]`, 1)
+	os.WriteFile(filepath.Join(dir, "slow.toml"), []byte(slow), 0o644)
+	must(append([]string{"job", "submit", filepath.Join(dir, "slow.toml"), "--from", "demo", "--node", api1}, kh...)...)
+	waitJob(t, api1, 2, "assigned")
+	if logs := must(append([]string{"job", "logs", "2", "--from", "demo", "--node", api1}, kh...)...); !strings.Contains(logs, "live-1") || !strings.Contains(logs, "live-2") {
+		t.Fatalf("live logs: %q", logs)
+	}
+	waitJob(t, api1, 2, "done")
+
 	service := fmt.Sprintf(`kind = "service"
 command = ["/bin/sh", "-c"]
 args = ["mkdir -p /tmp/w && echo ok > /tmp/w/healthz && echo '{\"prediction\":42}' > /tmp/w/predict && exec httpd -f -p 8080 -h /tmp/w"]
@@ -139,20 +149,20 @@ price_per_block = "10uinf"
 `, image)
 	os.WriteFile(filepath.Join(dir, "service.toml"), []byte(service), 0o644)
 	must(append([]string{"job", "submit", filepath.Join(dir, "service.toml"), "--from", "demo", "--node", api1}, kh...)...)
-	waitJob(t, api1, 2, "running")
+	waitJob(t, api1, 3, "running")
 
 	if _, err := tn.kr.Add("stranger", ""); err != nil {
 		t.Fatal(err)
 	}
-	refused, err := cli(append([]string{"lease", "forward", "2", "--listen", "127.0.0.1:0", "--from", "stranger", "--node", api1}, kh...)...)
-	if err == nil || !strings.Contains(refused, "may not connect to lease 2") {
+	refused, err := cli(append([]string{"lease", "forward", "3", "--listen", "127.0.0.1:0", "--from", "stranger", "--node", api1}, kh...)...)
+	if err == nil || !strings.Contains(refused, "may not connect to lease 3") {
 		t.Fatalf("a stranger's forward: %v\n%s", err, refused)
 	}
 
 	port := freePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	fwd := exec.CommandContext(ctx, inferdBin, append([]string{"lease", "forward", "2", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--from", "demo", "--node", api1}, kh...)...)
+	fwd := exec.CommandContext(ctx, inferdBin, append([]string{"lease", "forward", "3", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--from", "demo", "--node", api1}, kh...)...)
 	stdout, _ := fwd.StdoutPipe()
 	fwd.Stderr = os.Stderr
 	if err := fwd.Start(); err != nil {
@@ -175,11 +185,11 @@ price_per_block = "10uinf"
 
 	// v1's validator probes the lease; healthy windows are charged.
 	waitCloud(t, 2*time.Minute, "a healthy attested window", func() bool {
-		j := jobOf(api1, 2)
+		j := jobOf(api1, 3)
 		return j.Lease != nil && j.Lease.HealthyBlocks > 0
 	})
-	must(append([]string{"tx", "lease", "close", "2", "--from", "demo", "--node", api1}, kh...)...)
-	j := waitJob(t, api1, 2, "done", "expired", "failed")
+	must(append([]string{"tx", "lease", "close", "3", "--from", "demo", "--node", api1}, kh...)...)
+	j := waitJob(t, api1, 3, "done", "expired", "failed")
 	if j.Lease == nil || j.Lease.EndReason != "closed" || j.Refunded == 0 || j.Charged+j.Refunded != j.MaxPrice {
 		t.Fatalf("closed lease: %+v %+v", j, j.Lease)
 	}
