@@ -53,6 +53,8 @@ type agentHost struct {
 
 	subsMu sync.Mutex
 	subs   map[string][]chan []byte
+
+	leasePeers sync.Map // lease id -> peer.ID of its provider's node (ProbeLease)
 }
 
 func newAgentHost(r *Running, tr *p2pTransport, priv keys.PrivKey) *agentHost {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -141,8 +140,6 @@ func (h *agentHost) leaseClient() *forward.Client {
 	return forward.NewClient(h.r.Host.LibP2P(), h.ChainID(), h.priv)
 }
 
-var leasePeers sync.Map // lease id -> peer.ID of its provider's node
-
 // ProbeLease asks lease j's provider (found among the connected peers,
 // then remembered) to GET its health path, signed with the agent key (a
 // validator's). ok is the verdict to attest; err means no verdict (the
@@ -150,7 +147,7 @@ var leasePeers sync.Map // lease id -> peer.ID of its provider's node
 func (h *agentHost) ProbeLease(ctx context.Context, j ledgercompute.Job) (bool, error) {
 	c := h.leaseClient()
 	var p peer.ID
-	if v, ok := leasePeers.Load(j.ID); ok {
+	if v, ok := h.leasePeers.Load(j.ID); ok {
 		p = v.(peer.ID)
 	} else {
 		found, err := c.Locate(ctx, h.r.Host.Peers(), j.ID)
@@ -158,11 +155,11 @@ func (h *agentHost) ProbeLease(ctx context.Context, j ledgercompute.Job) (bool, 
 			return false, nil // nobody serves it: unhealthy
 		}
 		p = found
-		leasePeers.Store(j.ID, p)
+		h.leasePeers.Store(j.ID, p)
 	}
 	res, err := c.Probe(ctx, p, j.ID)
 	if err != nil {
-		leasePeers.Delete(j.ID)
+		h.leasePeers.Delete(j.ID)
 		if ctx.Err() != nil {
 			return false, ctx.Err()
 		}

@@ -71,10 +71,11 @@ type Cloud struct {
 }
 
 type service struct {
-	svc     *container.Service // nil while starting
-	health  string
-	cancel  context.CancelFunc
-	started bool // lease/start sent or seen on-chain
+	svc      *container.Service // nil while starting
+	health   string
+	cancel   context.CancelFunc
+	started  bool // lease/start sent or seen on-chain
+	checking bool // a liveness check is in flight
 }
 
 // NewCloud returns the container agent of h's provider account.
@@ -184,7 +185,7 @@ func (c *Cloud) Step(ctx context.Context, height uint64) {
 		case ledgercompute.KindService:
 			if j.Status == ledgercompute.JobAssigned || j.Status == ledgercompute.JobRunning {
 				live[j.ID] = true
-				c.stepService(ctx, j)
+				c.stepService(ctx, j, height)
 			}
 		}
 	}
@@ -200,10 +201,15 @@ func (c *Cloud) Step(ctx context.Context, height uint64) {
 			// The lease ended (duration, close, provider gone): stop it.
 			delete(c.services, id)
 			s.cancel()
-			if s.svc != nil {
-				c.log.Info("lease ended; container stopped", "lease", id)
-				go s.svc.Stop(context.Background())
-			}
+			dir := filepath.Join(c.cfg.WorkDir, "jobs", strconv.FormatUint(id, 10))
+			svc := s.svc
+			go func() {
+				if svc != nil {
+					svc.Stop(context.Background())
+					c.log.Info("lease ended; container stopped", "lease", id)
+				}
+				os.RemoveAll(dir)
+			}()
 		}
 	}
 }

@@ -256,6 +256,30 @@ func TestCloudLease(t *testing.T) {
 	if l := r.job(1).Lease; l.HealthyBlocks == 0 || l.LastHealth != ledgercompute.HealthOK {
 		t.Fatalf("lease after probed windows: %+v", l)
 	}
+	// The container dies: the agent notices within checkEvery blocks and
+	// starts it again, with no new lease/start.
+	r.cloud.mu.Lock()
+	first := r.cloud.services[1].svc
+	r.cloud.mu.Unlock()
+	first.Stop(ctx)
+	restarted := false
+	for i := 0; i < 3*checkEvery && !restarted; i++ {
+		r.stepCloud(ctx)
+		r.cloud.mu.Lock()
+		s := r.cloud.services[1]
+		restarted = s != nil && s.svc != nil && s.svc != first
+		r.cloud.mu.Unlock()
+	}
+	if !restarted {
+		t.Fatal("the dead lease container was not started again")
+	}
+	addr, health, _ = r.cloud.Target(1)
+	if resp, err := http.Get("http://" + addr + health); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("restarted service: %v %v", resp, err)
+	}
+	if j := r.job(1); j.Status != ledgercompute.JobRunning {
+		t.Fatalf("lease after the restart: %s", j.Status)
+	}
 	r.user.Submit(ctx, ledger.NewMsg(ledgercompute.MsgTypeLeaseClose, ledgercompute.MsgLeaseClose{Lease: 1}))
 	r.stepCloud(ctx)
 	r.stepCloud(ctx)
