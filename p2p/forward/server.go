@@ -183,7 +183,7 @@ func (s *Server) handle(st network.Stream) {
 	}
 	up, err := net.DialTimeout("tcp", t.Addr, s.cfg.DialTimeout)
 	if err != nil {
-		writeReply(st, StatusUnavailable, fmt.Appendf(nil, "lease %d: the service container is not reachable on the provider (%v); it may have stopped: check `inferd query lease %d`", h.Lease, err, h.Lease))
+		writeReply(st, StatusUnavailable, fmt.Appendf(nil, "lease %d: the service container is not reachable on the provider (%v); it may have stopped or be restarting: check `inferd query job %d`", h.Lease, err, h.Lease))
 		st.Close()
 		return
 	}
