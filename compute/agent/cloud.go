@@ -106,6 +106,7 @@ func (c *Cloud) Run(ctx context.Context) error {
 	// Containers a previous run left are orphans: their leases are
 	// started again below from the ledger.
 	c.cfg.Runner.StopAllServices(ctx)
+	defer c.cfg.Runner.Shutdown(context.Background())
 	defer c.stopAll()
 	c.Step(ctx, c.h.LatestHeight())
 	for {

@@ -152,3 +152,10 @@ func (s *Service) Follow(ctx context.Context) (io.ReadCloser, error) {
 	go func() { pw.CloseWithError(cmd.Wait()) }()
 	return pr, nil
 }
+
+// Shutdown removes every service container and releases the runner's
+// own storage (Config.Root): what a node does when it stops.
+func (r *Runner) Shutdown(ctx context.Context) {
+	r.StopAllServices(ctx)
+	r.unmountStorage()
+}
