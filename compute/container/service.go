@@ -77,6 +77,11 @@ func (r *Runner) ensureInternalNetwork(ctx context.Context) error {
 		return nil
 	}
 	if _, err := r.podman(ctx, "network", "create", "--internal", ServiceNetwork); err != nil {
+		// Network definitions are the host's, not the storage's: another
+		// runner may have made it meanwhile.
+		if _, again := r.podman(ctx, "network", "exists", ServiceNetwork); again == nil {
+			return nil
+		}
 		return fmt.Errorf("container: create the services' internal network: %w", err)
 	}
 	return nil
