@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -163,4 +164,9 @@ func (s *Service) Follow(ctx context.Context) (io.ReadCloser, error) {
 func (r *Runner) Shutdown(ctx context.Context) {
 	r.StopAllServices(ctx)
 	r.unmountStorage()
+	if r.cfg.RunRoot != "" {
+		// Runtime state only (locks, the containers' run directories), all
+		// removed by now; podman makes it again on the next start.
+		os.RemoveAll(r.cfg.RunRoot)
+	}
 }
