@@ -61,6 +61,7 @@ type Cloud struct {
 
 	mu       sync.Mutex
 	batches  map[uint64]bool     // started or reported, until no longer assigned
+	reports  map[uint64]*report  // results sent, until the job is no longer assigned
 	live     map[uint64]*logTail // running batch jobs' output
 	services map[uint64]*service // leases whose container runs (or starts)
 	slots    chan struct{}
@@ -95,7 +96,7 @@ func NewCloud(h hostapi.Host, cfg CloudConfig) (*Cloud, error) {
 		}
 	}
 	return &Cloud{h: h, cfg: cfg, log: h.Logger().With("agent", "cloud-provider"),
-		batches: map[uint64]bool{}, live: map[uint64]*logTail{}, services: map[uint64]*service{}, slots: make(chan struct{}, cfg.MaxJobs)}, nil
+		batches: map[uint64]bool{}, reports: map[uint64]*report{}, live: map[uint64]*logTail{}, services: map[uint64]*service{}, slots: make(chan struct{}, cfg.MaxJobs)}, nil
 }
 
 // Run acts at every committed height until ctx ends, then stops every
@@ -182,7 +183,7 @@ func (c *Cloud) Step(ctx context.Context, height uint64) {
 		switch j.Kind {
 		case ledgercompute.KindBatch:
 			live[j.ID] = true
-			c.stepBatch(ctx, j)
+			c.stepBatch(ctx, j, height)
 		case ledgercompute.KindService:
 			if j.Status == ledgercompute.JobAssigned || j.Status == ledgercompute.JobRunning {
 				live[j.ID] = true
@@ -195,6 +196,7 @@ func (c *Cloud) Step(ctx context.Context, height uint64) {
 	for id := range c.batches {
 		if !live[id] {
 			delete(c.batches, id)
+			delete(c.reports, id)
 		}
 	}
 	for id, s := range c.services {
@@ -215,9 +217,28 @@ func (c *Cloud) Step(ctx context.Context, height uint64) {
 	}
 }
 
-func (c *Cloud) stepBatch(ctx context.Context, j ledgercompute.Job) {
+// report is a batch result sent; it is sent again every resendBlocks
+// while the job stays assigned (a lost or evicted transaction must not
+// turn a finished job into a missed one).
+type report struct {
+	msg  ledgercompute.MsgJobContainerResult
+	sent uint64 // height; 0: not accepted yet
+}
+
+const resendBlocks = 5
+
+func (c *Cloud) stepBatch(ctx context.Context, j ledgercompute.Job, height uint64) {
 	c.mu.Lock()
-	if c.batches[j.ID] || j.Status != ledgercompute.JobAssigned {
+	if j.Status != ledgercompute.JobAssigned {
+		c.mu.Unlock()
+		return
+	}
+	if c.batches[j.ID] {
+		r := c.reports[j.ID]
+		if r != nil && (r.sent == 0 || height >= r.sent+resendBlocks) {
+			r.sent = height
+			c.wg.Go(func() { c.submitReport(ctx, j.ID, r) })
+		}
 		c.mu.Unlock()
 		return
 	}
@@ -237,13 +258,24 @@ func (c *Cloud) stepBatch(ctx context.Context, j ledgercompute.Job) {
 			c.forget(j.ID)
 			return
 		}
-		if _, err := c.h.Submit(ctx, ledger.NewMsg(ledgercompute.MsgTypeJobContainerResult, msg)); err != nil {
-			c.log.Warn("report container job", "id", j.ID, "err", err)
-			c.forget(j.ID)
-			return
-		}
-		c.log.Info("container job done", "id", j.ID, "failure", msg.Failure, "exit", msg.ExitCode, "outputs", msg.Outputs, "logs", msg.Logs)
+		r := &report{msg: msg, sent: c.h.LatestHeight()}
+		c.mu.Lock()
+		c.reports[j.ID] = r
+		c.mu.Unlock()
+		c.submitReport(ctx, j.ID, r)
 	})
+}
+
+func (c *Cloud) submitReport(ctx context.Context, id uint64, r *report) {
+	msg := r.msg
+	if _, err := c.h.Submit(ctx, ledger.NewMsg(ledgercompute.MsgTypeJobContainerResult, msg)); err != nil {
+		c.log.Warn("report container job; sent again next block", "id", id, "err", err)
+		c.mu.Lock()
+		r.sent = 0
+		c.mu.Unlock()
+		return
+	}
+	c.log.Info("container job done", "id", id, "failure", msg.Failure, "exit", msg.ExitCode, "outputs", msg.Outputs, "logs", msg.Logs)
 }
 
 func (c *Cloud) forget(id uint64) {

@@ -323,3 +323,32 @@ func TestCloudLiveLogs(t *testing.T) {
 		t.Fatalf("logs after the end: %v", err)
 	}
 }
+
+// TestCloudResendsReport: a result whose transaction is refused, or
+// accepted and then lost (evicted from the mempool), is sent again; the
+// job ends done, not missed.
+func TestCloudResendsReport(t *testing.T) {
+	r := newCloudRig(t)
+	ctx := context.Background()
+	r.stepCloud(ctx)
+	prov := r.hosts[0]
+	r.submit(ctx, r.batch(r.image, "echo once >> /out/o; echo ran"))
+	prov.mu.Lock()
+	prov.refuse = true
+	prov.mu.Unlock()
+	r.stepCloud(ctx) // assigned, run, report refused
+	prov.mu.Lock()
+	prov.refuse = false
+	prov.mu.Unlock()
+	r.stepCloud(ctx) // sent again, accepted ...
+	r.n.mu.Lock()
+	r.n.txs = nil // ... and lost before the next block
+	r.n.mu.Unlock()
+	prov.mu.Lock()
+	prov.nonce-- // the node's agent host falls back to the ledger's nonce
+	prov.mu.Unlock()
+	j := r.waitJob(ctx, 1, ledgercompute.JobDone)
+	if j.Failure != ledgercompute.FailNone || strings.Count(r.read(j.Outputs, "o"), "once") != 1 {
+		t.Fatalf("resent job: %+v", j)
+	}
+}
