@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path"
@@ -138,13 +139,19 @@ type Job struct {
 	Inputs map[string]string
 	// OutputDir is an empty host directory the job writes as /out.
 	OutputDir string
+	// LiveLogs, when set, also receives the job's stdout and stderr as
+	// they are written (its owner's live view); it must not block.
+	LiveLogs io.Writer
 }
 
 // Run runs the job to its end and always removes its container. The error
 // is for what stops the job from starting (a refused spec, a missing input,
 // podman failing); how the job ended is in the Result.
 func (r *Runner) Run(ctx context.Context, j Job) (*Result, error) {
-	args, name, err := r.runArgs(j)
+	if j.Spec != nil && j.Spec.Kind == jobspec.KindService {
+		return nil, errors.New("container: a service job runs with StartService, not Run")
+	}
+	args, name, err := r.runArgs(j, "")
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +170,11 @@ func (r *Runner) Run(ctx context.Context, j Job) (*Result, error) {
 
 	logs := &boundedBuffer{max: r.cfg.MaxLogBytes}
 	cmd := exec.Command(r.cfg.Podman, append(r.globalArgs(), args...)...)
-	cmd.Stdout, cmd.Stderr = logs, logs
+	var out io.Writer = logs
+	if j.LiveLogs != nil {
+		out = io.MultiWriter(logs, j.LiveLogs)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("container: start podman: %w", err)
@@ -315,8 +326,9 @@ func newName() string {
 }
 
 // runArgs builds the podman run command line of a job, refusing what the
-// provider does not offer.
-func (r *Runner) runArgs(j Job) ([]string, string, error) {
+// provider does not offer. network is the podman network of a service
+// ("" for a batch job).
+func (r *Runner) runArgs(j Job, network string) ([]string, string, error) {
 	s := j.Spec
 	if s == nil {
 		return nil, "", errors.New("container: job has no spec")
@@ -324,34 +336,43 @@ func (r *Runner) runArgs(j Job) ([]string, string, error) {
 	if err := s.Validate(); err != nil {
 		return nil, "", fmt.Errorf("container: %w", err)
 	}
-	if s.Kind == jobspec.KindService {
-		return nil, "", errors.New("container: service jobs are not run yet (no port forwarding or leases; see docs/cloud.md); run it as kind = \"batch\"")
-	}
+	service := s.Kind == jobspec.KindService
 	if j.Image == "" {
 		return nil, "", errors.New("container: job has no image; load the archive with LoadArchive first")
+	}
+	if service && j.OutputDir == "" {
+		return nil, "", errors.New("container: a service needs a scratch directory as its /out")
 	}
 	if err := hostPathOK("output directory", j.OutputDir, true); err != nil {
 		return nil, "", err
 	}
 	name := newName()
 	a := []string{"run", "--name", name, "--pull", "never", "--log-driver", "none",
-		"--label", "inferd.job=1", "--hostname", "job",
+		"--label", "inferd.job=1", "--hostname", "job"}
+	if service {
+		// Detached; its logs are kept by podman (bounded) for `job logs`.
+		name = "inferd-lease-" + strings.TrimPrefix(name, "inferd-job-")
+		a = []string{"run", "-d", "--name", name, "--pull", "never",
+			"--log-driver", "k8s-file", "--log-opt", fmt.Sprintf("max-size=%d", r.cfg.MaxLogBytes*16),
+			"--label", "inferd.lease=1", "--hostname", "service", "--network", network}
+	}
+	a = append(a,
 		"--read-only", "--read-only-tmpfs=false",
 		"--tmpfs", fmt.Sprintf("/tmp:rw,nosuid,nodev,size=%d,mode=1777", r.cfg.TmpBytes),
 		"--cap-drop", "ALL", "--security-opt", "no-new-privileges",
 		"--pids-limit", strconv.Itoa(r.cfg.PidsLimit),
 		"--ulimit", fmt.Sprintf("nofile=%d:%d", r.cfg.Nofile, r.cfg.Nofile),
 		"--ulimit", fmt.Sprintf("nproc=%d:%d", r.cfg.Nproc, r.cfg.Nproc),
-		"--memory", strconv.FormatUint(s.Resources.MemoryBytes, 10) + "b",
-		"--memory-swap", strconv.FormatUint(s.Resources.MemoryBytes, 10) + "b",
+		"--memory", strconv.FormatUint(s.Resources.MemoryBytes, 10)+"b",
+		"--memory-swap", strconv.FormatUint(s.Resources.MemoryBytes, 10)+"b",
 		"--cpus", fmt.Sprintf("%d.%03d", s.Resources.MilliCPU/1000, s.Resources.MilliCPU%1000),
-		"--mount", "type=bind,src=" + j.OutputDir + ",dst=" + jobspec.OutputDir,
-	}
+		"--mount", "type=bind,src="+j.OutputDir+",dst="+jobspec.OutputDir,
+	)
 	if s.Network {
 		if !r.cfg.AllowNetwork {
 			return nil, "", errors.New("container: the job asks for network = true; this provider does not allow network access")
 		}
-	} else {
+	} else if !service {
 		a = append(a, "--network", "none")
 	}
 	if g := s.Resources.GPU; g != nil {
