@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"strings"
 )
 
 // MaxBodyBytes caps a request body: a row of the widest model in JSON
@@ -75,10 +74,8 @@ func info(l *Loaded) ModelInfo {
 }
 
 func predict(w http.ResponseWriter, r *http.Request, l *Loaded) {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		fail(w, http.StatusUnsupportedMediaType, "invalid_request_error", "Content-Type %q: send application/json", ct)
-		return
-	}
+	// The body is read as JSON whatever its Content-Type says: `curl -d`
+	// sends form encoding by default.
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	dec.DisallowUnknownFields()
 	var req PredictRequest
