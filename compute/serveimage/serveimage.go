@@ -80,6 +80,10 @@ func Binary(ctx context.Context, cacheDir string) (string, error) {
 // FindModule returns the directory of the inferd module's go.mod at or
 // above dir.
 func FindModule(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
 	for d := dir; ; d = filepath.Dir(d) {
 		if f, err := os.Open(filepath.Join(d, "go.mod")); err == nil {
 			sc := bufio.NewScanner(f)
