@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"github.com/inferd/inferd/compute/jobspec"
 	"net"
 	"os"
 	"path/filepath"
@@ -64,6 +65,12 @@ type AgentConfig struct {
 type ProviderConfig struct {
 	Enabled bool   `toml:"enabled"`
 	Backend string `toml:"backend"` // "cpu" or "gpu"
+	// Container jobs and leases (docs/cloud.md), on by default where
+	// podman and runc are installed.
+	NoContainers  bool   `toml:"no_containers"`  // run Wasm jobs only
+	AllowNetwork  bool   `toml:"allow_network"`  // jobs with network = true may run
+	AllowRegistry bool   `toml:"allow_registry"` // images by pinned registry ref may be pulled
+	LeasePrice    string `toml:"lease_price"`    // per lease block, e.g. "100uinf"; "" or "0": no services
 }
 
 // P2PConfig configures the libp2p host.
@@ -206,6 +213,11 @@ func (c *Config) Validate() error {
 	}
 	if err := c.StateSync.Validate(); err != nil {
 		return err
+	}
+	if c.Provider.LeasePrice != "" && c.Provider.LeasePrice != "0" {
+		if _, err := jobspec.ParseAmount(c.Provider.LeasePrice); err != nil {
+			return fmt.Errorf("config: provider.lease_price: %v", err)
+		}
 	}
 	if c.Provider.Enabled && c.Agent.Key == "" {
 		return fmt.Errorf("config: provider.enabled needs agent.key, the key of the provider's account (inferd keys add NAME, then set agent.key)")

@@ -51,7 +51,7 @@ func agentsFor(n *node.Node) ([]node.AgentFunc, error) {
 			return computeagent.NewProvider(h, computeagent.ProviderConfig{Backend: backend}).Run(ctx)
 		})
 	}
-	return out, nil
+	return append(out, cloudAgents(n)...), nil
 }
 
 // evaluatorFor builds the evaluator a contest's spec names.

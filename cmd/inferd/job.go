@@ -34,7 +34,7 @@ func newJobCmd() *cobra.Command {
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error { return runJobValidate(args[0]) },
 	})
-	c.AddCommand(newJobRunCmd())
+	c.AddCommand(newJobRunCmd(), newJobSubmitCmd(), newJobGetCmd(), newJobLogsCmd())
 	return c
 }
 

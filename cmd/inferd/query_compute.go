@@ -139,5 +139,6 @@ func runQueryJob(c *cobra.Command, a *nodeArgs, args []string) error {
 		if r.Reexec != "" {
 			kv(w, "re-execution", r.Reexec)
 		}
+		containerRows(w, r.Job)
 	})
 }

@@ -24,7 +24,7 @@ func newRunCmd() *cobra.Command {
 	var o runOverrides
 	var c *cobra.Command
 	c = &cobra.Command{
-		Use:   "run [--home DIR] [--bootstrap ADDR] [--p2p.laddr ADDR] [--api.laddr HOST:PORT] [--agent.key KEY] [--provider [--provider.backend cpu|gpu]]",
+		Use:   "run [--home DIR] [--bootstrap ADDR] [--p2p.laddr ADDR] [--api.laddr HOST:PORT] [--agent.key KEY] [--provider [--provider.backend cpu|gpu] [--provider.lease-price AMOUNT] [--provider.allow-network] [--provider.allow-registry] [--provider.no-containers]]",
 		Short: "Run a full node (a validator when its key is in the genesis validator set)",
 		Long: `Run the node in DIR: libp2p networking, consensus, the ledger, block sync and
 the HTTP API (config/config.toml says where each listens). Stop with Ctrl-C
@@ -53,6 +53,10 @@ config.toml for this run (inferd config set KEY VALUE changes the file).`,
 	c.Flags().StringVar(&logLevel, "log-level", "", "debug, info, warn or error (default: log_level in config.toml)")
 	c.Flags().BoolVar(&provider, "provider", false, "also run the compute provider agent (provider.enabled in config.toml)")
 	c.Flags().StringVar(&backend, "provider.backend", "cpu", "compute backend of the provider agent: cpu or gpu (provider.backend in config.toml)")
+	c.Flags().BoolVar(&o.noContainers, "provider.no-containers", false, "run Wasm jobs only: no container jobs or leases (provider.no_containers)")
+	c.Flags().BoolVar(&o.allowNetwork, "provider.allow-network", false, "let container jobs that ask for network = true reach the network (provider.allow_network)")
+	c.Flags().BoolVar(&o.allowRegistry, "provider.allow-registry", false, "pull images named by a pinned registry ref, not only by CID (provider.allow_registry)")
+	c.Flags().StringVar(&o.leasePrice, "provider.lease-price", "", "price per lease block for services, e.g. 100uinf; empty or 0 takes no services (provider.lease_price)")
 	c.Flags().StringSliceVar(&o.bootstrap, "bootstrap", nil, "peers to dial, multiaddrs with /p2p/<peer id>, comma-separated (replaces p2p.bootstrap_peers)")
 	c.Flags().StringSliceVar(&o.laddr, "p2p.laddr", nil, "libp2p listen multiaddrs, comma-separated, e.g. /ip4/0.0.0.0/tcp/26656 (replaces p2p.listen_addresses)")
 	c.Flags().StringVar(&o.apiAddr, "api.laddr", "", "HTTP API listen address host:port (replaces api.address)")
@@ -70,6 +74,9 @@ type runOverrides struct {
 	apiAddr    string
 	agentKey   string
 	changed    func(flag string) bool // nil: no flag set
+
+	noContainers, allowNetwork, allowRegistry bool
+	leasePrice                                string
 }
 
 // apply puts the run flags over cfg and checks the result.
@@ -89,6 +96,18 @@ func (o runOverrides) apply(cfg *node.Config) error {
 	}
 	if changed("agent.key") {
 		cfg.Agent.Key = o.agentKey
+	}
+	if changed("provider.no-containers") {
+		cfg.Provider.NoContainers = o.noContainers
+	}
+	if changed("provider.allow-network") {
+		cfg.Provider.AllowNetwork = o.allowNetwork
+	}
+	if changed("provider.allow-registry") {
+		cfg.Provider.AllowRegistry = o.allowRegistry
+	}
+	if changed("provider.lease-price") {
+		cfg.Provider.LeasePrice = o.leasePrice
 	}
 	if err := cfg.Validate(); err != nil {
 		return usagef("%v (check the run flags)", err)

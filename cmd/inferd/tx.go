@@ -63,7 +63,7 @@ once with --async. Amounts are uinf (2500) or INF with a suffix (1.5inf).`,
 		},
 	})
 	c.AddCommand(bankCmd, newTxStakingCmd(a), newTxGovCmd(a), gaugeCmd, newTxContestCmd(a))
-	c.AddCommand(newTxComputeCmd(a), newTxJobCmd(a))
+	c.AddCommand(newTxComputeCmd(a), newTxJobCmd(a), newTxLeaseCmd(a))
 	c.AddCommand(newTxSignCmd(a), newTxBroadcastCmd(a))
 	return c
 }

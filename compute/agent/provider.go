@@ -232,6 +232,9 @@ func (p *Provider) stepJobs(ctx context.Context, height uint64) {
 	var todo []ledgercompute.Job
 	for _, j := range jobs {
 		assigned[j.ID] = true
+		if j.Kind != ledgercompute.KindWasm {
+			continue // container jobs and leases are the Cloud agent's
+		}
 		if !p.jobs[j.ID] && height < j.Deadline {
 			p.jobs[j.ID] = true
 			todo = append(todo, j)

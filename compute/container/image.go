@@ -143,3 +143,20 @@ func (r *Runner) LocalImage(ctx context.Context, s *jobspec.Spec) (string, error
 	}
 	return name, nil
 }
+
+// Pull fetches a registry reference pinned to a digest
+// (name@sha256:<hex>) into the runner's storage, for providers that allow
+// registry images. Unpinned references are refused: the digest is what
+// the user paid for.
+func (r *Runner) Pull(ctx context.Context, ref string) (string, error) {
+	if !strings.Contains(ref, "@sha256:") || strings.HasPrefix(ref, "-") {
+		return "", fmt.Errorf("container: image ref %q is not pinned to a digest (name@sha256:<hex>)", ref)
+	}
+	if _, err := r.podman(ctx, "image", "exists", ref); err == nil {
+		return ref, nil
+	}
+	if _, err := r.podman(ctx, "pull", "-q", ref); err != nil {
+		return "", fmt.Errorf("container: pull %s: %w", ref, err)
+	}
+	return ref, nil
+}

@@ -144,7 +144,10 @@ type Job struct {
 // is for what stops the job from starting (a refused spec, a missing input,
 // podman failing); how the job ended is in the Result.
 func (r *Runner) Run(ctx context.Context, j Job) (*Result, error) {
-	args, name, err := r.runArgs(j)
+	if j.Spec != nil && j.Spec.Kind == jobspec.KindService {
+		return nil, errors.New("container: a service job runs with StartService, not Run")
+	}
+	args, name, err := r.runArgs(j, "")
 	if err != nil {
 		return nil, err
 	}
@@ -315,8 +318,9 @@ func newName() string {
 }
 
 // runArgs builds the podman run command line of a job, refusing what the
-// provider does not offer.
-func (r *Runner) runArgs(j Job) ([]string, string, error) {
+// provider does not offer. network is the podman network of a service
+// ("" for a batch job).
+func (r *Runner) runArgs(j Job, network string) ([]string, string, error) {
 	s := j.Spec
 	if s == nil {
 		return nil, "", errors.New("container: job has no spec")
@@ -324,34 +328,43 @@ func (r *Runner) runArgs(j Job) ([]string, string, error) {
 	if err := s.Validate(); err != nil {
 		return nil, "", fmt.Errorf("container: %w", err)
 	}
-	if s.Kind == jobspec.KindService {
-		return nil, "", errors.New("container: service jobs are not run yet (no port forwarding or leases; see docs/cloud.md); run it as kind = \"batch\"")
-	}
+	service := s.Kind == jobspec.KindService
 	if j.Image == "" {
 		return nil, "", errors.New("container: job has no image; load the archive with LoadArchive first")
+	}
+	if service && j.OutputDir == "" {
+		return nil, "", errors.New("container: a service needs a scratch directory as its /out")
 	}
 	if err := hostPathOK("output directory", j.OutputDir, true); err != nil {
 		return nil, "", err
 	}
 	name := newName()
 	a := []string{"run", "--name", name, "--pull", "never", "--log-driver", "none",
-		"--label", "inferd.job=1", "--hostname", "job",
+		"--label", "inferd.job=1", "--hostname", "job"}
+	if service {
+		// Detached; its logs are kept by podman (bounded) for `job logs`.
+		name = "inferd-lease-" + strings.TrimPrefix(name, "inferd-job-")
+		a = []string{"run", "-d", "--name", name, "--pull", "never",
+			"--log-driver", "k8s-file", "--log-opt", fmt.Sprintf("max-size=%d", r.cfg.MaxLogBytes*16),
+			"--label", "inferd.lease=1", "--hostname", "service", "--network", network}
+	}
+	a = append(a,
 		"--read-only", "--read-only-tmpfs=false",
 		"--tmpfs", fmt.Sprintf("/tmp:rw,nosuid,nodev,size=%d,mode=1777", r.cfg.TmpBytes),
 		"--cap-drop", "ALL", "--security-opt", "no-new-privileges",
 		"--pids-limit", strconv.Itoa(r.cfg.PidsLimit),
 		"--ulimit", fmt.Sprintf("nofile=%d:%d", r.cfg.Nofile, r.cfg.Nofile),
 		"--ulimit", fmt.Sprintf("nproc=%d:%d", r.cfg.Nproc, r.cfg.Nproc),
-		"--memory", strconv.FormatUint(s.Resources.MemoryBytes, 10) + "b",
-		"--memory-swap", strconv.FormatUint(s.Resources.MemoryBytes, 10) + "b",
+		"--memory", strconv.FormatUint(s.Resources.MemoryBytes, 10)+"b",
+		"--memory-swap", strconv.FormatUint(s.Resources.MemoryBytes, 10)+"b",
 		"--cpus", fmt.Sprintf("%d.%03d", s.Resources.MilliCPU/1000, s.Resources.MilliCPU%1000),
-		"--mount", "type=bind,src=" + j.OutputDir + ",dst=" + jobspec.OutputDir,
-	}
+		"--mount", "type=bind,src="+j.OutputDir+",dst="+jobspec.OutputDir,
+	)
 	if s.Network {
 		if !r.cfg.AllowNetwork {
 			return nil, "", errors.New("container: the job asks for network = true; this provider does not allow network access")
 		}
-	} else {
+	} else if !service {
 		a = append(a, "--network", "none")
 	}
 	if g := s.Resources.GPU; g != nil {

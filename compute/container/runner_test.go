@@ -261,7 +261,7 @@ func TestRefusals(t *testing.T) {
 	svc := batch("true")
 	svc.Kind, svc.TimeLimit, svc.MaxPrice = jobspec.KindService, 0, 0
 	svc.Service = &jobspec.Service{Port: 8080, DurationBlocks: 10, PricePerBlock: 1}
-	if _, err := r.Run(ctx, Job{Spec: svc, Image: shared.image, OutputDir: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "not run yet") {
+	if _, err := r.Run(ctx, Job{Spec: svc, Image: shared.image, OutputDir: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "StartService") {
 		t.Errorf("service job: %v", err)
 	}
 	// The test archive is annotated busybox:test; only the CID's name stays.

@@ -2,12 +2,15 @@ package chain
 
 import (
 	"encoding/json"
+	"math/rand"
 	"slices"
 	"testing"
 
 	"github.com/inferd/inferd/codec"
+	"github.com/inferd/inferd/keys"
 	"github.com/inferd/inferd/ledger"
 	"github.com/inferd/inferd/ledger/bank"
+	"github.com/inferd/inferd/ledger/compute"
 	"github.com/inferd/inferd/ledger/gov"
 )
 
@@ -31,6 +34,15 @@ func FuzzApplyMsg(f *testing.F) {
 	f.Add(index(gov.MsgTypeSubmitProposal), codec.MustMarshal(gov.MsgSubmitProposal{Title: "t", InitialDeposit: 10,
 		Content: gov.NewParamChange(gov.ParamChange{Module: bank.Name, Key: "min_fee", Value: json.RawMessage(`150`)})}))
 	f.Add(index(gov.MsgTypeVote), codec.MustMarshal(gov.MsgVote{ProposalID: 1, Option: gov.OptionYes}))
+	// Cloud messages (compute_prop_test.go builds the specs).
+	r := rand.New(rand.NewSource(1))
+	f.Add(index(compute.MsgTypeSetResources), codec.MustMarshal(compute.MsgSetResources{Resources: compute.Resources{Containers: true,
+		MilliCPU: 4000, MemoryBytes: 1 << 30, GPUs: []compute.GPUGroup{{Model: "H100", VRAMBytes: 80 << 30, Count: 1}}, LeasePrice: 5}}))
+	f.Add(index(compute.MsgTypeJobSubmitContainer), codec.MustMarshal(compute.MsgJobSubmitContainer{Spec: randomSpec(r)}))
+	f.Add(index(compute.MsgTypeJobSubmitContainer), codec.MustMarshal(compute.MsgJobSubmitContainer{Spec: randomSpec(r), Allowed: []keys.Address{to}}))
+	f.Add(index(compute.MsgTypeJobContainerResult), codec.MustMarshal(compute.MsgJobContainerResult{Job: 1, Outputs: propCID("o"), Failure: compute.FailNone}))
+	f.Add(index(compute.MsgTypeLeaseAttest), codec.MustMarshal(compute.MsgLeaseAttest{Lease: 1, Window: 0, OK: true}))
+	f.Add(index(compute.MsgTypeLeaseClose), codec.MustMarshal(compute.MsgLeaseClose{Lease: 1}))
 	for i := range types {
 		f.Add(uint8(i), []byte{0x80})
 	}

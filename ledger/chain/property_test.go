@@ -45,6 +45,7 @@ func propGenesis(n *testNet) *ledger.Genesis {
 		"staking":  json.RawMessage(`{"unbonding_time_s":60,"signed_blocks_window":10,"min_signed_per_window_ppm":500000,"downtime_jail_s":30,"slash_fraction_downtime_ppm":10000,"max_validators":5}`),
 		"gov":      json.RawMessage(`{"min_deposit":20000000,"max_deposit_period_s":40,"voting_period_s":40,"quorum_ppm":100000}`),
 		"emission": json.RawMessage(`{"epoch_length_blocks":10,"live_modules":["compute","contest-a"]}`),
+		"compute":  json.RawMessage(computePropParams),
 	}
 	return g
 }
@@ -73,7 +74,8 @@ func TestPropertyRandomBlocks(t *testing.T) {
 	// The random blocks must reach every path worth checking; a generator
 	// that stopped producing them would make this test pass vacuously.
 	if *propSeed == 0 && !testing.Short() {
-		for _, k := range []string{"tx ok", "tx failed", "transfer", "multi_transfer", "delegate", "undelegate", "redelegate", "create_validator", "unjail", "slash/downtime", "slash/double_sign", "evidence_rejected/signatures do not verify", "unbonding_complete/", "emission_epoch/", "gauge_vote", "proposal_submitted", "proposal_deposit", "proposal_rejected/", "proposal_expired/"} {
+		for _, k := range []string{"tx ok", "tx failed", "transfer", "multi_transfer", "delegate", "undelegate", "redelegate", "create_validator", "unjail", "slash/downtime", "slash/double_sign", "evidence_rejected/signatures do not verify", "unbonding_complete/", "emission_epoch/", "gauge_vote", "proposal_submitted", "proposal_deposit", "proposal_rejected/", "proposal_expired/",
+			"compute_resources", "job_assign/", "job_result", "lease_start", "lease_attest", "lease_window/", "lease_end/duration", "lease_end"} {
 			if cover[k] == 0 {
 				t.Errorf("no %q in %d seeds: the generator lost coverage", k, len(seeds))
 			}
@@ -201,7 +203,7 @@ func (n *testNet) randomBlock(everyone []*acct) *ledger.Block {
 		from := pick()
 		amt := uint64(r.Int63n(50 * ledger.UinfPerINF))
 		var msg ledger.Msg
-		switch r.Intn(15) {
+		switch r.Intn(19) {
 		case 0, 1, 2:
 			msg = send(pick().addr, amt)
 		case 3:
@@ -237,6 +239,8 @@ func (n *testNet) randomBlock(everyone []*acct) *ledger.Block {
 			msg = ledger.NewMsg(gov.MsgTypeVote, gov.MsgVote{ProposalID: uint64(1 + r.Intn(5)), Option: gov.VoteOption(1 + r.Intn(4))})
 		case 14:
 			msg = ledger.NewMsg(emission.MsgTypeSetGauge, emission.MsgSetGauge{Weights: []emission.GaugeWeight{{Module: "compute", Weight: uint32(r.Intn(10))}, {Module: "contest-a", Weight: uint32(1 + r.Intn(10))}}})
+		default: // compute: container jobs and leases (compute_prop_test.go)
+			msg, from = n.randomComputeMsg(r, from, everyone)
 		}
 		nonce, fee := from.nonce, uint64(testFee+r.Intn(100))
 		switch r.Intn(20) {

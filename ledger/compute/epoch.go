@@ -261,15 +261,24 @@ func (*Module) takeAttestations(ctx *ledger.Context, epoch uint64) map[keys.Addr
 // payEpoch pays the compute pool: validator_share_ppm of it to the
 // validators whose attestations matched outcomes, in proportion to power
 // times matches; the rest to providers in proportion to this epoch's
-// verified operations. Rounding remainders, and a side with nobody to pay,
+// verified operations, after served_share_ppm of it by served work
+// (payServed). Rounding remainders, and a side with nobody to pay,
 // stay in the pool for the next epoch.
 func (m *Module) payEpoch(ctx *ledger.Context, p Params, e Epoch, power, matched map[keys.Address]uint64, results []roundResult) error {
+	served := takeServed(ctx)
 	pool := m.bank.Pool(ctx, Name)
+	valPart := p.ValidatorSharePPM.Of(pool)
+	provPart := pool - valPart
+	// Served work first (served.go); the rest of the providers' part goes
+	// by verified operations.
+	servedPaid, err := m.payServed(ctx, p, provPart, served, results)
+	if err != nil {
+		return err
+	}
+	provPart -= servedPaid
 	if pool == 0 {
 		return nil
 	}
-	valPart := p.ValidatorSharePPM.Of(pool)
-	provPart := pool - valPart
 	vals := make([]keys.Address, 0, len(matched))
 	for a := range matched {
 		vals = append(vals, a)
@@ -283,7 +292,7 @@ func (m *Module) payEpoch(ctx *ledger.Context, p Params, e Epoch, power, matched
 		}
 		weights[i] = w
 	}
-	var paid uint64
+	paid := servedPaid
 	if shares, _ := ledger.SplitProRata(valPart, weights); len(shares) > 0 {
 		for i, s := range shares {
 			if s == 0 {

@@ -234,10 +234,36 @@ func (n *testNet) checkState() {
 				bonded += p.Bond
 			}
 		}
+		used := map[keys.Address]*Usage{}
 		ctx.Iterate([]byte(jobPrefix), func(_, raw []byte) bool {
 			var j Job
 			if err := ledger.DecodeStored(raw, &j); err != nil {
 				n.t.Fatal(err)
+			}
+			if j.Kind != KindWasm && (j.Status == JobAssigned || j.Status == JobRunning) {
+				u := used[j.Provider]
+				if u == nil {
+					u = &Usage{}
+					used[j.Provider] = u
+				}
+				u.MilliCPU += j.MilliCPU
+				u.MemoryBytes += j.MemoryBytes
+				for i, g := range j.GPUAlloc {
+					for len(u.GPUs) <= i {
+						u.GPUs = append(u.GPUs, 0)
+					}
+					u.GPUs[i] += g
+				}
+			}
+			if j.Status == JobRunning {
+				assigned++
+				escrow += j.MaxPrice - j.Charged
+				if !ctx.Has(jprovKey(j.Provider, j.ID)) {
+					n.t.Fatalf("lease %d missing from its provider's index", j.ID)
+				}
+				if j.Lease == nil || j.Lease.End < n.height {
+					n.t.Fatalf("height %d: lease %d running past its end", n.height, j.ID)
+				}
 			}
 			if j.Status == JobAssigned {
 				assigned++
@@ -250,11 +276,32 @@ func (n *testNet) checkState() {
 				if j.Deadline <= n.height {
 					n.t.Fatalf("height %d: job %d is %s past its deadline %d", n.height, j.ID, j.Status, j.Deadline)
 				}
-			} else if j.Charged+j.Refunded != j.MaxPrice {
+			} else if j.Status != JobRunning && j.Charged+j.Refunded != j.MaxPrice {
 				n.t.Fatalf("job %d: charged %d + refunded %d != max price %d", j.ID, j.Charged, j.Refunded, j.MaxPrice)
 			}
 			return true
 		})
+		// Resources in use are exactly those of the provider's running
+		// container jobs and leases.
+		for _, p := range n.cm.Providers(ctx) {
+			u := used[p.Address]
+			if u == nil {
+				u = &Usage{}
+			}
+			var gpus, want uint32
+			for i, g := range p.Used.GPUs {
+				gpus += g
+				if i < len(u.GPUs) && u.GPUs[i] != g {
+					n.t.Fatalf("height %d: provider %s GPU group %d in use %d, jobs hold %d", n.height, p.Address, i, g, u.GPUs[i])
+				}
+			}
+			for _, g := range u.GPUs {
+				want += g
+			}
+			if p.Used.MilliCPU != u.MilliCPU || p.Used.MemoryBytes != u.MemoryBytes || gpus != want {
+				n.t.Fatalf("height %d: provider %s in use %+v, its jobs hold %+v", n.height, p.Address, p.Used, *u)
+			}
+		}
 		var indexed uint64
 		ctx.Iterate([]byte(jprovPrefix), func(_, _ []byte) bool { indexed++; return true })
 		if indexed != assigned {

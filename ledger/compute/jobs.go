@@ -108,9 +108,24 @@ func (m *Module) assignJobs(ctx *ledger.Context, p Params) error {
 		id = low
 	}
 	head, assigned := 0, uint64(0)
+	picker := containerPicker{m: m, cands: cands}
 	for ; id <= last && budget > 0 && assigned < p.MaxAssignPerBlock && head < len(cands); id++ {
 		budget--
 		v := ctx.Get(openKey(id))
+		if len(v) == 17 { // a container job: matched on resources (containers.go)
+			deadline := binary.BigEndian.Uint64(v[8:])
+			if deadline <= ctx.Height || deadline-ctx.Height < p.JobMinRunBlocks {
+				continue
+			}
+			ok, err := picker.assign(ctx, id, v[16] == openService, &budget)
+			if err != nil {
+				return err
+			}
+			if ok {
+				assigned++
+			}
+			continue
+		}
 		if len(v) != 16 {
 			continue // assigned or ended
 		}
@@ -194,6 +209,9 @@ func (m *Module) jobResult(ctx *ledger.Context, sender keys.Address, x MsgJobRes
 	if !ok {
 		return fmt.Errorf("%w: %d", ErrUnknownJob, x.Job)
 	}
+	if j.Kind != KindWasm {
+		return fmt.Errorf("%w: job %d is a %s container job; report it with job/container_result (services: lease messages)", ErrNotWasm, j.ID, j.Kind)
+	}
 	if j.Status != JobAssigned {
 		return fmt.Errorf("%w: job %d is %s", ErrJobClosed, j.ID, j.Status)
 	}
@@ -222,6 +240,8 @@ func (m *Module) jobResult(ctx *ledger.Context, sender keys.Address, x MsgJobRes
 	// which the provider cannot know when its result is included.
 	if m.Params(ctx).ReexecPPM > 0 {
 		ctx.Set(drawKey(ctx.Height+1, j.ID), []byte{1})
+	} else if j.Status == JobDone {
+		creditServed(ctx, sender, j.Charged) // nothing can contradict it
 	}
 	m.putJob(ctx, j)
 	if pr, ok := m.provider(ctx, sender); ok {
@@ -251,6 +271,7 @@ func (m *Module) jobDeadlines(ctx *ledger.Context, p Params) error {
 			j.Status = JobMissed
 			if pr, ok := m.provider(ctx, j.Provider); ok {
 				pr.ActiveJobs--
+				release(&pr, &j)
 				m.slash(ctx, p, &pr, p.JobSlashPPM, fmt.Sprintf("missed job %d", id))
 				m.downtime(ctx, p, &pr, fmt.Sprintf("missed job %d", id))
 				m.putProvider(ctx, pr)

@@ -32,7 +32,9 @@ func (*Module) Name() string { return Name }
 // MsgTypes implements ledger.Module.
 func (*Module) MsgTypes() []string {
 	return []string{MsgTypeRegister, MsgTypeUpdate, MsgTypeUnregister, MsgTypeUnjail,
-		MsgTypeCommitRoot, MsgTypeAttest, MsgTypeJobSubmit, MsgTypeJobResult, MsgTypeJobReexec}
+		MsgTypeCommitRoot, MsgTypeAttest, MsgTypeJobSubmit, MsgTypeJobResult, MsgTypeJobReexec,
+		MsgTypeSetResources, MsgTypeJobSubmitContainer, MsgTypeJobContainerResult,
+		MsgTypeLeaseStart, MsgTypeLeaseClose, MsgTypeLeaseAllow, MsgTypeLeaseAttest}
 }
 
 func genesisParams(g *ledger.Genesis) (Params, error) {
@@ -112,6 +114,20 @@ func (m *Module) Handle(ctx *ledger.Context, sender keys.Address, msg ledger.Msg
 		return ledger.HandleAs(msg, func(x MsgJobResult) error { return m.jobResult(ctx, sender, x) })
 	case MsgTypeJobReexec:
 		return ledger.HandleAs(msg, func(x MsgJobReexec) error { return m.jobReexec(ctx, sender, x) })
+	case MsgTypeSetResources:
+		return ledger.HandleAs(msg, func(x MsgSetResources) error { return m.setResources(ctx, sender, x) })
+	case MsgTypeJobSubmitContainer:
+		return ledger.HandleAs(msg, func(x MsgJobSubmitContainer) error { return m.submitContainer(ctx, sender, x) })
+	case MsgTypeJobContainerResult:
+		return ledger.HandleAs(msg, func(x MsgJobContainerResult) error { return m.containerResult(ctx, sender, x) })
+	case MsgTypeLeaseStart:
+		return ledger.HandleAs(msg, func(x MsgLeaseStart) error { return m.leaseStart(ctx, sender, x) })
+	case MsgTypeLeaseClose:
+		return ledger.HandleAs(msg, func(x MsgLeaseClose) error { return m.leaseClose(ctx, sender, x) })
+	case MsgTypeLeaseAllow:
+		return ledger.HandleAs(msg, func(x MsgLeaseAllow) error { return m.leaseAllow(ctx, sender, x) })
+	case MsgTypeLeaseAttest:
+		return ledger.HandleAs(msg, func(x MsgLeaseAttest) error { return m.leaseAttest(ctx, sender, x) })
 	}
 	return fmt.Errorf("%w: %s", ledger.ErrUnknownMsg, msg.Type)
 }
@@ -141,7 +157,8 @@ func (m *Module) BeginBlock(ctx *ledger.Context, b *ledger.BlockInfo) error {
 
 // EndBlock implements ledger.Module. Per block: job deadlines and
 // re-execution tallies due at this height (each indexed by height, so only
-// the due entries are read), then at most max_assign_per_block
+// the due entries are read), the leases of providers jailed in the last
+// block and the lease windows that end at this height, then at most max_assign_per_block
 // assignments; at the epoch's last height, the epoch close (one pass over
 // its rounds and attestations); last, the unbondings that mature at this
 // height.
@@ -151,6 +168,14 @@ func (m *Module) EndBlock(ctx *ledger.Context) error {
 		return err
 	}
 	m.tallyDue(ctx, p)
+	// Leases of providers jailed since the last block end before any of
+	// their windows is charged; then the windows due at this height.
+	if err := m.goneLeases(ctx, p); err != nil {
+		return err
+	}
+	if err := m.leaseWindows(ctx, p); err != nil {
+		return err
+	}
 	if err := m.assignJobs(ctx, p); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package compute
 
 import (
 	"github.com/inferd/inferd/compute/challenge"
+	"github.com/inferd/inferd/compute/jobspec"
 	"github.com/inferd/inferd/ledger"
 )
 
@@ -45,31 +46,46 @@ type Params struct {
 	JobSlashPPM         ledger.PPM `json:"job_slash_ppm"`
 	MaxJobPrice         uint64     `json:"max_job_price"`
 	MaxProviderCapacity uint64     `json:"max_provider_capacity"`
+	// Cloud: container jobs and leases (docs/cloud.md).
+	MaxSpecBytes            uint64     `json:"max_spec_bytes"`            // job spec CBOR cap
+	ContainerDeadlineBlocks uint64     `json:"container_deadline_blocks"` // batch: submit to result; service: submit to lease/start
+	MaxLeaseBlocks          uint64     `json:"max_lease_blocks"`          // longest service duration
+	LeaseProbeBlocks        uint64     `json:"lease_probe_blocks"`        // health window length
+	LeaseDownWindows        uint64     `json:"lease_down_windows"`        // unhealthy windows in a row that end a lease
+	ServedSharePPM          ledger.PPM `json:"served_share_ppm"`          // of the providers' part of the pool, split by served work
+	ServedCapPPM            ledger.PPM `json:"served_cap_ppm"`            // a provider's served reward is at most this fraction of its served fees
 }
 
 // DefaultParams are used when genesis has no compute section.
 func DefaultParams() Params {
 	return Params{
-		MinBond:              10 * ledger.UinfPerINF,
-		UnbondingBlocks:      1000,
-		EpochBlocks:          100,
-		CommitDeadlineBlocks: 40,
-		AttestDeadlineBlocks: 90,
-		RowsChecked:          16,
-		SlashWrongRowPPM:     100_000, // 10%
-		DowntimeJailEpochs:   3,
-		JailBlocks:           500,
-		ValidatorSharePPM:    100_000, // 10% of the compute pool
-		MaxInputBytes:        64 << 20,
-		JobDeadlineBlocks:    100,
-		JobMinRunBlocks:      10,
-		MaxAssignPerBlock:    100,
-		MaxScanPerBlock:      2000,
-		ReexecPPM:            50_000, // 5% of completed jobs
-		ReexecWindowBlocks:   50,
-		JobSlashPPM:          10_000, // 1%
-		MaxJobPrice:          1_000_000 * ledger.UinfPerINF,
-		MaxProviderCapacity:  1024,
+		MinBond:                 10 * ledger.UinfPerINF,
+		UnbondingBlocks:         1000,
+		EpochBlocks:             100,
+		CommitDeadlineBlocks:    40,
+		AttestDeadlineBlocks:    90,
+		RowsChecked:             16,
+		SlashWrongRowPPM:        100_000, // 10%
+		DowntimeJailEpochs:      3,
+		JailBlocks:              500,
+		ValidatorSharePPM:       100_000, // 10% of the compute pool
+		MaxInputBytes:           64 << 20,
+		JobDeadlineBlocks:       100,
+		JobMinRunBlocks:         10,
+		MaxAssignPerBlock:       100,
+		MaxScanPerBlock:         2000,
+		ReexecPPM:               50_000, // 5% of completed jobs
+		ReexecWindowBlocks:      50,
+		JobSlashPPM:             10_000, // 1%
+		MaxJobPrice:             1_000_000 * ledger.UinfPerINF,
+		MaxProviderCapacity:     1024,
+		MaxSpecBytes:            16 << 10,
+		ContainerDeadlineBlocks: 600,
+		MaxLeaseBlocks:          1_000_000,
+		LeaseProbeBlocks:        10,
+		LeaseDownWindows:        3,
+		ServedSharePPM:          500_000, // half of the providers' part
+		ServedCapPPM:            800_000, // self-dealing gets back at most 80% of what it burns
 	}
 }
 
@@ -123,6 +139,22 @@ func (p Params) Validate() error {
 		return perr("max_job_price", "must be at least 1")
 	case p.MaxProviderCapacity < 1 || p.MaxProviderCapacity > MaxCapacity:
 		return perr("max_provider_capacity", "%d must be 1..%d", p.MaxProviderCapacity, MaxCapacity)
+	case p.MaxSpecBytes < 64 || p.MaxSpecBytes > jobspec.MaxSpecBytes:
+		return perr("max_spec_bytes", "%d must be 64..%d", p.MaxSpecBytes, jobspec.MaxSpecBytes)
+	case p.ContainerDeadlineBlocks < 2 || p.ContainerDeadlineBlocks > MaxEpochBlocks:
+		return perr("container_deadline_blocks", "%d must be 2..%d", p.ContainerDeadlineBlocks, MaxEpochBlocks)
+	case p.ContainerDeadlineBlocks <= p.JobMinRunBlocks:
+		return perr("container_deadline_blocks", "%d must be above job_min_run_blocks (%d)", p.ContainerDeadlineBlocks, p.JobMinRunBlocks)
+	case p.MaxLeaseBlocks < 1 || p.MaxLeaseBlocks > MaxBlockCount:
+		return perr("max_lease_blocks", "%d must be 1..%d", p.MaxLeaseBlocks, MaxBlockCount)
+	case p.LeaseProbeBlocks < 1 || p.LeaseProbeBlocks > MaxEpochBlocks:
+		return perr("lease_probe_blocks", "%d must be 1..%d", p.LeaseProbeBlocks, MaxEpochBlocks)
+	case p.LeaseDownWindows < 1:
+		return perr("lease_down_windows", "must be at least 1")
+	case !p.ServedSharePPM.Valid():
+		return perr("served_share_ppm", "%d is above 1000000 (100%%)", p.ServedSharePPM)
+	case !p.ServedCapPPM.Valid():
+		return perr("served_cap_ppm", "%d is above 1000000 (100%%): served rewards above the fees burned would pay self-dealing", p.ServedCapPPM)
 	// An unregistered provider is deleted unbonding_blocks later: it must
 	// still be there when the epoch it unregistered in closes and when the
 	// re-execution of its last job is tallied, or it escapes their slashing.

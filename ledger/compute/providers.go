@@ -102,8 +102,14 @@ func (m *Module) unregister(ctx *ledger.Context, sender keys.Address) error {
 	if err != nil {
 		return err
 	}
-	if pr.ActiveJobs > 0 {
-		return fmt.Errorf("%w: %d running; report them (job/result) or wait for their deadlines, then unregister", ErrBusy, pr.ActiveJobs)
+	// Running batch jobs must be reported first; leases end here, with
+	// the rest refunded (the provider is going away: counted down).
+	leases, others := m.providerLeases(ctx, sender)
+	if others > 0 {
+		return fmt.Errorf("%w: %d jobs running; report them (job/result, job/container_result) or wait for their deadlines, then unregister", ErrBusy, others)
+	}
+	if err := m.endProviderLeases(ctx, p, &pr, leases); err != nil {
+		return err
 	}
 	at, err := ledger.Add(ctx.Height, max(p.UnbondingBlocks, 1))
 	if err != nil {
@@ -199,6 +205,7 @@ func (*Module) jail(ctx *ledger.Context, p Params, pr *Provider, reason string) 
 	pr.Jailed = true
 	pr.JailedUntil = ledger.MustAdd(ctx.Height, p.JailBlocks)
 	pr.Missed = 0
+	ctx.Set(cat(lgonePrefix, pr.Address[:]), []byte{1}) // its leases end in the next end-block (goneLeases)
 	ctx.Emit("compute_jail", "provider", pr.Address.String(), "until", fmt.Sprint(pr.JailedUntil), "reason", reason)
 }
 

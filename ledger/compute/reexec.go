@@ -41,7 +41,13 @@ func (m *Module) drawsDue(ctx *ledger.Context, seed [32]byte) {
 	for _, id := range ids {
 		ctx.Delete(drawKey(ctx.Height, id))
 		j, ok := m.job(ctx, id)
-		if !ok || j.Reexec != ReexecNone || !Drawn(seed, id, p.ReexecPPM) {
+		if !ok || j.Reexec != ReexecNone {
+			continue
+		}
+		if !Drawn(seed, id, p.ReexecPPM) {
+			if j.Status == JobDone {
+				creditServed(ctx, j.Provider, j.Charged) // not drawn: nothing will contradict it
+			}
 			continue
 		}
 		j.Reexec, j.ReexecEnd = ReexecPending, ledger.MustAdd(ctx.Height, p.ReexecWindowBlocks)
@@ -117,6 +123,9 @@ func (m *Module) tallyReexec(ctx *ledger.Context, p Params, j *Job, power map[ke
 		j.Reexec = ReexecMatch
 	default:
 		j.Reexec = ReexecInconclusive
+	}
+	if j.Reexec != ReexecMismatch && j.Status == JobDone {
+		creditServed(ctx, j.Provider, j.Charged) // not contradicted
 	}
 	ctx.Emit("job_reexec", "job", fmt.Sprint(j.ID), "verdict", j.Reexec)
 }

@@ -193,6 +193,11 @@ type Provider struct {
 	LastOutcome string       `json:"last_outcome"`
 	EpochOps    uint64       `json:"last_epoch_ops"`
 	Earned      uint64       `json:"earned"` // lifetime emission paid
+	// Cloud (docs/cloud.md).
+	Resources    Resources `json:"resources"`     // what it offers container jobs (compute/set_resources)
+	Used         Usage     `json:"used"`          // held by its running container jobs and leases
+	ServedFees   uint64    `json:"served_fees"`   // lifetime fees burned for its served work
+	ServedEarned uint64    `json:"served_earned"` // lifetime emission paid for served work
 }
 
 // Unbonding reports whether the provider is leaving.
@@ -223,6 +228,18 @@ type Job struct {
 	Finished  uint64       `json:"finished_height"`
 	Reexec    string       `json:"reexec,omitempty"`
 	ReexecEnd uint64       `json:"reexec_end_height,omitempty"`
+	// Container jobs (Kind batch or service; docs/cloud.md). Workload is
+	// the image (CID or registry ref) and Input is empty for them.
+	Kind        string          `json:"kind,omitempty"`
+	Spec        ledger.HexBytes `json:"spec,omitempty"` // canonical CBOR of the jobspec.Spec
+	MilliCPU    uint64          `json:"millicpu,omitempty"`
+	MemoryBytes uint64          `json:"memory_bytes,omitempty"`
+	GPUAlloc    []uint32        `json:"gpu_alloc,omitempty"` // GPUs held, per provider GPUGroup
+	Outputs     string          `json:"outputs,omitempty"`   // CID of the outputs directory
+	Logs        string          `json:"logs,omitempty"`      // CID of the logs
+	ExitCode    int64           `json:"exit_code,omitempty"`
+	Failure     string          `json:"failure,omitempty"` // a Fail* class
+	Lease       *Lease          `json:"lease,omitempty"`   // service jobs
 }
 
 // Epoch is the contest epoch in progress, with the schedule fixed at its
