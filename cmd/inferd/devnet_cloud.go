@@ -247,13 +247,18 @@ func reportBatch(ctx context.Context, cl *api.Client, id uint64, apiURL string, 
 		say("batch job %d done by %s: outputs %s (inferd job get %d -o DIR --node %s)%s; %d uinf burned, %d refunded",
 			id, j.Provider, j.Outputs, id, apiURL, batchLogLine(ctx, cl, j.Logs), j.Charged, j.Refunded)
 	default:
-		say("batch job %d ended %s%s (inferd job logs %d --node %s)", id, j.Status, failureNote(j), id, apiURL)
+		say("batch job %d ended %s%s%s (inferd job logs %d --node %s)", id, j.Status, failureNote(j), logTail(ctx, cl, j.Logs, "inferd:"), id, apiURL)
 	}
 }
 
-// batchLogLine is the batch job's summary line from its logs, if the
-// node can fetch them.
+// batchLogLine is the batch job's summary line from its logs.
 func batchLogLine(ctx context.Context, cl *api.Client, logs string) string {
+	return logTail(ctx, cl, logs, "rows predicted")
+}
+
+// logTail is "; its log: LINE" for the last line of the logs with CID
+// logs that holds mark, if the node can fetch them; else "".
+func logTail(ctx context.Context, cl *api.Client, logs, mark string) string {
 	if logs == "" {
 		return ""
 	}
@@ -266,10 +271,11 @@ func batchLogLine(ctx context.Context, cl *api.Client, logs string) string {
 	}
 	defer rd.Close()
 	b, _ := io.ReadAll(io.LimitReader(rd, 64<<10))
+	line := ""
 	for _, l := range strings.Split(string(b), "\n") {
-		if strings.Contains(l, "rows predicted") {
-			return "; its log: " + strings.TrimSpace(l)
+		if strings.Contains(l, mark) {
+			line = "; its log: " + strings.TrimSpace(l)
 		}
 	}
-	return ""
+	return line
 }
