@@ -53,6 +53,8 @@ type agentHost struct {
 
 	subsMu sync.Mutex
 	subs   map[string][]chan []byte
+
+	leasePeers sync.Map // lease id -> peer.ID of its provider's node (ProbeLease)
 }
 
 func newAgentHost(r *Running, tr *p2pTransport, priv keys.PrivKey) *agentHost {
@@ -243,11 +245,30 @@ func (h *agentHost) Add(ctx context.Context, data []byte) (cid.Cid, error) {
 // startAgents runs each agent on its own goroutine with the host of the
 // node's agent key.
 func (r *Running) startAgents(ctx context.Context, h *agentHost, agents []AgentFunc) {
+	var wg sync.WaitGroup
+	ctx, cancel := context.WithCancel(ctx)
 	for _, run := range agents {
-		go func() {
+		wg.Go(func() {
 			if err := run(ctx, h); err != nil && ctx.Err() == nil {
 				h.log.Error("agent stopped", "err", err)
 			}
-		}()
+		})
 	}
+	// On close (newest closer first: before the content store and the
+	// host), give the agents a moment to finish their own cleanup (the
+	// cloud agent removes its containers and releases podman's storage).
+	r.closers = append(r.closers, func() error {
+		cancel()
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(agentStopGrace):
+			h.log.Warn("agents still running at shutdown", "waited", agentStopGrace)
+		}
+		return nil
+	})
 }
+
+// agentStopGrace bounds how long a stopping node waits for its agents.
+const agentStopGrace = 20 * time.Second

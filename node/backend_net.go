@@ -39,6 +39,12 @@ func (b backend) NetPeers() []api.PeerInfo {
 				pi.Direction = "inbound"
 			}
 		}
+		// The addresses the peer listens on (from identify): what a client
+		// dials to reach it, unlike an inbound connection's remote port.
+		for _, a := range b.r.Host.LibP2P().Peerstore().Addrs(p) {
+			pi.ListenAddrs = append(pi.ListenAddrs, a.String())
+		}
+		sort.Strings(pi.ListenAddrs)
 		out = append(out, pi)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })

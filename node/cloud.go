@@ -3,8 +3,8 @@ package node
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -42,11 +42,16 @@ func (h *agentHost) AddPath(ctx context.Context, path string) (cid.Cid, error) {
 // container's address and health path (compute/agent.Cloud.Target).
 type LeaseTargets func(lease uint64) (addr, health string, ok bool)
 
+// JobLogs follows the live output of a job this provider runs
+// (compute/agent.Cloud.Logs).
+type JobLogs func(ctx context.Context, job uint64) (io.ReadCloser, error)
+
 // ServeLeases starts the lease forward protocol on the node's libp2p host
-// for the leases the agent account provides; the returned func stops it.
-func (h *agentHost) ServeLeases(targets LeaseTargets) (func(), error) {
+// for the leases (and live logs) of the jobs the agent account provides;
+// the returned func stops it.
+func (h *agentHost) ServeLeases(targets LeaseTargets, logs JobLogs) (func(), error) {
 	srv, err := forward.NewServer(h.r.Host.LibP2P(), forward.ServerConfig{
-		ChainID: h.ChainID(), Authorize: h.leaseAuthorizer(targets), Logger: h.log.With("component", "lease-forward"),
+		ChainID: h.ChainID(), Authorize: h.leaseAuthorizer(targets), Logs: logs, Logger: h.log.With("component", "lease-forward"),
 	})
 	if err != nil {
 		return nil, err
@@ -78,6 +83,9 @@ func (h *agentHost) leaseAuthorizer(targets LeaseTargets) forward.Authorizer {
 // locate it: which provider runs a lease is public on-chain.
 func authorizeLease(j ledgercompute.Job, self, who keys.Address, bonded bool, purpose forward.Purpose, targets LeaseTargets) (forward.Target, error) {
 	lease := j.ID
+	if j.Kind == ledgercompute.KindBatch && (purpose == forward.PurposeLogs || purpose == forward.PurposeLocate) {
+		return authorizeBatchLogs(j, self, who, purpose)
+	}
 	switch {
 	case j.Kind != ledgercompute.KindService || j.Lease == nil:
 		return forward.Target{}, fmt.Errorf("job %d is a %q job, not a lease", lease, j.Kind)
@@ -94,6 +102,11 @@ func authorizeLease(j ledgercompute.Job, self, who keys.Address, bonded bool, pu
 	switch purpose {
 	case forward.PurposeLocate:
 		return t, nil
+	case forward.PurposeLogs:
+		if who == j.User {
+			return t, nil
+		}
+		return forward.Target{}, fmt.Errorf("account %s may not read lease %d's logs: only its owner %s may", who, lease, j.User)
 	case forward.PurposeForward:
 		if who == j.User || slices.Contains(j.Lease.Allowed, who) {
 			return t, nil
@@ -108,12 +121,24 @@ func authorizeLease(j ledgercompute.Job, self, who keys.Address, bonded bool, pu
 	return forward.Target{}, fmt.Errorf("unknown purpose %s", purpose)
 }
 
+// authorizeBatchLogs: a batch job's live output, for its owner, while it
+// is assigned to this provider.
+func authorizeBatchLogs(j ledgercompute.Job, self, who keys.Address, purpose forward.Purpose) (forward.Target, error) {
+	switch {
+	case j.Provider != self:
+		return forward.Target{}, fmt.Errorf("job %d is not run by this node (its provider is %s)", j.ID, j.Provider)
+	case j.Status != ledgercompute.JobAssigned:
+		return forward.Target{}, fmt.Errorf("job %d is %s: no live logs; once it ends its logs are a CID (inferd job logs %d)", j.ID, j.Status, j.ID)
+	case purpose == forward.PurposeLogs && who != j.User:
+		return forward.Target{}, fmt.Errorf("account %s may not read job %d's logs: only its owner %s may", who, j.ID, j.User)
+	}
+	return forward.Target{}, nil
+}
+
 // leaseClient signs lease streams with the agent key.
 func (h *agentHost) leaseClient() *forward.Client {
 	return forward.NewClient(h.r.Host.LibP2P(), h.ChainID(), h.priv)
 }
-
-var leasePeers sync.Map // lease id -> peer.ID of its provider's node
 
 // ProbeLease asks lease j's provider (found among the connected peers,
 // then remembered) to GET its health path, signed with the agent key (a
@@ -122,7 +147,7 @@ var leasePeers sync.Map // lease id -> peer.ID of its provider's node
 func (h *agentHost) ProbeLease(ctx context.Context, j ledgercompute.Job) (bool, error) {
 	c := h.leaseClient()
 	var p peer.ID
-	if v, ok := leasePeers.Load(j.ID); ok {
+	if v, ok := h.leasePeers.Load(j.ID); ok {
 		p = v.(peer.ID)
 	} else {
 		found, err := c.Locate(ctx, h.r.Host.Peers(), j.ID)
@@ -130,11 +155,11 @@ func (h *agentHost) ProbeLease(ctx context.Context, j ledgercompute.Job) (bool, 
 			return false, nil // nobody serves it: unhealthy
 		}
 		p = found
-		leasePeers.Store(j.ID, p)
+		h.leasePeers.Store(j.ID, p)
 	}
 	res, err := c.Probe(ctx, p, j.ID)
 	if err != nil {
-		leasePeers.Delete(j.ID)
+		h.leasePeers.Delete(j.ID)
 		if ctx.Err() != nil {
 			return false, ctx.Err()
 		}

@@ -42,6 +42,8 @@ func TestAuthorizeLease(t *testing.T) {
 		{"ended lease", ended, owner, false, forward.PurposeForward, up, "not running"},
 		{"batch job", batch, owner, false, forward.PurposeForward, up, "not a lease"},
 		{"container not up", running, owner, false, forward.PurposeForward, down, "not running on the provider yet"},
+		{"owner reads lease logs", running, owner, false, forward.PurposeLogs, up, ""},
+		{"allowed key cannot read logs", running, friend, false, forward.PurposeLogs, up, "only its owner"},
 	}
 	for _, c := range cases {
 		tg, err := authorizeLease(c.j, self, c.who, c.bonded, c.purpose, c.targets)
@@ -51,5 +53,27 @@ func TestAuthorizeLease(t *testing.T) {
 		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
 			t.Errorf("%s: %v, want refusal with %q", c.name, err, c.want)
 		}
+	}
+}
+
+func TestAuthorizeBatchLogs(t *testing.T) {
+	self, owner, other := keys.Address{1}, keys.Address{2}, keys.Address{3}
+	j := ledgercompute.Job{ID: 4, Kind: ledgercompute.KindBatch, Status: ledgercompute.JobAssigned, Provider: self, User: owner}
+	none := func(uint64) (string, string, bool) { return "", "", false }
+	if _, err := authorizeLease(j, self, owner, false, forward.PurposeLogs, none); err != nil {
+		t.Fatalf("owner's live logs: %v", err)
+	}
+	if _, err := authorizeLease(j, self, other, false, forward.PurposeLocate, none); err != nil {
+		t.Fatalf("locate a batch job: %v", err)
+	}
+	if _, err := authorizeLease(j, self, other, true, forward.PurposeLogs, none); err == nil || !strings.Contains(err.Error(), "only its owner") {
+		t.Fatalf("someone else's logs: %v", err)
+	}
+	if _, err := authorizeLease(j, self, owner, false, forward.PurposeForward, none); err == nil {
+		t.Fatal("a batch job was forwarded to")
+	}
+	j.Status = ledgercompute.JobDone
+	if _, err := authorizeLease(j, self, owner, false, forward.PurposeLogs, none); err == nil || !strings.Contains(err.Error(), "logs are a CID") {
+		t.Fatalf("logs of a finished job: %v", err)
 	}
 }

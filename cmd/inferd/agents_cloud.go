@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
 	"path/filepath"
 	"slices"
 
@@ -17,7 +20,7 @@ import (
 // (node/cloud.go).
 type leaseHost interface {
 	computeagent.Files
-	ServeLeases(node.LeaseTargets) (func(), error)
+	ServeLeases(node.LeaseTargets, node.JobLogs) (func(), error)
 	ProbeLease(ctx context.Context, j ledgercompute.Job) (bool, error)
 }
 
@@ -52,7 +55,7 @@ func cloudAgents(n *node.Node) []node.AgentFunc {
 		if err != nil {
 			log.Warn("detect the machine's resources", "err", err)
 		}
-		cfg := container.Config{AllowNetwork: pc.AllowNetwork, Root: filepath.Join(dir, "storage"), RunRoot: filepath.Join(dir, "run")}
+		cfg := container.Config{AllowNetwork: pc.AllowNetwork, Root: filepath.Join(dir, "storage"), RunRoot: runRoot(n.Home)}
 		if slices.Contains(hostInfo.CDIDevices, "nvidia.com/gpu=all") {
 			cfg.GPUDevices = []string{"nvidia.com/gpu=all"}
 		}
@@ -70,11 +73,18 @@ func cloudAgents(n *node.Node) []node.AgentFunc {
 		if err != nil {
 			return err
 		}
-		stop, err := lh.ServeLeases(cloud.Target)
+		stop, err := lh.ServeLeases(cloud.Target, cloud.Logs)
 		if err != nil {
 			return err
 		}
 		defer stop()
 		return cloud.Run(ctx)
 	})
+}
+
+// runRoot is podman's state directory for this node's containers: short,
+// as podman refuses a runroot over 50 characters, and one per home.
+func runRoot(home string) string {
+	sum := sha256.Sum256([]byte(home))
+	return filepath.Join(os.TempDir(), "inferd-run-"+hex.EncodeToString(sum[:6]))
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/inferd/inferd/ledger"
 	"github.com/inferd/inferd/ledger/compute"
 	"github.com/inferd/inferd/node/api"
+	"github.com/inferd/inferd/p2p/forward"
 )
 
 // newJobSubmitCmd: inferd job submit FILE.
@@ -92,7 +93,7 @@ func parseJobID(s string) (uint64, error) {
 
 // containerJob loads job id and checks it is a container job.
 func containerJob(ctx context.Context, cl *api.Client, id uint64) (compute.Job, error) {
-	r, err := cl.Job(ctx, id, 0)
+	r, err := cl.Job(ctx, id, api.Latest)
 	if err != nil {
 		return compute.Job{}, err
 	}
@@ -153,9 +154,10 @@ func failureNote(j compute.Job) string {
 // newJobLogsCmd: inferd job logs ID.
 func newJobLogsCmd() *cobra.Command {
 	a := &nodeArgs{}
+	var from, home, backend string
 	c := &cobra.Command{
-		Use:   "logs ID",
-		Short: "Print a container job's logs (kept as a CID once the job ends)",
+		Use:   "logs ID [--from KEY]",
+		Short: "Print a container job's logs: followed live from the provider while it runs (--from: its owner), its logs CID after",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			id, err := parseJobID(args[0])
@@ -171,8 +173,14 @@ func newJobLogsCmd() *cobra.Command {
 				return err
 			}
 			if j.Logs == "" {
-				if j.Status == compute.JobOpen || j.Status == compute.JobAssigned || j.Status == compute.JobRunning {
-					return fmt.Errorf("job %d is %s: its logs are published as a CID when it ends (live log streaming is not built yet)", id, j.Status)
+				switch j.Status {
+				case compute.JobAssigned, compute.JobRunning:
+					if from == "" {
+						return usagef("job %d is %s: give --from KEY (its owner's key) to follow its logs live from the provider", id, j.Status)
+					}
+					return followLogs(c.Context(), cl, id, home, backend, from)
+				case compute.JobOpen:
+					return fmt.Errorf("job %d is open: no provider runs it yet", id)
 				}
 				return fmt.Errorf("job %d (%s) has no logs", id, j.Status)
 			}
@@ -189,7 +197,47 @@ func newJobLogsCmd() *cobra.Command {
 		},
 	}
 	addNodeFlags(c, a, false)
+	c.Flags().StringVar(&from, "from", "", "keyring key of the job's owner (to follow a running job's logs)")
+	c.Flags().StringVar(&home, "home", "", "home directory with the keyring (default $"+envHome+", else $HOME/.inferd)")
+	c.Flags().StringVar(&backend, "keyring-backend", "file", "keyring backend: file or test")
 	return c
+}
+
+// followLogs streams a running job's output from its provider over the
+// lease protocol (signed with the owner's key) until the job ends.
+func followLogs(ctx context.Context, cl *api.Client, id uint64, home, backend, from string) error {
+	h, err := keysHome(home)
+	if err != nil {
+		return err
+	}
+	priv, _, err := loadSigner(h, backend, from)
+	if err != nil {
+		return err
+	}
+	st, err := cl.Status(ctx)
+	if err != nil {
+		return err
+	}
+	ph, err := nodePeerHost(ctx, cl)
+	if err != nil {
+		return err
+	}
+	defer ph.Close()
+	fc := forward.NewClient(ph, st.ChainID, priv)
+	prov, err := fc.Locate(ctx, ph.Network().Peers(), id)
+	if err != nil {
+		return err
+	}
+	rd, err := fc.Logs(ctx, prov, id)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	if _, err := io.Copy(stdout, rd); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("logs of job %d: %w", id, err)
+	}
+	fmt.Fprintf(stderr, "job %d's output ended; once its result is on-chain, 'inferd job logs %d' prints the whole log by CID\n", id, id)
+	return nil
 }
 
 // nodePeerHost starts a libp2p client host (no listening) connected to
@@ -211,8 +259,12 @@ func nodePeerHost(ctx context.Context, cl *api.Client) (host.Host, error) {
 	}
 	if peers, err := cl.NetPeers(ctx); err == nil {
 		for _, p := range peers.Peers {
+			addrs := p.ListenAddrs
 			if p.Direction == "outbound" {
-				if ai, err := peer.AddrInfoFromString(p.Addr + "/p2p/" + p.ID); err == nil {
+				addrs = append(addrs, p.Addr)
+			}
+			for _, a := range addrs {
+				if ai, err := peer.AddrInfoFromString(a + "/p2p/" + p.ID); err == nil {
 					infos = append(infos, *ai)
 				}
 			}

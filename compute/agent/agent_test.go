@@ -34,7 +34,7 @@ type rig struct {
 	received int
 }
 
-func newRig(t *testing.T, backends ...matmul.Backend) *rig {
+func newRig(t testing.TB, backends ...matmul.Backend) *rig {
 	n, hosts := newTestNet(t, testParams, 2+len(backends))
 	r := &rig{n: n, val: hosts[0], user: hosts[1]}
 	r.ver = NewVerifier(r.val, VerifierConfig{})

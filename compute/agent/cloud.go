@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -60,6 +61,7 @@ type Cloud struct {
 
 	mu       sync.Mutex
 	batches  map[uint64]bool     // started or reported, until no longer assigned
+	live     map[uint64]*logTail // running batch jobs' output
 	services map[uint64]*service // leases whose container runs (or starts)
 	slots    chan struct{}
 	images   sync.Map // CID -> *sync.Mutex: one fetch+load per image at a time
@@ -69,10 +71,11 @@ type Cloud struct {
 }
 
 type service struct {
-	svc     *container.Service // nil while starting
-	health  string
-	cancel  context.CancelFunc
-	started bool // lease/start sent or seen on-chain
+	svc      *container.Service // nil while starting
+	health   string
+	cancel   context.CancelFunc
+	started  bool // lease/start sent or seen on-chain
+	checking bool // a liveness check is in flight
 }
 
 // NewCloud returns the container agent of h's provider account.
@@ -92,7 +95,7 @@ func NewCloud(h hostapi.Host, cfg CloudConfig) (*Cloud, error) {
 		}
 	}
 	return &Cloud{h: h, cfg: cfg, log: h.Logger().With("agent", "cloud-provider"),
-		batches: map[uint64]bool{}, services: map[uint64]*service{}, slots: make(chan struct{}, cfg.MaxJobs)}, nil
+		batches: map[uint64]bool{}, live: map[uint64]*logTail{}, services: map[uint64]*service{}, slots: make(chan struct{}, cfg.MaxJobs)}, nil
 }
 
 // Run acts at every committed height until ctx ends, then stops every
@@ -103,6 +106,7 @@ func (c *Cloud) Run(ctx context.Context) error {
 	// Containers a previous run left are orphans: their leases are
 	// started again below from the ledger.
 	c.cfg.Runner.StopAllServices(ctx)
+	defer c.cfg.Runner.Shutdown(context.Background())
 	defer c.stopAll()
 	c.Step(ctx, c.h.LatestHeight())
 	for {
@@ -144,6 +148,25 @@ func (c *Cloud) Target(lease uint64) (addr, health string, ok bool) {
 	return s.svc.Addr, s.health, true
 }
 
+// ErrNoLiveLogs: the job does not run here now.
+var ErrNoLiveLogs = errors.New("the job is not running on this provider")
+
+// Logs follows the output of job id while it runs here: a batch job's
+// stdout and stderr from the last 64 KiB on, or a service's logs. The
+// reader ends when the job does or ctx ends.
+func (c *Cloud) Logs(ctx context.Context, id uint64) (io.ReadCloser, error) {
+	c.mu.Lock()
+	l, s := c.live[id], c.services[id]
+	c.mu.Unlock()
+	switch {
+	case l != nil:
+		return l.reader(ctx), nil
+	case s != nil && s.svc != nil:
+		return s.svc.Follow(ctx)
+	}
+	return nil, ErrNoLiveLogs
+}
+
 // Step starts what was newly assigned and stops leases that ended.
 func (c *Cloud) Step(ctx context.Context, height uint64) {
 	c.publishResources(ctx, height)
@@ -163,7 +186,7 @@ func (c *Cloud) Step(ctx context.Context, height uint64) {
 		case ledgercompute.KindService:
 			if j.Status == ledgercompute.JobAssigned || j.Status == ledgercompute.JobRunning {
 				live[j.ID] = true
-				c.stepService(ctx, j)
+				c.stepService(ctx, j, height)
 			}
 		}
 	}
@@ -179,10 +202,15 @@ func (c *Cloud) Step(ctx context.Context, height uint64) {
 			// The lease ended (duration, close, provider gone): stop it.
 			delete(c.services, id)
 			s.cancel()
-			if s.svc != nil {
-				c.log.Info("lease ended; container stopped", "lease", id)
-				go s.svc.Stop(context.Background())
-			}
+			dir := filepath.Join(c.cfg.WorkDir, "jobs", strconv.FormatUint(id, 10))
+			svc := s.svc
+			go func() {
+				if svc != nil {
+					svc.Stop(context.Background())
+					c.log.Info("lease ended; container stopped", "lease", id)
+				}
+				os.RemoveAll(dir)
+			}()
 		}
 	}
 }

@@ -36,7 +36,17 @@ func (c *Cloud) RunBatch(ctx context.Context, j ledgercompute.Job) (ledgercomput
 	}
 	defer os.RemoveAll(dir)
 	var logs []byte
-	res, err := c.runBatch(ctx, spec, dir)
+	live := newLogTail(64 << 10)
+	c.mu.Lock()
+	c.live[j.ID] = live
+	c.mu.Unlock()
+	res, err := c.runBatch(ctx, spec, dir, live)
+	live.close()
+	defer func() {
+		c.mu.Lock()
+		delete(c.live, j.ID)
+		c.mu.Unlock()
+	}()
 	var f *failure
 	switch {
 	case errors.As(err, &f):
@@ -80,7 +90,7 @@ func (c *Cloud) RunBatch(ctx context.Context, j ledgercompute.Job) (ledgercomput
 	return msg, nil
 }
 
-func (c *Cloud) runBatch(ctx context.Context, spec *jobspec.Spec, dir string) (*container.Result, error) {
+func (c *Cloud) runBatch(ctx context.Context, spec *jobspec.Spec, dir string, live *logTail) (*container.Result, error) {
 	img, err := c.image(ctx, spec)
 	if err != nil {
 		return nil, err
@@ -89,7 +99,7 @@ func (c *Cloud) runBatch(ctx context.Context, spec *jobspec.Spec, dir string) (*
 	if err != nil {
 		return nil, err
 	}
-	return c.cfg.Runner.Run(ctx, container.Job{Spec: spec, Image: img, Inputs: in, OutputDir: filepath.Join(dir, "out")})
+	return c.cfg.Runner.Run(ctx, container.Job{Spec: spec, Image: img, Inputs: in, OutputDir: filepath.Join(dir, "out"), LiveLogs: live})
 }
 
 // failureClass maps the runner's failure kinds onto the ledger's classes.

@@ -13,12 +13,16 @@ import (
 // stepService starts lease j's container when it does not run here yet:
 // newly assigned (then lease/start is sent once it listens), or running
 // on-chain after a restart of the node (started again, nothing sent).
-func (c *Cloud) stepService(ctx context.Context, j ledgercompute.Job) {
+func (c *Cloud) stepService(ctx context.Context, j ledgercompute.Job, height uint64) {
 	c.mu.Lock()
 	s := c.services[j.ID]
 	if s != nil {
 		if !s.started && j.Status == ledgercompute.JobRunning {
 			s.started = true
+		}
+		if svc := s.svc; svc != nil && height%checkEvery == 0 && !s.checking {
+			s.checking = true
+			c.wg.Go(func() { c.checkService(j.ID, s, svc) })
 		}
 		c.mu.Unlock()
 		return
@@ -46,6 +50,34 @@ func (c *Cloud) stepService(ctx context.Context, j ledgercompute.Job) {
 		s.svc = svc
 		c.log.Info("lease container running", "lease", j.ID, "addr", svc.Addr)
 	})
+}
+
+// checkEvery: a running service's container is checked every this many
+// blocks; one that exited is removed and started again at the next block
+// (the lease stays started: no new lease/start).
+const checkEvery = 5
+
+func (c *Cloud) checkService(id uint64, s *service, svc *container.Service) {
+	running := svc.Running(context.Background())
+	c.mu.Lock()
+	s.checking = false
+	restart := !running && c.services[id] == s
+	if restart {
+		delete(c.services, id)
+	}
+	c.mu.Unlock()
+	if restart {
+		c.log.Warn("lease container exited; starting it again", "lease", id, "logs", string(lastBytes(svc.Logs(context.Background()), 300)))
+		s.cancel()
+		svc.Stop(context.Background())
+	}
+}
+
+func lastBytes(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
 }
 
 func (c *Cloud) startService(ctx context.Context, j ledgercompute.Job, s *service) (*container.Service, error) {

@@ -70,7 +70,7 @@ type cloudRig struct {
 	image cid.Cid
 }
 
-func newCloudRig(t *testing.T) *cloudRig {
+func newCloudRig(t testing.TB) *cloudRig {
 	if os.Geteuid() != 0 {
 		t.Skip("container jobs need root (podman with runc and cgroup limits)")
 	}
@@ -78,7 +78,11 @@ func newCloudRig(t *testing.T) *cloudRig {
 	if err != nil {
 		t.Skip("busybox not installed; .ci/run installs busybox-static")
 	}
-	storage := t.TempDir()
+	// podman refuses a runroot longer than 50 characters.
+	storage, err := os.MkdirTemp("", "cloud-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	runner, err := container.New(container.Config{Root: filepath.Join(storage, "root"), RunRoot: filepath.Join(storage, "run")})
 	if err != nil {
 		t.Skip("podman/runc not installed (" + err.Error() + "); .ci/run installs them")
@@ -87,6 +91,7 @@ func newCloudRig(t *testing.T) *cloudRig {
 		exec.Command("podman", "--root", filepath.Join(storage, "root"), "--runroot", filepath.Join(storage, "run"), "rm", "-a", "-f", "-t", "0").Run()
 		exec.Command("podman", "--root", filepath.Join(storage, "root"), "--runroot", filepath.Join(storage, "run"), "rmi", "-a", "-f").Run()
 		exec.Command("umount", "-R", filepath.Join(storage, "root", "overlay")).Run()
+		os.RemoveAll(storage)
 	})
 	r := newRig(t, nil)
 	r.provs = nil // no Wasm provider agent: the Cloud agent alone
@@ -251,6 +256,30 @@ func TestCloudLease(t *testing.T) {
 	if l := r.job(1).Lease; l.HealthyBlocks == 0 || l.LastHealth != ledgercompute.HealthOK {
 		t.Fatalf("lease after probed windows: %+v", l)
 	}
+	// The container dies: the agent notices within checkEvery blocks and
+	// starts it again, with no new lease/start.
+	r.cloud.mu.Lock()
+	first := r.cloud.services[1].svc
+	r.cloud.mu.Unlock()
+	first.Stop(ctx)
+	restarted := false
+	for i := 0; i < 3*checkEvery && !restarted; i++ {
+		r.stepCloud(ctx)
+		r.cloud.mu.Lock()
+		s := r.cloud.services[1]
+		restarted = s != nil && s.svc != nil && s.svc != first
+		r.cloud.mu.Unlock()
+	}
+	if !restarted {
+		t.Fatal("the dead lease container was not started again")
+	}
+	addr, health, _ = r.cloud.Target(1)
+	if resp, err := http.Get("http://" + addr + health); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("restarted service: %v %v", resp, err)
+	}
+	if j := r.job(1); j.Status != ledgercompute.JobRunning {
+		t.Fatalf("lease after the restart: %s", j.Status)
+	}
 	r.user.Submit(ctx, ledger.NewMsg(ledgercompute.MsgTypeLeaseClose, ledgercompute.MsgLeaseClose{Lease: 1}))
 	r.stepCloud(ctx)
 	r.stepCloud(ctx)
@@ -262,4 +291,35 @@ func TestCloudLease(t *testing.T) {
 	}
 	time.Sleep(500 * time.Millisecond) // the stop runs in the background
 	r.cloud.stopAll()
+}
+
+// TestCloudLiveLogs: a running batch job's output is followed live; the
+// reader ends when the job does.
+func TestCloudLiveLogs(t *testing.T) {
+	r := newCloudRig(t)
+	ctx := context.Background()
+	r.stepCloud(ctx)
+	r.submit(ctx, r.batch(r.image, "echo first; sleep 1; echo second"))
+	r.step(ctx)
+	r.cloud.Step(ctx, r.n.height)
+	defer r.cloud.Wait()
+	var rd io.ReadCloser
+	var err error
+	for i := 0; i < 100; i++ {
+		if rd, err = r.cloud.Logs(ctx, 1); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("live logs: %v", err)
+	}
+	b, err := io.ReadAll(rd)
+	if err != nil || !strings.Contains(string(b), "first\n") || !strings.Contains(string(b), "second\n") {
+		t.Fatalf("followed %q %v", b, err)
+	}
+	r.cloud.Wait()
+	if _, err := r.cloud.Logs(ctx, 1); err != ErrNoLiveLogs {
+		t.Fatalf("logs after the end: %v", err)
+	}
 }

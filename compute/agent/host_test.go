@@ -31,7 +31,7 @@ const testParams = `{"min_bond":1000,"epoch_blocks":10,"commit_deadline_blocks":
 // testNet is a real chain with fake hosts: transactions a host submits go
 // into the next block; published gossip is delivered by the test.
 type testNet struct {
-	t      *testing.T
+	t      testing.TB
 	c      *chain.Chain
 	height uint64
 	latest atomic.Uint64 // height, for agents' goroutines
@@ -59,7 +59,7 @@ type fakeHost struct {
 
 var _ hostapi.Host = (*fakeHost)(nil)
 
-func newTestNet(t *testing.T, params string, nAccts int) (*testNet, []*fakeHost) {
+func newTestNet(t testing.TB, params string, nAccts int) (*testNet, []*fakeHost) {
 	t.Helper()
 	c, err := chain.New(store.NewMem(), chain.Options{Ledger: ledger.Options{SkipSigVerify: true}})
 	if err != nil {

@@ -55,15 +55,15 @@ func (p *Prober) Wait() { p.wg.Wait() }
 
 // Step starts the probes due at height.
 func (p *Prober) Step(ctx context.Context, height uint64) {
-	var leases []ledgercompute.Job
+	var leases []ledgercompute.LeaseInfo
 	me := p.h.Account()
 	if err := p.h.Chain().Query(height, func(c *ledger.Context) error {
 		if !p.h.Chain().Staking.IsBonded(c, me) {
 			return nil
 		}
-		for _, j := range p.h.Chain().Compute.Jobs(c, ledgercompute.JobRunning) {
-			if j.Kind == ledgercompute.KindService && j.Lease != nil && j.Lease.ProbeBlocks > 0 && j.Provider != me && j.User != me {
-				leases = append(leases, j)
+		for _, li := range p.h.Chain().Compute.LiveLeases(c) {
+			if li.Status == ledgercompute.JobRunning && li.Lease != nil && li.Provider != me && li.User != me {
+				leases = append(leases, li)
 			}
 		}
 		return nil
@@ -71,16 +71,15 @@ func (p *Prober) Step(ctx context.Context, height uint64) {
 		return
 	}
 	live := map[uint64]bool{}
-	for _, j := range leases {
+	for _, li := range leases {
+		j := li.Job
 		live[j.ID] = true
-		l := j.Lease
-		if height < l.Started {
+		if height < j.Lease.Started || li.WindowEnd == 0 {
 			continue
 		}
-		w := (height - l.Started) / l.ProbeBlocks
-		end := min(l.Started+(w+1)*l.ProbeBlocks-1, l.End)
+		w := li.Window
 		p.mu.Lock()
-		due := p.done[j.ID] <= w && !p.busy[j.ID] && height+1 <= end // the attestation lands in this window
+		due := p.done[j.ID] <= w && !p.busy[j.ID] && height+1 <= li.WindowEnd // the attestation lands in this window
 		if due {
 			p.busy[j.ID] = true
 		}

@@ -231,10 +231,10 @@ func (p *Provider) stepJobs(ctx context.Context, height uint64) {
 	p.mu.Lock()
 	var todo []ledgercompute.Job
 	for _, j := range jobs {
-		assigned[j.ID] = true
 		if j.Kind != ledgercompute.KindWasm {
-			continue // container jobs and leases are the Cloud agent's
+			continue // container jobs and leases are the container agent's
 		}
+		assigned[j.ID] = true
 		if !p.jobs[j.ID] && height < j.Deadline {
 			p.jobs[j.ID] = true
 			todo = append(todo, j)

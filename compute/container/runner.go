@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path"
@@ -138,6 +139,9 @@ type Job struct {
 	Inputs map[string]string
 	// OutputDir is an empty host directory the job writes as /out.
 	OutputDir string
+	// LiveLogs, when set, also receives the job's stdout and stderr as
+	// they are written (its owner's live view); it must not block.
+	LiveLogs io.Writer
 }
 
 // Run runs the job to its end and always removes its container. The error
@@ -166,7 +170,11 @@ func (r *Runner) Run(ctx context.Context, j Job) (*Result, error) {
 
 	logs := &boundedBuffer{max: r.cfg.MaxLogBytes}
 	cmd := exec.Command(r.cfg.Podman, append(r.globalArgs(), args...)...)
-	cmd.Stdout, cmd.Stderr = logs, logs
+	var out io.Writer = logs
+	if j.LiveLogs != nil {
+		out = io.MultiWriter(logs, j.LiveLogs)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("container: start podman: %w", err)

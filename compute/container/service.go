@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -75,6 +77,11 @@ func (r *Runner) ensureInternalNetwork(ctx context.Context) error {
 		return nil
 	}
 	if _, err := r.podman(ctx, "network", "create", "--internal", ServiceNetwork); err != nil {
+		// Network definitions are the host's, not the storage's: another
+		// runner may have made it meanwhile.
+		if _, again := r.podman(ctx, "network", "exists", ServiceNetwork); again == nil {
+			return nil
+		}
 		return fmt.Errorf("container: create the services' internal network: %w", err)
 	}
 	return nil
@@ -136,4 +143,24 @@ func (r *Runner) StopAllServices(ctx context.Context) error {
 		r.podman(ctx, "rm", "-f", "-t", "0", "--ignore", id)
 	}
 	return nil
+}
+
+// Follow streams the service's logs (the recent ones, then new lines as
+// they come) until ctx ends or the container stops.
+func (s *Service) Follow(ctx context.Context) (io.ReadCloser, error) {
+	cmd := exec.CommandContext(ctx, s.r.cfg.Podman, append(s.r.globalArgs(), "logs", "-f", "--tail", "200", s.Name)...)
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("container: follow logs of %s: %w", s.Name, err)
+	}
+	go func() { pw.CloseWithError(cmd.Wait()) }()
+	return pr, nil
+}
+
+// Shutdown removes every service container and releases the runner's
+// own storage (Config.Root): what a node does when it stops.
+func (r *Runner) Shutdown(ctx context.Context) {
+	r.StopAllServices(ctx)
+	r.unmountStorage()
 }

@@ -140,10 +140,12 @@ func TestGPUJobNeverOnCPUProvider(t *testing.T) {
 	if j := n.job(2); j.Status != JobAssigned || j.Provider != big.addr || j.Price != 50 || len(j.GPUAlloc) != 1 || j.GPUAlloc[0] != 1 {
 		t.Fatalf("job 2: %+v", j)
 	}
-	// Its one H100 is held: the second job waits.
+	// Its one H100 is held: the second job waits, and the GPU list cannot
+	// change under it.
 	if j := n.job(3); j.Status != JobOpen {
 		t.Fatalf("job 3 over-committed the GPU: %s on %s", j.Status, j.Provider)
 	}
+	mustFail(t, n.block(n.tx(big, setRes(cpuBox(16000, 128<<30)))), ErrBusy)
 	mustOK(t, n.block(n.tx(big, cresult(2, testCID("out"), 0, FailNone))))
 	n.block()
 	if j := n.job(3); j.Status != JobAssigned || j.Provider != big.addr {

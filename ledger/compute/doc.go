@@ -60,6 +60,16 @@
 //	jrx/<height><id>                re-execution tally due at height (end-block)
 //	rx/<id><val>                    a validator's re-execution report
 //	ubd/<height><addr>              bond returning at height
+//	lwin/<height><id>               a running lease's current window, decided at height
+//	lat/<id><window><val>           a validator's health verdict on a lease window (1 ok, 0 not)
+//	lgone/<addr>                    a jailed provider whose leases end in the next end-block
+//	srv/<addr>                      fees burned for the provider's served work this epoch
+//
+// Container jobs and leases (docs/compute.md section 10): open-queue
+// entries of container jobs carry a third field, a kind byte; container
+// jobs hold provider resources (Provider.Used) from assignment to their
+// end; a lease's windows are decided one per end-block entry, so the
+// per-block work is the windows ending at that height.
 //
 // All integers in keys are 8-byte big-endian, addresses 20 bytes.
 package compute

@@ -198,6 +198,7 @@ func (m *Module) decideWindow(ctx *ledger.Context, j *Job, pr *Provider, w, bloc
 	if pw == nil {
 		pw = &powers{m: m}
 	}
+	pw.of(ctx, pr.Address) // load the stakes before iterating (no nested iteration)
 	pfx := cat(latPrefix, u64(j.ID), u64(w))
 	var ok, all uint64
 	var seen [][]byte

@@ -20,7 +20,7 @@ func servedNet(t *testing.T) (n *testNet, a, b *sim) {
 		n.tx(b.a, register(1000, 0, 1, 5*ledger.UinfPerINF), setRes(cpuBox(4000, 1<<30))),
 	))
 	n.nextEpoch()
-	n.blocksTo(n.epoch().End) // the epoch started mid-way has no rounds for them
+	n.blocksTo(n.epoch().End) // past the first epoch: the tests run whole epochs from here
 	return n, a, b
 }
 
@@ -88,6 +88,33 @@ func TestWashTradingNeverPays(t *testing.T) {
 	opsA, opsB := pa.Earned-before[0]-served, pb.Earned-before[1]
 	if d := int64(opsA) - int64(opsB); d < -1 || d > 1 {
 		t.Fatalf("ops shares %d vs %d: the unused served share should go to both alike", opsA, opsB)
+	}
+}
+
+// TestServedPaidWithoutRound: a provider registered mid-epoch has no
+// round to pass, but the work it served in that epoch is paid at its close.
+func TestServedPaidWithoutRound(t *testing.T) {
+	n := newNet(t, cloudParams, 1, 3)
+	n.mint.perBlck = 1_000_000
+	first, late, user := n.accts[0], n.accts[1], n.accts[2]
+	mustOK(t, n.block(n.tx(first, register(5, 0, 1, 5*ledger.UinfPerINF))))
+	e := n.nextEpoch()
+	mustOK(t, n.block(n.tx(late, register(1000, 0, 1, 5*ledger.UinfPerINF), setRes(cpuBox(4000, 1<<30)))))
+	mustOK(t, n.block(n.tx(user, submitC(batchSpec(t, nil)))))
+	if j := n.job(1); j.Provider != late.addr {
+		t.Fatalf("job on %s", j.Provider)
+	}
+	mustOK(t, n.block(n.tx(late, cresult(1, testCID("out"), 0, FailNone))))
+	if _, err := n.challenge(late.addr); err == nil {
+		t.Fatal("a provider registered mid-epoch has a round")
+	}
+	n.blocksTo(e.End)
+	p := n.provider(late.addr)
+	if want := DefaultParams().ServedCapPPM.Of(1000); p.ServedEarned != want || p.Earned != want || p.ServedFees != 1000 {
+		t.Fatalf("late provider: served earned %d, earned %d, fees %d; want %d", p.ServedEarned, p.Earned, p.ServedFees, want)
+	}
+	if got := n.balance(late.addr); got != acctBalance-5*ledger.UinfPerINF-2*testFee+p.Earned {
+		t.Fatalf("balance %d: the served reward was not paid", got)
 	}
 }
 

@@ -42,3 +42,36 @@ func (c *Client) Job(ctx context.Context, id, height uint64) (JobResponse, error
 	var r JobResponse
 	return r, c.get(ctx, "/jobs/"+strconv.FormatUint(id, 10), height, &r)
 }
+
+// Leases is GET /leases?status=S ("" for every status).
+func (c *Client) Leases(ctx context.Context, status string, height uint64) (LeasesResponse, error) {
+	var r LeasesResponse
+	q := url.Values{}
+	if status != "" {
+		q.Set("status", status)
+	}
+	if height != Latest {
+		q.Set("height", strconv.FormatUint(height, 10))
+	}
+	path := "/leases"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	return r, c.do(ctx, "GET", path, nil, "", &r)
+}
+
+// LiveLeases is GET /leases?live=1: the running leases (probers' list).
+func (c *Client) LiveLeases(ctx context.Context, height uint64) (LeasesResponse, error) {
+	var r LeasesResponse
+	path := "/leases?live=1"
+	if height != Latest {
+		path += "&height=" + strconv.FormatUint(height, 10)
+	}
+	return r, c.do(ctx, "GET", path, nil, "", &r)
+}
+
+// Lease is GET /leases/{id}.
+func (c *Client) Lease(ctx context.Context, id, height uint64) (LeaseResponse, error) {
+	var r LeaseResponse
+	return r, c.get(ctx, "/leases/"+strconv.FormatUint(id, 10), height, &r)
+}

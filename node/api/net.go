@@ -17,6 +17,8 @@ type PeerInfo struct {
 	ID        string `json:"id"`
 	Addr      string `json:"addr"`      // the remote address of a connection to it
 	Direction string `json:"direction"` // inbound or outbound
+	// ListenAddrs are the addresses the peer says it listens on.
+	ListenAddrs []string `json:"listen_addrs,omitempty"`
 }
 
 // PeersResponse is GET /net/peers.

@@ -67,6 +67,8 @@ func NewHandlerWith(b Backend, m *Metrics, o Options) http.Handler {
 	s.handle("GET", "/providers/{addr}", s.provider)
 	s.handle("GET", "/jobs", s.jobs)
 	s.handle("GET", "/jobs/{id}", s.job)
+	s.handle("GET", "/leases", s.leases)     // leases.go
+	s.handle("GET", "/leases/{id}", s.lease) // leases.go
 	s.handle("GET", "/contests", s.contests)
 	s.handle("GET", "/contests/{id}", s.contest)
 	s.handle("GET", "/contests/{id}/submissions", s.contestSubmissions)

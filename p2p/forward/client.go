@@ -128,6 +128,27 @@ func (c *Client) Probe(ctx context.Context, provider peer.ID, lease uint64) (Pro
 	return r, nil
 }
 
+// Logs follows job's live output on provider (the job's owner only).
+// Close the reader to stop.
+func (c *Client) Logs(ctx context.Context, provider peer.ID, job uint64) (io.ReadCloser, error) {
+	st, _, err := c.open(ctx, provider, job, PurposeLogs)
+	if err != nil {
+		return nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { st.Reset() })
+	return &logStream{Stream: st, stop: stop}, nil
+}
+
+type logStream struct {
+	network.Stream
+	stop func() bool
+}
+
+func (l *logStream) Close() error {
+	l.stop()
+	return l.Stream.Close()
+}
+
 // ErrNotFound: no peer asked runs the lease.
 var ErrNotFound = errors.New("lease forward: none of the connected peers runs this lease")
 

@@ -101,6 +101,8 @@ func newRig(t testing.TB) *rig {
 			return Target{}, fmt.Errorf("account %s may not %s lease %d: only its owner and the keys it names", who, p, lease)
 		}
 		return Target{Addr: up, Health: "/healthz"}, nil
+	}, Logs: func(ctx context.Context, job uint64) (io.ReadCloser, error) {
+		return io.NopCloser(strings.NewReader("line 1\nline 2\n")), nil
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -326,5 +328,68 @@ func TestLocate(t *testing.T) {
 	}
 	if _, err := c.Locate(context.Background(), []peer.ID{other.ID(), r.prov.ID()}, 99); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("locate an unknown lease: %v", err)
+	}
+}
+
+func TestLogs(t *testing.T) {
+	r := newRig(t)
+	rd, err := NewClient(r.user, testChain, r.owner).Logs(context.Background(), r.prov.ID(), r.lease)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(rd)
+	rd.Close()
+	if err != nil || string(b) != "line 1\nline 2\n" {
+		t.Fatalf("logs: %q %v", b, err)
+	}
+	if _, err := NewClient(r.user, testChain, r.stranger).Logs(context.Background(), r.prov.ID(), r.lease); !errors.Is(err, ErrRefused) {
+		t.Fatalf("a stranger's logs: %v", err)
+	}
+}
+
+// TestHandshakeFlood: one peer holding streams open without a hello gets
+// "busy" past its handshake cap, and cannot take the forwarding slots of
+// an authorised client on another peer.
+func TestHandshakeFlood(t *testing.T) {
+	r := newRig(t)
+	r.srv.Close()
+	up := strings.TrimPrefix(r.upstream.URL, "http://")
+	srv, err := NewServer(r.prov, ServerConfig{ChainID: testChain, MaxStreams: 2, MaxHandshakesPerPeer: 3,
+		Authorize: func(uint64, keys.Address, Purpose) (Target, error) { return Target{Addr: up}, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	var held []network.Stream
+	for i := 0; i < 3; i++ {
+		st, _ := rawStream(t, r) // nonce read, no hello sent
+		held = append(held, st)
+	}
+	st, err := r.user.NewStream(context.Background(), r.prov.ID(), ProtocolID(testChain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.SetDeadline(time.Now().Add(5 * time.Second))
+	status, msg, err := readReply(st)
+	if err != nil || status != StatusBusy {
+		t.Fatalf("a 4th handshake from the same peer: status %d %q %v, want busy", status, msg, err)
+	}
+	st.Close()
+	other := newHost(t)
+	other.Connect(context.Background(), peer.AddrInfo{ID: r.prov.ID(), Addrs: r.prov.Addrs()})
+	c := NewClient(other, testChain, r.owner)
+	for i := 0; i < 2; i++ {
+		conn, err := c.Dial(context.Background(), r.prov.ID(), r.lease)
+		if err != nil {
+			t.Fatalf("authorised stream %d while another peer floods: %v", i, err)
+		}
+		defer conn.Close()
+	}
+	// Both slots are taken by authorised streams now: a third is busy.
+	if _, err := c.Dial(context.Background(), r.prov.ID(), r.lease); err == nil || !strings.Contains(err.Error(), "busy") {
+		t.Fatalf("a third forwarded stream with 2 slots: %v", err)
+	}
+	for _, h := range held {
+		h.Close()
 	}
 }

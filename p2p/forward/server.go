@@ -14,6 +14,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/inferd/inferd/codec"
 	"github.com/inferd/inferd/keys"
@@ -43,9 +44,17 @@ type ServerConfig struct {
 	DialTimeout time.Duration
 	// ProbeTimeout bounds a health probe's GET (default 5s).
 	ProbeTimeout time.Duration
-	// MaxStreams caps the forwarded streams at once (default 1024).
+	// Logs, when set, opens the live output of a job (PurposeLogs, after
+	// Authorize allowed it); the reader ends with the job or ctx.
+	Logs func(ctx context.Context, job uint64) (io.ReadCloser, error)
+	// MaxStreams caps the forwarded streams at once (default 1024); a slot
+	// is taken only once a stream is authorised.
 	MaxStreams int
-	Logger     *slog.Logger
+	// MaxHandshakesPerPeer caps one peer's streams still in their
+	// handshake (default 16), so that unauthenticated streams cannot hold
+	// the slots of those that are.
+	MaxHandshakesPerPeer int
+	Logger               *slog.Logger
 }
 
 // Server accepts lease streams on a libp2p host.
@@ -55,10 +64,11 @@ type Server struct {
 	slots chan struct{}
 	probe *http.Client
 
-	mu     sync.Mutex
-	closed bool
-	conns  map[io.Closer]struct{}
-	wg     sync.WaitGroup
+	mu      sync.Mutex
+	closed  bool
+	conns   map[io.Closer]struct{}
+	shaking map[peer.ID]int // streams in their handshake, by peer
+	wg      sync.WaitGroup
 }
 
 // NewServer registers the protocol's handler on h. Close removes it and
@@ -81,10 +91,13 @@ func NewServer(h host.Host, cfg ServerConfig) (*Server, error) {
 	if cfg.MaxStreams <= 0 {
 		cfg.MaxStreams = 1024
 	}
+	if cfg.MaxHandshakesPerPeer <= 0 {
+		cfg.MaxHandshakesPerPeer = 16
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{h: h, cfg: cfg, slots: make(chan struct{}, cfg.MaxStreams), conns: map[io.Closer]struct{}{},
+	s := &Server{h: h, cfg: cfg, slots: make(chan struct{}, cfg.MaxStreams), conns: map[io.Closer]struct{}{}, shaking: map[peer.ID]int{},
 		probe: &http.Client{
 			Timeout: cfg.ProbeTimeout,
 			// A probe is one GET of the health path, never a redirect
@@ -140,16 +153,14 @@ func (s *Server) handle(st network.Stream) {
 	defer s.untrack(st)
 	remote := st.Conn().RemotePeer()
 	log := s.cfg.Logger.With("peer", remote)
-	select {
-	case s.slots <- struct{}{}:
-		defer func() { <-s.slots }()
-	default:
-		writeReply(st, StatusBusy, []byte("the provider forwards too many streams right now; try again shortly"))
+	if !s.startHandshake(remote) {
+		writeReply(st, StatusBusy, []byte("too many handshakes in progress from this peer; finish them first"))
 		st.Close()
 		return
 	}
 	_ = st.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
 	h, who, status, err := s.handshake(st)
+	s.endHandshake(remote)
 	if err != nil {
 		log.Debug("lease forward refused", "lease", h.Lease, "err", err)
 		writeReply(st, status, []byte(err.Error()))
@@ -161,6 +172,20 @@ func (s *Server) handle(st network.Stream) {
 		log.Info("lease forward refused", "lease", h.Lease, "account", who, "purpose", h.Purpose, "err", err)
 		writeReply(st, StatusRefused, []byte(err.Error()))
 		st.Close()
+		return
+	}
+	if h.Purpose == PurposeForward || h.Purpose == PurposeLogs {
+		select {
+		case s.slots <- struct{}{}:
+			defer func() { <-s.slots }()
+		default:
+			writeReply(st, StatusBusy, []byte("the provider forwards too many streams right now; try again shortly"))
+			st.Close()
+			return
+		}
+	}
+	if h.Purpose == PurposeLogs {
+		s.serveLogs(st, h.Lease)
 		return
 	}
 	if h.Purpose == PurposeLocate {
@@ -176,7 +201,7 @@ func (s *Server) handle(st network.Stream) {
 	}
 	up, err := net.DialTimeout("tcp", t.Addr, s.cfg.DialTimeout)
 	if err != nil {
-		writeReply(st, StatusUnavailable, fmt.Appendf(nil, "lease %d: the service container is not reachable on the provider (%v); it may have stopped: check `inferd query lease %d`", h.Lease, err, h.Lease))
+		writeReply(st, StatusUnavailable, fmt.Appendf(nil, "lease %d: the service container is not reachable on the provider (%v); it may have stopped or be restarting: check `inferd query job %d`", h.Lease, err, h.Lease))
 		st.Close()
 		return
 	}
@@ -192,6 +217,24 @@ func (s *Server) handle(st network.Stream) {
 	}
 	_ = st.SetDeadline(time.Time{})
 	pipe(st, up.(*net.TCPConn))
+}
+
+func (s *Server) startHandshake(p peer.ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shaking[p] >= s.cfg.MaxHandshakesPerPeer {
+		return false
+	}
+	s.shaking[p]++
+	return true
+}
+
+func (s *Server) endHandshake(p peer.ID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shaking[p]--; s.shaking[p] <= 0 {
+		delete(s.shaking, p)
+	}
 }
 
 // handshake sends the nonce and checks the Hello's signature.
@@ -235,4 +278,39 @@ func (s *Server) doProbe(t Target) ProbeResult {
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	return ProbeResult{Code: resp.StatusCode, Micros: micros}
+}
+
+// serveLogs streams job's live output until it ends or the client closes.
+func (s *Server) serveLogs(st network.Stream, job uint64) {
+	if s.cfg.Logs == nil {
+		writeReply(st, StatusUnavailable, []byte("this provider serves no live logs"))
+		st.Close()
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rd, err := s.cfg.Logs(ctx, job)
+	if err != nil {
+		writeReply(st, StatusUnavailable, fmt.Appendf(nil, "job %d: %v", job, err))
+		st.Close()
+		return
+	}
+	defer rd.Close()
+	if err := writeReply(st, StatusOK, nil); err != nil {
+		st.Reset()
+		return
+	}
+	_ = st.SetDeadline(time.Time{})
+	// The client sends nothing more: its close (or reset) ends the stream.
+	go func() {
+		io.Copy(io.Discard, st)
+		cancel()
+	}()
+	bp := bufs.Get().(*[]byte)
+	defer bufs.Put(bp)
+	if _, err := io.CopyBuffer(onlyWriter{st}, onlyReader{rd}, *bp); err != nil {
+		st.Reset()
+		return
+	}
+	st.Close()
 }

@@ -33,6 +33,9 @@ const (
 	// PurposeLocate asks whether this peer runs the lease (who runs which
 	// lease is public on-chain; which peer is the provider's node is not).
 	PurposeLocate Purpose = 3
+	// PurposeLogs follows a running job's output (its owner only); the
+	// "lease" is then any job id.
+	PurposeLogs Purpose = 4
 )
 
 func (p Purpose) String() string {
@@ -43,6 +46,8 @@ func (p Purpose) String() string {
 		return "probe"
 	case PurposeLocate:
 		return "locate"
+	case PurposeLogs:
+		return "logs"
 	}
 	return fmt.Sprintf("purpose(%d)", uint8(p))
 }
@@ -162,7 +167,7 @@ func decodeHello(b []byte) (Hello, keys.PubKey, error) {
 	if err := codec.Unmarshal(b, &h); err != nil {
 		return h, nil, fmt.Errorf("%w: %v", ErrBadHandshake, err)
 	}
-	if h.Purpose < PurposeForward || h.Purpose > PurposeLocate {
+	if h.Purpose < PurposeForward || h.Purpose > PurposeLogs {
 		return h, nil, fmt.Errorf("%w: unknown purpose %d", ErrBadHandshake, h.Purpose)
 	}
 	pub, err := keys.ParsePubKey(h.PubKey)
