@@ -13,8 +13,11 @@ SEEDS     ?= 10000
 # The commit for `inferd version` where the Go toolchain does not stamp it (-buildvcs=false).
 GIT_COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 
+# build also makes bin/inferd-serve, the static inference server the devnet demo puts in a
+# container image (compute/serveimage finds it next to inferd; else the demo builds it with go).
 build:
 	$(GO) build -ldflags "-X main.gitCommit=$(GIT_COMMIT)" -o $(BIN) ./cmd/inferd
+	CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags "-s -w" -o $(dir $(BIN))inferd-serve ./cmd/inferd-serve
 
 # build-static: a static binary (no cgo) for contrib/docker/Dockerfile.local and other minimal hosts.
 build-static:

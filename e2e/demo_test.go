@@ -143,6 +143,11 @@ func TestDevnetDemo(t *testing.T) {
 		t.Fatalf("inferd cat %s: %v\n%s", j.Result, err, got)
 	}
 
+	// The contest-to-inference loop: where podman runs, the winning model
+	// serves a prediction through a lease and a batch container job
+	// returns outputs; elsewhere the demo says in one line why not.
+	t.Run("cloud", func(t *testing.T) { checkDemoCloud(t, out, api0, subs.Submissions[0].Model) })
+
 	// The explorer page of node 0, in a real browser, over the same devnet
 	// (explorer_test.go); skipped, with the reason, where there is no Chromium.
 	t.Run("explorer", func(t *testing.T) { checkExplorer(t, api0) })

@@ -97,7 +97,7 @@ func runDevnet(a *devnetArgs) error {
 	}
 	var demo *demoFiles
 	if fresh && !a.noDemo {
-		if demo, err = prepareDemo(context.Background(), info); err != nil {
+		if demo, err = prepareDemo(context.Background(), dir, info, a.providers); err != nil {
 			return err
 		}
 	}
@@ -117,7 +117,8 @@ func runDevnet(a *devnetArgs) error {
 		}
 		args := []string{"run", "--home", nd.Home}
 		if i < a.providers {
-			args = append(args, "--provider")
+			// The lease price lets the demo's lease (devnet_cloud.go) land here.
+			args = append(args, "--provider", "--provider.lease-price", fmt.Sprintf("%duinf", demoLeasePrice))
 		}
 		cmd := exec.Command(self, args...)
 		cmd.Stdout, cmd.Stderr = logf, logf

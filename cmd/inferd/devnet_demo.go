@@ -39,11 +39,13 @@ type demoFiles struct {
 	dataset, baseline, better cid.Cid
 	workload, input           cid.Cid
 	baselineScore             int64
+	cloud                     demoCloud // the inference server's image, or why not
 }
 
 // prepareDemo adds the demo's files to node0's content store (the node is
-// not running yet, so the store is free) and scores the baseline model.
-func prepareDemo(ctx context.Context, info *node.DevnetInfo) (*demoFiles, error) {
+// not running yet, so the store is free), scores the baseline model, and
+// builds and adds the inference server's image (devnet_cloud.go).
+func prepareDemo(ctx context.Context, dir string, info *node.DevnetInfo, providers int) (*demoFiles, error) {
 	st, err := content.Open(filepath.Join(info.Nodes[0].Home, content.Dir))
 	if err != nil {
 		return nil, err
@@ -64,6 +66,7 @@ func prepareDemo(ctx context.Context, info *node.DevnetInfo) (*demoFiles, error)
 	if f.baselineScore, err = ev.Evaluate(ctx, base, data); err != nil {
 		return nil, fmt.Errorf("demo: score the baseline: %v", err)
 	}
+	f.cloud = prepareCloud(ctx, dir, providers, add)
 	return f, nil
 }
 
@@ -229,7 +232,12 @@ func playDemo(ctx context.Context, dir string, info *node.DevnetInfo, providers 
 		if s.Builder == builder.addr && s.AgreedScore != nil {
 			say("round %d closed: agreed accuracy %.4f (baseline %.4f), breakthrough %v, builder paid %d uinf, designer %d uinf, validators %d uinf",
 				round, float64(*s.AgreedScore)/1e6, float64(f.baselineScore)/1e6, s.Breakthrough, s.Reward, d.LastRound.DesignerPaid, d.LastRound.ValidatorsPaid)
-			return nil
+			if !s.Breakthrough {
+				say("no winning model to serve this round")
+				return nil
+			}
+			// The contest-to-inference loop: the winner, served.
+			return playCloud(ctx, dir, info, cl, builder, f, s.Model, say)
 		}
 	}
 	say("round %d closed without an agreed score for the demo model (see inferd query submissions %d --round %d)", round, c.ID, round)

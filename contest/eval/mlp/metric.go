@@ -42,14 +42,7 @@ func Accuracy(ctx context.Context, m *Model, d *Dataset) (float64, error) {
 				return 0, err
 			}
 		}
-		out := f.forward(d.Row(i))
-		best := 0
-		for k, v := range out {
-			if v > out[best] {
-				best = k
-			}
-		}
-		if float64(best) == d.Y[i] {
+		if float64(Argmax(f.forward(d.Row(i)))) == d.Y[i] {
 			correct++
 		}
 	}
