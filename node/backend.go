@@ -122,6 +122,9 @@ func (b backend) SubmitTx(raw []byte) ([32]byte, error) {
 	if tx, derr := ledger.DecodeTx(raw); derr == nil { // accepted above, so it decodes
 		kind = txKind(tx.Body.Msgs)
 	}
+	if kind == KindTx && b.r.batcher != nil && b.r.batcher.add(raw) {
+		return h, nil
+	}
 	if err := b.tr.Broadcast(kind, raw); err != nil {
 		b.r.Log.Debug("gossip tx", "err", err)
 	}

@@ -53,6 +53,7 @@ type Node struct {
 	closers     []func() error
 	apiToken    string          // [api] token_file or $INFERD_API_TOKEN; "" on loopback without one
 	recheckView *ledger.Context // see recheck; engine goroutine only
+	txSigs      *verifiedTxs    // txs whose signatures were checked outside the mempool (batches, blocks)
 }
 
 // Open loads a home directory written by `inferd init` and opens its
@@ -74,7 +75,7 @@ func Open(home string, log *slog.Logger) (*Node, error) {
 	if err := chain.ValidateGenesis(g); err != nil {
 		return nil, fmt.Errorf("%s: %v", filepath.Join(home, GenesisFile), err)
 	}
-	n := &Node{Home: home, Config: cfg, Genesis: g, Log: log, apiToken: tok}
+	n := &Node{Home: home, Config: cfg, Genesis: g, Log: log, apiToken: tok, txSigs: newVerifiedTxs(maxVerifiedTxs)}
 	ok := false
 	defer func() {
 		if !ok {
@@ -129,9 +130,12 @@ func Open(home string, log *slog.Logger) (*Node, error) {
 
 // openChain builds n.Chain over n.ledgerStore.
 func (n *Node) openChain() error {
-	// Transactions in our mempool had their signatures checked on admission;
-	// the ledger need not check them again when a block includes them.
-	verified := func(h ledger.TxHash) bool { return n.Mempool != nil && n.Mempool.Has(h) }
+	// Transactions in our mempool had their signatures checked on admission,
+	// those in txSigs in a batch or a block before the engine got it; the
+	// ledger need not check them again when a block includes them.
+	verified := func(h ledger.TxHash) bool {
+		return (n.Mempool != nil && n.Mempool.Has(h)) || (n.txSigs != nil && n.txSigs.has(h))
+	}
 	c, err := chain.New(n.ledgerStore, chain.Options{Evidence: blocks.EvidenceVerifier{}, Ledger: ledger.Options{Verified: verified}})
 	if err != nil {
 		return err
@@ -199,6 +203,11 @@ func (n *Node) submitTx(raw []byte, sigChecked bool) (ledger.TxHash, error) {
 	if err != nil {
 		return h, err
 	}
+	return n.admitTx(raw, h, tx, sigChecked)
+}
+
+// admitTx is submitTx after decoding: raw's hash h and its decoded tx.
+func (n *Node) admitTx(raw []byte, h ledger.TxHash, tx *ledger.Tx, sigChecked bool) (ledger.TxHash, error) {
 	if !sigChecked {
 		if err := ledger.VerifyTx(n.Genesis.ChainID, tx); err != nil {
 			return h, err
@@ -206,7 +215,7 @@ func (n *Node) submitTx(raw []byte, sigChecked bool) (ledger.TxHash, error) {
 	}
 	height, _ := n.Chain.Height()
 	var nonce, balance, minFee uint64
-	err = n.Chain.Query(height, func(ctx *ledger.Context) error {
+	err := n.Chain.Query(height, func(ctx *ledger.Context) error {
 		nonce = ledger.AccountNonce(ctx, tx.Body.Sender)
 		balance = n.Chain.Bank.Balance(ctx, tx.Body.Sender)
 		minFee = n.Chain.Bank.MinFee(ctx)
