@@ -54,8 +54,10 @@ clean:
 	rm -rf bin
 
 # bench-net: 4 validator processes on loopback under rising load (see docs/benchmarks.md).
+# BENCH_FLAGS passes flags to the tool, e.g. BENCH_FLAGS='-validators 16 -delays 0 -cpuprofile /tmp/prof'.
+BENCH_FLAGS ?=
 bench-net: build
-	$(GO) run ./tools/benchnet -bin $(BIN)
+	$(GO) run ./tools/benchnet -bin $(BIN) $(BENCH_FLAGS)
 
 # bench-idle: idle CPU per validator (4 processes, no transactions) with empty blocks off,
 # with commit_delay 0 and with the defaults (docs/benchmarks.md). WINDOW sets the sampling time.
