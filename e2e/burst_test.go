@@ -123,7 +123,7 @@ func TestBurstNoSilentLoss(t *testing.T) {
 		switch {
 		case err != nil:
 			refusals["transport: "+err.Error()]++
-		case code == http.StatusOK:
+		case code == http.StatusOK || code == http.StatusAccepted:
 			accepted[i] = true
 		default:
 			refusals[fmt.Sprintf("%d %s", code, firstLine(body))]++
