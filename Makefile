@@ -59,6 +59,12 @@ BENCH_FLAGS ?=
 bench-net: build
 	$(GO) run ./tools/benchnet -bin $(BIN) $(BENCH_FLAGS)
 
+# burst: 20,000 signed txs posted to a 4-validator devnet; every accepted tx must end committed
+# or dropped with a reason (e2e TestBurstNoSilentLoss; make test runs it with 2,000).
+.PHONY: burst
+burst:
+	INFERD_BURST_TXS=20000 $(GO) test -count=1 -run 'TestBurstNoSilentLoss$$' -v -timeout 10m ./e2e/
+
 # bench-idle: idle CPU per validator (4 processes, no transactions) with empty blocks off,
 # with commit_delay 0 and with the defaults (docs/benchmarks.md). WINDOW sets the sampling time.
 WINDOW ?= 30s

@@ -161,7 +161,7 @@ func TestBurstNoSilentLoss(t *testing.T) {
 	// Every accepted tx ends committed or dropped with a reason.
 	type final struct{ status, reason string }
 	results := map[int]final{}
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := time.Now().Add(60*time.Second + time.Duration(total)*5*time.Millisecond)
 	for {
 		left := 0
 		for i, s := range subs {
