@@ -162,8 +162,14 @@ func (e *Engine) apply(b *blocks.Block, seen blocks.Commit) error {
 	if err != nil {
 		return err
 	}
-	if err := e.saveValset(b.Header.Height+1, next, e.vals); err != nil {
-		return err
+	// The block store holds the set of every block (SaveDecided), and
+	// start-up rebuilds the next one from it (loadValsets): the file is a
+	// cache, refreshed now and then instead of once per block (a write and
+	// a rename per block cost as much as the store's commit).
+	if b.Header.Height%valsetFileEvery == 0 {
+		if err := e.saveValset(b.Header.Height+1, next, e.vals); err != nil {
+			return err
+		}
 	}
 	// One view of the new state for every sender the block touched (and for
 	// the mempool's recheck, which runs inside Update).
@@ -311,6 +317,9 @@ func (e *Engine) saveValset(height uint64, next, prev *consensus.ValidatorSet) e
 	return writeFileNoSync(e.cfg.ValsetPath, codec.MustMarshal(f), 0o600)
 }
 
+// valsetFileEvery: blocks between refreshes of the validator-set file.
+const valsetFileEvery = 1000
+
 // writeFileNoSync replaces path with data through a rename, without fsync:
 // the validator-set file is a cache of what the block store holds
 // (fsynced, SaveDecided), so after a machine crash an old, empty or torn
@@ -346,7 +355,7 @@ func (e *Engine) loadValsets(height uint64) error {
 		// decided the last block; the next one is one step from it.
 		if vs, verr := e.cfg.Blocks.Validators(height - 1); verr == nil {
 			if err == nil {
-				e.log.Info("validator-set file is older than the block store; rebuilt from the store", "file_height", f.Height, "height", height)
+				e.log.Debug("validator-set file is older than the block store; rebuilt from the store", "file_height", f.Height, "height", height)
 			} else {
 				e.log.Info("validator-set file unreadable; rebuilt from the block store", "err", err)
 			}
