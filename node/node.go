@@ -219,30 +219,43 @@ func (n *Node) admitTx(raw []byte, h ledger.TxHash, tx *ledger.Tx, sigChecked bo
 			return h, err
 		}
 	}
-	height, _ := n.Chain.Height()
-	var nonce, balance, minFee uint64
-	err := n.Chain.Query(height, func(ctx *ledger.Context) error {
-		nonce = ledger.AccountNonce(ctx, tx.Body.Sender)
-		balance = n.Chain.Bank.Balance(ctx, tx.Body.Sender)
-		minFee = n.Chain.Bank.MinFee(ctx)
+	var a admission
+	err := n.Chain.Query(n.latestHeight(), func(ctx *ledger.Context) error {
+		a = n.readAdmission(ctx, tx)
 		return nil
 	})
 	if err != nil {
 		return h, err
 	}
+	return h, n.admitWith(raw, tx, a)
+}
+
+// admission is what the latest state says about a tx's sender.
+type admission struct{ nonce, balance, minFee uint64 }
+
+func (n *Node) latestHeight() uint64 { h, _ := n.Chain.Height(); return h }
+
+func (n *Node) readAdmission(ctx *ledger.Context, tx *ledger.Tx) admission {
+	return admission{
+		nonce:   ledger.AccountNonce(ctx, tx.Body.Sender),
+		balance: n.Chain.Bank.Balance(ctx, tx.Body.Sender),
+		minFee:  n.Chain.Bank.MinFee(ctx),
+	}
+}
+
+// admitWith checks tx against a and adds it to the mempool.
+func (n *Node) admitWith(raw []byte, tx *ledger.Tx, a admission) error {
+	nonce, balance, minFee := a.nonce, a.balance, a.minFee
 	if tx.Body.Nonce < nonce {
-		return h, fmt.Errorf("%w: nonce %d already used; the account's next nonce is %d", ledger.ErrWrongNonce, tx.Body.Nonce, nonce)
+		return fmt.Errorf("%w: nonce %d already used; the account's next nonce is %d", ledger.ErrWrongNonce, tx.Body.Nonce, nonce)
 	}
 	if tx.Body.Fee < minFee {
-		return h, fmt.Errorf("%w: fee %d uinf, minimum %d uinf", ledger.ErrInsufficientFee, tx.Body.Fee, minFee)
+		return fmt.Errorf("%w: fee %d uinf, minimum %d uinf", ledger.ErrInsufficientFee, tx.Body.Fee, minFee)
 	}
 	if tx.Body.Fee > balance {
-		return h, fmt.Errorf("%w: balance %d uinf cannot pay the fee %d uinf", ledger.ErrInsufficientFunds, balance, tx.Body.Fee)
+		return fmt.Errorf("%w: balance %d uinf cannot pay the fee %d uinf", ledger.ErrInsufficientFunds, balance, tx.Body.Fee)
 	}
-	if err := n.Mempool.Add(raw, tx, nonce); err != nil {
-		return h, err
-	}
-	return h, nil
+	return n.Mempool.Add(raw, tx, nonce)
 }
 
 // fullRecheckEvery: see the mempool's construction in Open.

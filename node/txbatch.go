@@ -145,11 +145,26 @@ func (r *Running) admitTxBatch(raws [][]byte) p2p.ValidationResult {
 			}
 		}
 	}
+	// One view of the latest state for the whole batch, not one per tx.
+	var fresh []sigResult
 	for _, x := range res {
-		if x.err != nil || r.Mempool.Has(x.hash) {
-			continue
+		if x.err == nil && !r.Mempool.Has(x.hash) {
+			fresh = append(fresh, x)
 		}
-		if _, err := r.admitTx(x.raw, x.hash, x.tx, true); err == nil && bad > 0 && r.batcher != nil {
+	}
+	adm := make([]admission, len(fresh))
+	err := r.Chain.Query(r.latestHeight(), func(ctx *ledger.Context) error {
+		for i, x := range fresh {
+			adm[i] = r.readAdmission(ctx, x.tx)
+		}
+		return nil
+	})
+	if err != nil {
+		r.Log.Debug("gossip: tx batch: read the latest state", "err", err)
+		return p2p.Ignore // our problem, not the peer's
+	}
+	for i, x := range fresh {
+		if err := r.admitWith(x.raw, x.tx, adm[i]); err == nil && bad > 0 && r.batcher != nil {
 			r.batcher.add(x.raw)
 		}
 	}
