@@ -44,6 +44,7 @@ var (
 	window     = flag.Duration("window", 30*time.Second, "-mode idle: CPU sampling window per setting")
 	settle     = flag.Duration("settle", 5*time.Second, "-mode idle: wait after the first block before sampling")
 	cpuProfile = flag.String("cpuprofile", "", "directory for a CPU profile of node 0 per setting (INFERD_CPUPROFILE): load-<commit_delay>.pprof, or per idle setting")
+	tail       = flag.Duration("tail", 3*time.Second, "-mode load: wait after each rate's sending window for the last txs to commit (latency counts them; committed tx/s does not)")
 	delaysFlag = flag.String("delays", "0,1s", "-mode load: the commit_delay settings to run, in order")
 )
 
@@ -231,7 +232,7 @@ func run(name string, delay time.Duration, rates []int) {
 		}
 		wg.Wait()
 		sent := time.Since(start)
-		time.Sleep(3 * time.Second) // let the tail commit
+		time.Sleep(*tail) // let the tail commit
 		rss, cpu := usage(procs, cpuA, time.Since(start))
 		mu.Lock()
 		var lat []time.Duration
