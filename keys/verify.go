@@ -36,6 +36,10 @@ type SigCheck struct {
 	Sig []byte
 }
 
+// Check is Verify for one SigCheck, on the calling goroutine (the
+// ledger's deterministic code starts none).
+func (c SigCheck) Check() bool { return verifyRaw(c.Pub, c.Msg, c.Sig) }
+
 // parallelMin is the batch size below which VerifyAll stays on the
 // calling goroutine: starting workers costs more than a few checks.
 const parallelMin = 8

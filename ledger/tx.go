@@ -111,7 +111,7 @@ func VerifyTx(chainID string, tx *Tx) error {
 	if err != nil {
 		return err
 	}
-	if !keys.VerifyAll([]keys.SigCheck{c})[0] {
+	if !c.Check() {
 		return BadSignatureError(chainID, tx)
 	}
 	return nil
