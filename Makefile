@@ -57,8 +57,16 @@ clean:
 	rm -rf bin
 
 # bench-net: 4 validator processes on loopback under rising load (see docs/benchmarks.md).
+# BENCH_FLAGS passes flags to the tool, e.g. BENCH_FLAGS='-validators 16 -delays 0 -cpuprofile /tmp/prof'.
+BENCH_FLAGS ?=
 bench-net: build
-	$(GO) run ./tools/benchnet -bin $(BIN)
+	$(GO) run ./tools/benchnet -bin $(BIN) $(BENCH_FLAGS)
+
+# burst: 20,000 signed txs posted to a 4-validator devnet; every accepted tx must end committed
+# or dropped with a reason (e2e TestBurstNoSilentLoss; make test runs it with 2,000).
+.PHONY: burst
+burst:
+	INFERD_BURST_TXS=20000 $(GO) test -count=1 -run 'TestBurstNoSilentLoss$$' -v -timeout 10m ./e2e/
 
 # bench-idle: idle CPU per validator (4 processes, no transactions) with empty blocks off,
 # with commit_delay 0 and with the defaults (docs/benchmarks.md). WINDOW sets the sampling time.

@@ -107,13 +107,28 @@ func (tx *Tx) ValidateBasic() error {
 // VerifyTx checks that the transaction is for chainID and that its
 // signature (which also covers chainID) is valid.
 func VerifyTx(chainID string, tx *Tx) error {
-	if tx.Body.ChainID != chainID {
-		return fmt.Errorf("%w: transaction is for chain %q, this is %q", ErrWrongChainID, tx.Body.ChainID, chainID)
+	c, err := TxSigCheck(chainID, tx)
+	if err != nil {
+		return err
 	}
-	if !keys.Verify(tx.Body.PubKey, chainID, keys.DomainTx, codec.MustMarshal(tx.Body), tx.Signature) {
-		return fmt.Errorf("%w: signature does not verify for sender %s on chain %q (wrong key or wrong chain id)", ErrBadSignature, tx.Body.Sender, chainID)
+	if !c.Check() {
+		return BadSignatureError(chainID, tx)
 	}
 	return nil
+}
+
+// TxSigCheck is VerifyTx split for keys.VerifyAll: the chain id check now,
+// the signature check returned to be run with many others.
+func TxSigCheck(chainID string, tx *Tx) (keys.SigCheck, error) {
+	if tx.Body.ChainID != chainID {
+		return keys.SigCheck{}, fmt.Errorf("%w: transaction is for chain %q, this is %q", ErrWrongChainID, tx.Body.ChainID, chainID)
+	}
+	return keys.SigCheck{Pub: tx.Body.PubKey, Msg: keys.SignBytes(chainID, keys.DomainTx, codec.MustMarshal(tx.Body)), Sig: tx.Signature}, nil
+}
+
+// BadSignatureError is VerifyTx's error for a signature that does not verify.
+func BadSignatureError(chainID string, tx *Tx) error {
+	return fmt.Errorf("%w: signature does not verify for sender %s on chain %q (wrong key or wrong chain id)", ErrBadSignature, tx.Body.Sender, chainID)
 }
 
 // DecodeMsg decodes a message's value into v, refusing non-canonical or

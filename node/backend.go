@@ -122,6 +122,9 @@ func (b backend) SubmitTx(raw []byte) ([32]byte, error) {
 	if tx, derr := ledger.DecodeTx(raw); derr == nil { // accepted above, so it decodes
 		kind = txKind(tx.Body.Msgs)
 	}
+	if kind == KindTx && b.r.batcher != nil && b.r.batcher.add(raw) {
+		return h, nil
+	}
 	if err := b.tr.Broadcast(kind, raw); err != nil {
 		b.r.Log.Debug("gossip tx", "err", err)
 	}
@@ -163,3 +166,19 @@ func (e engineMetrics) SetRound(r int32) { e.m.Round.Set(float64(r)) }
 
 // Content is the node's content service, for the /content/* endpoints.
 func (b backend) Content() *content.Service { return b.r.Content }
+
+// TxPool implements api.TxPoolBackend: an uncommitted tx is pending (in
+// the mempool, or stored in a block the ledger is committing), dropped
+// (with the mempool's reason) or unknown.
+func (b backend) TxPool(hash [32]byte) (string, string) {
+	if b.r.Mempool.Has(hash) {
+		return api.TxPending, ""
+	}
+	if _, err := b.r.Blocks.Tx(hash); err == nil {
+		return api.TxPending, "" // stored, the ledger commits it in a moment
+	}
+	if reason, ok := b.r.Mempool.Dropped(hash); ok {
+		return api.TxDropped, reason
+	}
+	return api.TxUnknown, ""
+}

@@ -105,6 +105,7 @@ type Engine struct {
 	heard          uint64              // the last height a verified message from a peer was for
 	verified       verifiedMessages    // peers' messages the gossip validator verified (verified.go)
 	lastSeen       blocks.Commit       // our commit of the last height, verified (empty after a restart)
+	afterStore     func(height uint64) // test hook: between storing a block and committing the ledger
 
 	inbox  chan event
 	status atomic.Pointer[EngineStatus]
@@ -499,9 +500,12 @@ func (e *Engine) onBlock(ctx context.Context, b *blocks.Block) error {
 	return nil
 }
 
-// replay brings the ledger level with the block store after a crash between
-// storing a block and committing it to the ledger (the only order in which
-// they can differ).
+// replay brings the ledger level with the block store after a crash. The
+// block store is the only store fsynced per block (it holds every block
+// with the set that decided it, SaveDecided); the ledger commits without
+// fsync, so a crash of the machine can leave it any number of blocks
+// behind, and a crash of the process one block behind (between storing a
+// block and committing it). Each missing block is applied again, in order.
 func (e *Engine) replay(committed uint64) error {
 	lh, _ := e.cfg.Chain.Height()
 	switch {
@@ -509,32 +513,54 @@ func (e *Engine) replay(committed uint64) error {
 		return nil
 	case lh > committed:
 		return fmt.Errorf("the ledger is at height %d but the block store only at %d; the data directory is inconsistent (restore it from a backup or resync)", lh, committed)
-	case lh+1 < committed:
-		return fmt.Errorf("the ledger is at height %d, %d blocks behind the block store; only one block can be replayed", lh, committed-lh)
 	}
-	f, err := e.readValset()
-	if err != nil {
-		return fmt.Errorf("replay block %d: %w", committed, err)
+	if base := e.cfg.Blocks.Base(); base > lh+1 {
+		return fmt.Errorf("the ledger is at height %d, the block store keeps blocks from %d on: blocks %d..%d are pruned and cannot be replayed (state sync or resync the node)", lh, base, lh+1, base-1)
 	}
-	var prev *consensus.ValidatorSet
-	if len(f.Prev) > 0 {
-		if prev, err = consensus.DecodeValidatorSet(f.Prev); err != nil {
-			return err
+	for h := lh + 1; h <= committed; h++ {
+		prev, err := e.replaySet(h, committed)
+		if err != nil {
+			return fmt.Errorf("replay block %d: %w", h, err)
+		}
+		b, err := e.cfg.Blocks.Block(h)
+		if err != nil {
+			return fmt.Errorf("replay block %d: %w", h, err)
+		}
+		lb, err := blocks.ToLedger(b, prev)
+		if err != nil {
+			return fmt.Errorf("replay block %d: %w", h, err)
+		}
+		if _, err := e.cfg.Chain.ApplyBlock(lb); err != nil {
+			return fmt.Errorf("replay block %d: %w", h, err)
 		}
 	}
-	b, err := e.cfg.Blocks.Block(committed)
-	if err != nil {
-		return fmt.Errorf("replay block %d: %w", committed, err)
-	}
-	lb, err := blocks.ToLedger(b, prev)
-	if err != nil {
-		return err
-	}
-	if _, err := e.cfg.Chain.ApplyBlock(lb); err != nil {
-		return fmt.Errorf("replay block %d: %w", committed, err)
-	}
-	e.log.Info("replayed the last stored block into the ledger", "height", committed)
+	e.log.Info("replayed stored blocks into the ledger", "from", lh+1, "to", committed)
 	return nil
+}
+
+// replaySet is the set that signed block h's last commit (the set that
+// decided h-1): from the block store, or, for a block stored before the
+// store kept sets (only the last block can be missing then), the
+// validator-set file.
+func (e *Engine) replaySet(h, committed uint64) (*consensus.ValidatorSet, error) {
+	if h == 1 {
+		return nil, nil
+	}
+	vs, err := e.cfg.Blocks.Validators(h - 1)
+	if err == nil {
+		return vs, nil
+	}
+	if !errors.Is(err, blockstore.ErrNotFound) || h != committed {
+		return nil, fmt.Errorf("the set that decided height %d: %w", h-1, err)
+	}
+	f, ferr := e.readValset()
+	if ferr != nil {
+		return nil, ferr
+	}
+	if len(f.Prev) == 0 {
+		return nil, nil
+	}
+	return consensus.DecodeValidatorSet(f.Prev)
 }
 
 // checkBlock validates b and logs why when it is refused.

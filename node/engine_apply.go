@@ -146,15 +146,19 @@ func (e *Engine) apply(b *blocks.Block, seen blocks.Commit) error {
 	if err != nil {
 		return err
 	}
-	// Execute, store the block with its results, then commit the ledger: a
-	// crash in between leaves the block store one ahead, and start-up
-	// replays that block (see Replay).
+	// Execute, store the block with its results and the set that decided
+	// it (the one fsync of the block), then commit the ledger (no fsync): a
+	// crash leaves the block store ahead, and start-up replays what the
+	// ledger lacks (see replay).
 	pb, err := e.cfg.Chain.Execute(lb)
 	if err != nil {
 		return fmt.Errorf("execute block %d: %w", b.Header.Height, err)
 	}
-	if err := e.cfg.Blocks.SaveBlock(b, seen, pb.Result.Txs); err != nil {
+	if err := e.cfg.Blocks.SaveDecided(b, seen, pb.Result.Txs, e.vals); err != nil {
 		return fmt.Errorf("store block %d: %w", b.Header.Height, err)
+	}
+	if e.afterStore != nil {
+		e.afterStore(b.Header.Height)
 	}
 	if _, err := e.cfg.Chain.Commit(pb); err != nil {
 		return fmt.Errorf("commit block %d: %w", b.Header.Height, err)
@@ -163,8 +167,14 @@ func (e *Engine) apply(b *blocks.Block, seen blocks.Commit) error {
 	if err != nil {
 		return err
 	}
-	if err := e.saveValset(b.Header.Height+1, next, e.vals); err != nil {
-		return err
+	// The block store holds the set of every block (SaveDecided), and
+	// start-up rebuilds the next one from it (loadValsets): the file is a
+	// cache, refreshed now and then instead of once per block (a write and
+	// a rename per block cost as much as the store's commit).
+	if b.Header.Height%valsetFileEvery == 0 {
+		if err := e.saveValset(b.Header.Height+1, next, e.vals); err != nil {
+			return err
+		}
 	}
 	// One view of the new state for every sender the block touched (and for
 	// the mempool's recheck, which runs inside Update).
@@ -312,7 +322,24 @@ func (e *Engine) saveValset(height uint64, next, prev *consensus.ValidatorSet) e
 	if prev != nil {
 		f.Prev = prev.Encode()
 	}
-	return ledger.WriteFileAtomic(e.cfg.ValsetPath, codec.MustMarshal(f), 0o600)
+	return writeFileNoSync(e.cfg.ValsetPath, codec.MustMarshal(f), 0o600)
+}
+
+// valsetFileEvery: blocks between refreshes of the validator-set file.
+const valsetFileEvery = 1000
+
+// writeFileNoSync replaces path with data through a rename, without fsync:
+// the validator-set file is a cache of what the block store holds
+// (fsynced, SaveDecided), so after a machine crash an old, empty or torn
+// file is rebuilt from the store (loadValsets), and a block costs no
+// fsync for it.
+func writeFileNoSync(path string, data []byte, mode os.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 func (e *Engine) readValset() (valsetFile, error) {
@@ -331,6 +358,23 @@ func (e *Engine) readValset() (valsetFile, error) {
 // height-1) from the file, or from genesis at height 1.
 func (e *Engine) loadValsets(height uint64) error {
 	f, err := e.readValset()
+	if height > 1 && (err != nil || f.Height+1 < height) {
+		// Missing, torn or old (not fsynced): the store has the set that
+		// decided the last block; the next one is one step from it.
+		if vs, verr := e.cfg.Blocks.Validators(height - 1); verr == nil {
+			if err == nil {
+				e.log.Debug("validator-set file is older than the block store; rebuilt from the store", "file_height", f.Height, "height", height)
+			} else {
+				e.log.Info("validator-set file unreadable; rebuilt from the block store", "err", err)
+			}
+			f, err = valsetFile{Height: height - 1, Next: vs.Encode()}, nil
+			if h := height - 2; h >= 1 {
+				if pv, perr := e.cfg.Blocks.Validators(h); perr == nil {
+					f.Prev = pv.Encode()
+				}
+			}
+		}
+	}
 	switch {
 	case errors.Is(err, os.ErrNotExist) && height == 1:
 		set, err := e.ledgerSet(0)

@@ -24,6 +24,8 @@ func decodeGossip(kind string, body []byte) (any, error) {
 		return blocks.Decode(body)
 	case KindTx, KindSubmissions:
 		return ledger.DecodeTx(body)
+	case KindTxBatch:
+		return decodeTxBatch(body)
 	case KindEvidence:
 		return consensus.DecodeDuplicateVoteEvidence(body)
 	case KindCompute:

@@ -47,13 +47,14 @@ func FuzzDecodeGossip(f *testing.F) {
 	consensus.Sign(val, fuzzChain, vote)
 	other := &consensus.Vote{Type: consensus.Prevote, Height: 2, BlockID: consensus.BlockID{2}, Validator: addr}
 	consensus.Sign(val, fuzzChain, other)
-	kinds := []string{KindConsensus, KindBlock, KindTx, KindSubmissions, KindEvidence, KindCompute}
+	kinds := []string{KindConsensus, KindBlock, KindTx, KindSubmissions, KindEvidence, KindCompute, KindTxBatch}
 	f.Add(uint8(0), consensus.EncodeMessage(vote))
 	f.Add(uint8(1), blocks.Encode(b))
 	f.Add(uint8(2), tx)
 	f.Add(uint8(3), tx)
 	f.Add(uint8(4), consensus.NewDuplicateVoteEvidence(vote, other).Encode())
 	f.Add(uint8(5), []byte{1, 2, 3})
+	f.Add(uint8(6), encodeTxBatch([][]byte{tx, tx}))
 	f.Fuzz(func(t *testing.T, k uint8, body []byte) {
 		kind := kinds[int(k)%len(kinds)]
 		v, err := decodeGossip(kind, body)
@@ -70,6 +71,8 @@ func FuzzDecodeGossip(f *testing.F) {
 			again = codec.MustMarshal(x)
 		case *consensus.DuplicateVoteEvidence:
 			again = x.Encode()
+		case [][]byte:
+			again = encodeTxBatch(x)
 		case nil:
 			if kind != KindCompute {
 				t.Fatalf("%s: nil value without an error", kind)

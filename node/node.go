@@ -53,6 +53,7 @@ type Node struct {
 	closers     []func() error
 	apiToken    string          // [api] token_file or $INFERD_API_TOKEN; "" on loopback without one
 	recheckView *ledger.Context // see recheck; engine goroutine only
+	txSigs      *verifiedTxs    // txs whose signatures were checked outside the mempool (batches, blocks)
 }
 
 // Open loads a home directory written by `inferd init` and opens its
@@ -74,7 +75,7 @@ func Open(home string, log *slog.Logger) (*Node, error) {
 	if err := chain.ValidateGenesis(g); err != nil {
 		return nil, fmt.Errorf("%s: %v", filepath.Join(home, GenesisFile), err)
 	}
-	n := &Node{Home: home, Config: cfg, Genesis: g, Log: log, apiToken: tok}
+	n := &Node{Home: home, Config: cfg, Genesis: g, Log: log, apiToken: tok, txSigs: newVerifiedTxs(maxVerifiedTxs)}
 	ok := false
 	defer func() {
 		if !ok {
@@ -90,7 +91,7 @@ func Open(home string, log *slog.Logger) (*Node, error) {
 	if err := os.MkdirAll(filepath.Join(home, DataDir), 0o700); err != nil {
 		return nil, err
 	}
-	if n.ledgerStore, err = badgerstore.Open(filepath.Join(home, StateDir), badgerstore.Options{}); err != nil {
+	if n.ledgerStore, err = badgerstore.Open(filepath.Join(home, StateDir), ledgerStoreOptions); err != nil {
 		return nil, err
 	}
 	// The store can be swapped by state sync (installRestoredState).
@@ -127,11 +128,20 @@ func Open(home string, log *slog.Logger) (*Node, error) {
 	return n, nil
 }
 
+// ledgerStoreOptions: the ledger commits without fsync. The block store's
+// fsync of each block (with the set that decided it) is the one a block
+// needs: start-up replays what the ledger lost (Engine.replay), so a crash
+// loses no committed block. docs/architecture.md, "One fsync per block".
+var ledgerStoreOptions = badgerstore.Options{NoSync: true}
+
 // openChain builds n.Chain over n.ledgerStore.
 func (n *Node) openChain() error {
-	// Transactions in our mempool had their signatures checked on admission;
-	// the ledger need not check them again when a block includes them.
-	verified := func(h ledger.TxHash) bool { return n.Mempool != nil && n.Mempool.Has(h) }
+	// Transactions in our mempool had their signatures checked on admission,
+	// those in txSigs in a batch or a block before the engine got it; the
+	// ledger need not check them again when a block includes them.
+	verified := func(h ledger.TxHash) bool {
+		return (n.Mempool != nil && n.Mempool.Has(h)) || (n.txSigs != nil && n.txSigs.has(h))
+	}
 	c, err := chain.New(n.ledgerStore, chain.Options{Evidence: blocks.EvidenceVerifier{}, Ledger: ledger.Options{Verified: verified}})
 	if err != nil {
 		return err
@@ -199,35 +209,53 @@ func (n *Node) submitTx(raw []byte, sigChecked bool) (ledger.TxHash, error) {
 	if err != nil {
 		return h, err
 	}
+	return n.admitTx(raw, h, tx, sigChecked)
+}
+
+// admitTx is submitTx after decoding: raw's hash h and its decoded tx.
+func (n *Node) admitTx(raw []byte, h ledger.TxHash, tx *ledger.Tx, sigChecked bool) (ledger.TxHash, error) {
 	if !sigChecked {
 		if err := ledger.VerifyTx(n.Genesis.ChainID, tx); err != nil {
 			return h, err
 		}
 	}
-	height, _ := n.Chain.Height()
-	var nonce, balance, minFee uint64
-	err = n.Chain.Query(height, func(ctx *ledger.Context) error {
-		nonce = ledger.AccountNonce(ctx, tx.Body.Sender)
-		balance = n.Chain.Bank.Balance(ctx, tx.Body.Sender)
-		minFee = n.Chain.Bank.MinFee(ctx)
+	var a admission
+	err := n.Chain.Query(n.latestHeight(), func(ctx *ledger.Context) error {
+		a = n.readAdmission(ctx, tx)
 		return nil
 	})
 	if err != nil {
 		return h, err
 	}
+	return h, n.admitWith(raw, tx, a)
+}
+
+// admission is what the latest state says about a tx's sender.
+type admission struct{ nonce, balance, minFee uint64 }
+
+func (n *Node) latestHeight() uint64 { h, _ := n.Chain.Height(); return h }
+
+func (n *Node) readAdmission(ctx *ledger.Context, tx *ledger.Tx) admission {
+	return admission{
+		nonce:   ledger.AccountNonce(ctx, tx.Body.Sender),
+		balance: n.Chain.Bank.Balance(ctx, tx.Body.Sender),
+		minFee:  n.Chain.Bank.MinFee(ctx),
+	}
+}
+
+// admitWith checks tx against a and adds it to the mempool.
+func (n *Node) admitWith(raw []byte, tx *ledger.Tx, a admission) error {
+	nonce, balance, minFee := a.nonce, a.balance, a.minFee
 	if tx.Body.Nonce < nonce {
-		return h, fmt.Errorf("%w: nonce %d already used; the account's next nonce is %d", ledger.ErrWrongNonce, tx.Body.Nonce, nonce)
+		return fmt.Errorf("%w: nonce %d already used; the account's next nonce is %d", ledger.ErrWrongNonce, tx.Body.Nonce, nonce)
 	}
 	if tx.Body.Fee < minFee {
-		return h, fmt.Errorf("%w: fee %d uinf, minimum %d uinf", ledger.ErrInsufficientFee, tx.Body.Fee, minFee)
+		return fmt.Errorf("%w: fee %d uinf, minimum %d uinf", ledger.ErrInsufficientFee, tx.Body.Fee, minFee)
 	}
 	if tx.Body.Fee > balance {
-		return h, fmt.Errorf("%w: balance %d uinf cannot pay the fee %d uinf", ledger.ErrInsufficientFunds, balance, tx.Body.Fee)
+		return fmt.Errorf("%w: balance %d uinf cannot pay the fee %d uinf", ledger.ErrInsufficientFunds, balance, tx.Body.Fee)
 	}
-	if err := n.Mempool.Add(raw, tx, nonce); err != nil {
-		return h, err
-	}
-	return h, nil
+	return n.Mempool.Add(raw, tx, nonce)
 }
 
 // fullRecheckEvery: see the mempool's construction in Open.

@@ -65,6 +65,7 @@ type Running struct {
 	done    chan error
 	topics  map[string]*p2p.Topic
 	agents  *agentHost // nil without an agent key
+	batcher *txBatcher // gossips the API's transactions in batches
 	// snapHold is the height a snapshot in progress reads (0: none);
 	// pruning keeps it.
 	snapHold atomic.Uint64
@@ -100,7 +101,7 @@ func (n *Node) Start(ctx context.Context) (*Running, error) {
 		}
 	}
 	tr := &p2pTransport{topics: map[string]*p2p.Topic{}}
-	sizes := map[string]int{KindConsensus: 4 << 10, KindBlock: 4 << 20, KindTx: ledger.MaxTxBytes + 64, KindEvidence: 8 << 10,
+	sizes := map[string]int{KindConsensus: 4 << 10, KindBlock: 4 << 20, KindTx: ledger.MaxTxBytes + 64, KindTxBatch: txBatchTopicSize, KindEvidence: 8 << 10,
 		KindSubmissions: ledger.MaxTxBytes + 64, KindCompute: 4<<20 - 64}
 	for kind, size := range sizes {
 		t, err := host.JoinTopic(kind, size, r.validator(kind))
@@ -141,6 +142,8 @@ func (n *Node) Start(ctx context.Context) (*Running, error) {
 		}
 	}()
 	r.topics = tr.topics
+	r.batcher = newTxBatcher(func(b []byte) error { return tr.Broadcast(KindTxBatch, b) }, n.Log)
+	go r.batcher.run(ctx)
 	if n.AgentKey != nil {
 		r.agents = newAgentHost(r, tr, n.AgentKey)
 	}
@@ -214,9 +217,14 @@ func (r *Running) validator(kind string) p2p.Validator {
 			}
 		case *ledger.Tx:
 			// Our own submissions are in the mempool, already verified.
-			if !r.Mempool.Has(ledger.HashTx(body)) && ledger.VerifyTx(r.Genesis.ChainID, x) != nil {
-				return p2p.Reject
+			if h := ledger.HashTx(body); !r.Mempool.Has(h) && !r.txSigs.has(h) {
+				if ledger.VerifyTx(r.Genesis.ChainID, x) != nil {
+					return p2p.Reject
+				}
+				r.txSigs.add(h)
 			}
+		case [][]byte:
+			return r.admitTxBatch(x)
 		case *consensus.DuplicateVoteEvidence:
 			// Forged evidence (bad signature, votes that do not conflict) is
 			// the sender's fault; late or not punishable evidence may not be.
@@ -253,8 +261,12 @@ func (r *Running) consume(ctx context.Context, kind string, t *p2p.Topic) {
 			}
 		case KindBlock:
 			if b, err := blocks.Decode(body); err == nil {
+				r.preverifyTxs(b)
 				r.Engine.DeliverBlock(b)
 			}
+		case KindTxBatch:
+			// Admitted by the validator (admitTxBatch), which has to look
+			// at every transaction anyway.
 		case KindTx, KindSubmissions:
 			if _, err := r.submitTx(body, true); err != nil {
 				continue // already known, stale nonce...: not relayed further by us
@@ -371,6 +383,7 @@ func (r *Running) syncFrom(ctx context.Context, p peer.ID) {
 			if b.Header.Height <= r.Blocks.Height() {
 				continue // consensus got there first
 			}
+			r.preverifyTxs(b)
 			if err := r.Engine.ApplySynced(ctx, b, c); err != nil {
 				if b.Header.Height <= r.Blocks.Height() || ctx.Err() != nil {
 					return // consensus committed it meanwhile: not the peer's fault

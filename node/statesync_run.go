@@ -302,7 +302,7 @@ func (r *Running) resetToGenesis() error {
 		return err
 	}
 	var err error
-	if r.ledgerStore, err = badgerstore.Open(cur, badgerstore.Options{}); err != nil {
+	if r.ledgerStore, err = badgerstore.Open(cur, ledgerStoreOptions); err != nil {
 		return err
 	}
 	if err := r.openChain(); err != nil {
@@ -365,7 +365,7 @@ func (r *Running) installRestoredState(meta statesync.Metadata, chunks [][]byte)
 	if err := os.RemoveAll(old); err != nil {
 		return err
 	}
-	if r.ledgerStore, err = badgerstore.Open(cur, badgerstore.Options{}); err != nil {
+	if r.ledgerStore, err = badgerstore.Open(cur, ledgerStoreOptions); err != nil {
 		return err
 	}
 	if err := r.openChain(); err != nil {

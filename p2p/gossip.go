@@ -18,6 +18,7 @@ import (
 // "/inferd/<chain>/<name>/1".
 const (
 	TopicTx          = "tx"
+	TopicTxBatch     = "txs"
 	TopicConsensus   = "consensus"
 	TopicEvidence    = "evidence"
 	TopicSubmissions = "submissions"
@@ -26,7 +27,7 @@ const (
 )
 
 // Topics lists the node's standard topic names.
-var Topics = []string{TopicTx, TopicConsensus, TopicEvidence, TopicSubmissions, TopicCompute, TopicBlocks}
+var Topics = []string{TopicTx, TopicTxBatch, TopicConsensus, TopicEvidence, TopicSubmissions, TopicCompute, TopicBlocks}
 
 // validatorTimeout is when a validator's ctx is cancelled; a validator that
 // sees ctx done should return Ignore.

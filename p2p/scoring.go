@@ -45,6 +45,7 @@ var topicWeights = map[string]float64{
 	TopicBlocks:      1,
 	TopicEvidence:    0.5,
 	TopicTx:          0.5,
+	TopicTxBatch:     0.5,
 	TopicSubmissions: 0.5,
 	TopicCompute:     0.5,
 }

@@ -264,6 +264,8 @@ func (a *txArgs) wait(ctx context.Context, cl *api.Client, hash [32]byte) (api.T
 		switch {
 		case err == nil:
 			return t, nil
+		case errors.As(err, &ae) && ae.Err == "tx_dropped":
+			return t, err // the node says why; waiting longer cannot help
 		case errors.As(err, &ae) && ae.Code == http.StatusNotFound:
 		case ctx.Err() != nil:
 		default:

@@ -69,7 +69,7 @@ func (s *server) tx(w http.ResponseWriter, r *http.Request) error {
 	}
 	v, err := s.b.Tx(hash)
 	if errors.Is(err, ErrNotFound) {
-		return errorf(http.StatusNotFound, "tx_not_found", "transaction %X is not committed (unknown, or still in a mempool)", hash[:])
+		return s.notCommitted(hash)
 	}
 	if err != nil {
 		return err

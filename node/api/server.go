@@ -51,6 +51,7 @@ func NewHandlerWith(b Backend, m *Metrics, o Options) http.Handler {
 	s.handle("GET", "/blocks/latest", s.latestBlock)
 	s.handle("GET", "/blocks/{height}", s.block)
 	s.handle("GET", "/txs/{hash}", s.tx)
+	s.handle("GET", "/txs/{hash}/status", s.txStatus) // txstatus.go
 	s.handle("POST", "/txs", s.submit)
 	s.handle("POST", "/evidence", s.submitEvidence) // evidence.go
 	s.handle("GET", "/accounts/{addr}", s.account)

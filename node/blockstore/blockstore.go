@@ -112,6 +112,15 @@ func (s *Store) Height() uint64 {
 // indexed (a replay included again by a faulty proposer) keeps its first
 // index entry.
 func (s *Store) SaveBlock(b *blocks.Block, seenCommit blocks.Commit, results []ledger.TxResult) error {
+	return s.SaveDecided(b, seenCommit, results, nil)
+}
+
+// SaveDecided is SaveBlock that also records, in the same fsynced
+// transaction, the validator set that decided b (Validators(height) reads
+// it back). With it the block store alone is enough to bring a ledger
+// that lost its last commits (written without fsync) back to the tip:
+// each replayed block needs the set that signed its last commit.
+func (s *Store) SaveDecided(b *blocks.Block, seenCommit blocks.Commit, results []ledger.TxResult, decidedBy *consensus.ValidatorSet) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h := b.Header.Height
@@ -146,6 +155,11 @@ func (s *Store) SaveBlock(b *blocks.Block, seenCommit blocks.Commit, results []l
 		}
 		if err := set(txn, heightKey(pResults, h), rawResults); err != nil {
 			return err
+		}
+		if decidedBy != nil {
+			if err := set(txn, heightKey(pVals, h), decidedBy.Encode()); err != nil {
+				return err
+			}
 		}
 		for i, tx := range b.Txs {
 			k := hashKey(pTx, ledger.HashTx(tx))

@@ -66,6 +66,7 @@ type Mempool struct {
 	seq     uint64
 	avail   chan struct{} // see TxsAvailable
 	updates uint64        // Update calls, for FullRecheckEvery
+	dropped droppedLog    // why admitted txs left uncommitted (dropped.go)
 }
 
 type entry struct {
@@ -200,14 +201,16 @@ func (m *Mempool) Add(raw []byte, tx *ledger.Tx, accountNonce uint64) error {
 		return fmt.Errorf("%w: %d txs, %d bytes held", ErrFull, m.count, m.bytes)
 	}
 	for _, v := range victims {
-		m.remove(v)
+		m.drop(v, ReasonEvicted)
 	}
 	m.seq++
 	if old != nil {
 		delete(m.byHash, old.hash)
 		m.count--
 		m.bytes -= old.size
+		m.dropped.add(old.hash, reasonReplaced(h))
 	}
+	m.dropped.forget(h)
 	m.place(s, i, old, e)
 	m.byHash[h] = e
 	m.count++
@@ -320,7 +323,7 @@ func (m *Mempool) remove(e *entry) {
 // dropBelow removes s's txs with nonces below s.next.
 func (m *Mempool) dropBelow(s *sender) {
 	for len(s.txs) > 0 && s.txs[0].nonce < s.next {
-		m.remove(s.txs[0])
+		m.drop(s.txs[0], ReasonNonce)
 	}
 	m.place(s, 0, nil, nil)
 }
@@ -426,9 +429,9 @@ func (m *Mempool) Update(committed [][]byte, nonceOf func(keys.Address) uint64) 
 			continue
 		}
 		for i, e := range s.txs {
-			if m.cfg.Recheck(e.tx) != nil {
+			if err := m.cfg.Recheck(e.tx); err != nil {
 				for len(s.txs) > i {
-					m.remove(s.txs[len(s.txs)-1])
+					m.drop(s.txs[len(s.txs)-1], reasonRecheck(err))
 				}
 				break
 			}

@@ -43,7 +43,9 @@ var (
 	mode       = flag.String("mode", "load", "load: empty-block interval and rising load; idle: idle CPU per node for each setting")
 	window     = flag.Duration("window", 30*time.Second, "-mode idle: CPU sampling window per setting")
 	settle     = flag.Duration("settle", 5*time.Second, "-mode idle: wait after the first block before sampling")
-	cpuProfile = flag.String("cpuprofile", "", "-mode idle: directory for a CPU profile of node 0 per setting (INFERD_CPUPROFILE)")
+	cpuProfile = flag.String("cpuprofile", "", "directory for a CPU profile of node 0 per setting (INFERD_CPUPROFILE): load-<commit_delay>.pprof, or per idle setting")
+	tail       = flag.Duration("tail", 3*time.Second, "-mode load: wait after each rate's sending window for the last txs to commit (latency counts them; committed tx/s does not)")
+	delaysFlag = flag.String("delays", "0,1s", "-mode load: the commit_delay settings to run, in order")
 )
 
 type sender struct {
@@ -69,12 +71,21 @@ func main() {
 		}
 		rates = append(rates, r)
 	}
+	var delays []time.Duration
+	for _, s := range strings.Split(*delaysFlag, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(s))
+		if err != nil || d < 0 {
+			fatal("bad -delays %q: want durations such as 0,1s", *delaysFlag)
+		}
+		delays = append(delays, d)
+	}
 	fmt.Printf("# bench-net: %d validators on 127.0.0.1, %s, %d CPUs\n\n", *validators, time.Now().UTC().Format("2006-01-02"), numCPU())
-	for _, sc := range []struct {
-		name  string
-		delay time.Duration
-	}{{"commit_delay 0", 0}, {"commit_delay 1s (default)", time.Second}} {
-		run(sc.name, sc.delay, rates)
+	for _, d := range delays {
+		name := "commit_delay " + d.String()
+		if d == time.Second {
+			name += " (default)"
+		}
+		run(name, d, rates)
 	}
 }
 
@@ -122,9 +133,13 @@ func run(name string, delay time.Duration, rates []int) {
 		node.SaveConfig(nd.Home, c)
 	}
 	var procs []*exec.Cmd
-	for _, nd := range info.Nodes {
+	for i, nd := range info.Nodes {
 		logf, _ := os.Create(filepath.Join(nd.Home, "node.log"))
 		cmd := exec.Command(*bin, "run", "--home", nd.Home)
+		if i == 0 && *cpuProfile != "" {
+			os.MkdirAll(*cpuProfile, 0o755)
+			cmd.Env = append(os.Environ(), "INFERD_CPUPROFILE="+filepath.Join(*cpuProfile, "load-"+delay.String()+".pprof"))
+		}
 		cmd.Stdout, cmd.Stderr = logf, logf
 		if err := cmd.Start(); err != nil {
 			fatal("start: %v", err)
@@ -179,7 +194,7 @@ func run(name string, delay time.Duration, rates []int) {
 	rss, cpu := usage(procs, cpu0, time.Since(t0))
 	fmt.Printf("Empty blocks: %d in %v, interval median %v, p99 %v. Idle per node: RSS %s, CPU %s.\n\n", len(ivs), idle.String(), pct(ivs, 0.5), pct(ivs, 0.99), rss, cpu)
 
-	fmt.Printf("| offered tx/s | committed tx/s | latency median | latency p99 | not committed | RSS per node | CPU per node |\n|---:|---:|---:|---:|---:|---|---|\n")
+	fmt.Printf("| offered tx/s | committed tx/s | latency median | latency p99 | refused by the API | accepted, not committed | RSS per node | CPU per node |\n|---:|---:|---:|---:|---:|---:|---|---|\n")
 	next := 0
 	for _, rate := range rates {
 		n := int(float64(rate) * duration.Seconds())
@@ -193,6 +208,7 @@ func run(name string, delay time.Duration, rates []int) {
 		}
 		submitted := make([]time.Time, n)
 		hashes := make([]string, n)
+		refused := make([]bool, n)
 		cpuA := cpuTimes(procs)
 		start := time.Now()
 		var wg sync.WaitGroup
@@ -207,21 +223,30 @@ func run(name string, delay time.Duration, rates []int) {
 					hashes[i] = string(h[:])
 					submitted[i] = time.Now()
 					sctx, scancel := context.WithTimeout(ctx, 5*time.Second)
-					cls[i%len(cls)].SubmitTx(sctx, raws[i])
+					if _, err := cls[i%len(cls)].SubmitTx(sctx, raws[i]); err != nil {
+						refused[i] = true
+					}
 					scancel()
 				}
 			}(c)
 		}
 		wg.Wait()
 		sent := time.Since(start)
-		time.Sleep(3 * time.Second) // let the tail commit
+		time.Sleep(*tail) // let the tail commit
 		rss, cpu := usage(procs, cpuA, time.Since(start))
 		mu.Lock()
 		var lat []time.Duration
-		var within int
+		var within, nRefused, lost int
 		end := start.Add(sent)
 		for i, h := range hashes {
-			if at, ok := committedAt[h]; ok {
+			if refused[i] {
+				nRefused++
+			}
+			at, ok := committedAt[h]
+			if !ok && !refused[i] {
+				lost++
+			}
+			if ok {
 				lat = append(lat, at.Sub(submitted[i]))
 				if !at.After(end) {
 					within++
@@ -229,7 +254,7 @@ func run(name string, delay time.Duration, rates []int) {
 			}
 		}
 		mu.Unlock()
-		fmt.Printf("| %d | %.0f | %v | %v | %d | %s | %s |\n", rate, float64(within)/sent.Seconds(), pct(lat, 0.5), pct(lat, 0.99), n-len(lat), rss, cpu)
+		fmt.Printf("| %d | %.0f | %v | %v | %d | %d | %s | %s |\n", rate, float64(within)/sent.Seconds(), pct(lat, 0.5), pct(lat, 0.99), nRefused, lost, rss, cpu)
 		waitDrain(cls[0])
 	}
 	fmt.Println()
