@@ -22,7 +22,11 @@ func (nullTransport) Broadcast(string, []byte) error { return nil }
 func oneValidatorHome(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	info, err := CreateDevnet(dir, DevnetOptions{Validators: 1, BasePort: 30000 + int(time.Now().UnixNano()%20000), CommitDelay: 200 * time.Millisecond,
+	base, err := FreeBasePort(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := CreateDevnet(dir, DevnetOptions{Validators: 1, BasePort: base, CommitDelay: 200 * time.Millisecond,
 		AddKey: func(string) (keys.Address, error) {
 			pub, _, err := keys.Generate(rand.Reader)
 			return keys.AddressOf(pub), err
