@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/boxo/bitswap"
@@ -126,6 +127,7 @@ type Exchange struct {
 	idle      time.Duration
 	serving   chan struct{} // one token per stream served
 	onBadPeer func(peer.ID, string)
+	streamed  atomic.Int64 // blocks served by DAG streams
 }
 
 // ErrStoreWrite is wrapped by Fetch's error when a fetched block could not

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"sync"
 	"time"
@@ -325,7 +326,7 @@ func (e *Exchange) receiveFrames(ctx context.Context, br *bufio.Reader, st deadl
 			return fr, nil
 		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 			return fr, fmt.Errorf("%w: the stream ended after %d of the blocks asked for (truncated)", ErrStreamProtocol, n)
-		case errors.Is(err, os.ErrDeadlineExceeded):
+		case isTimeout(err):
 			return fr, fmt.Errorf("%w: the peer sent nothing for %v after %d blocks (stalled)", ErrTimeout, e.idle, n)
 		}
 		return fr, err
@@ -490,4 +491,10 @@ func monotonic(p func(done, total int64)) func(done, total int64) {
 		last = max(last, done)
 		p(last, total)
 	}
+}
+
+// isTimeout: a read deadline passed (yamux's error is a net.Error).
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }

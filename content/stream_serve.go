@@ -59,6 +59,7 @@ func (e *Exchange) serveStream(s network.Stream) {
 			err = writeMissingFrame(bw, b.c)
 		default:
 			err = writeBlockFrame(bw, b.c, b.data)
+			e.streamed.Add(1)
 		}
 		if err != nil {
 			s.Reset() // the requester left or stalled
