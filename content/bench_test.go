@@ -102,9 +102,15 @@ func BenchmarkSHA256(b *testing.B) {
 }
 
 // BenchmarkFetch fetches a file of INFERD_BENCH_MIB MiB between two hosts
-// in this process (both stores on disk), over loopback TCP: the
-// in-process view of e2e's TestContentFetchBench, for profiling.
-func BenchmarkFetch(b *testing.B) {
+// in this process (both stores on disk), over loopback TCP, by the DAG
+// stream: the in-process view of e2e's TestContentFetchBench, for
+// profiling.
+func BenchmarkFetch(b *testing.B) { benchFetch(b, false) }
+
+// BenchmarkFetchBitswap is BenchmarkFetch by bitswap alone.
+func BenchmarkFetchBitswap(b *testing.B) { benchFetch(b, true) }
+
+func benchFetch(b *testing.B, bitswapOnly bool) {
 	ctx := context.Background()
 	size := benchSize(b)
 	path := benchFile(b, size)
@@ -122,7 +128,7 @@ func BenchmarkFetch(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		if err := n.ex.Fetch(ctx, c, "", FetchOptions{}); err != nil {
+		if err := n.ex.Fetch(ctx, c, "", FetchOptions{BitswapOnly: bitswapOnly}); err != nil {
 			b.Fatal(err)
 		}
 	}

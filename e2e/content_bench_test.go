@@ -67,14 +67,23 @@ func TestContentFetchBench(t *testing.T) {
 	tn.startAll()
 	waitHeight(t, nd.API, 1, 60*time.Second)
 
-	for _, withOut := range []bool{false, true} {
+	// The DAG stream (the default between inferd peers), the same with
+	// -o, and bitswap alone (the IPFS-compatible path).
+	for _, run := range []struct {
+		withOut, bitswap bool
+	}{{false, false}, {true, false}, {false, true}} {
+		withOut := run.withOut
 		home := t.TempDir()
 		args := []string{"fetch", cid, "--peer", nd.P2P, "--home", home, "--timeout", "20m"}
-		label := "into the store"
+		label := "stream into the store"
 		dst := filepath.Join(t.TempDir(), "out.bin")
 		if withOut {
 			args = append(args, "-o", dst)
-			label = "into the store, then -o FILE"
+			label = "stream into the store, then -o FILE"
+		}
+		if run.bitswap {
+			args = append(args, "--bitswap-only")
+			label = "bitswap only into the store"
 		}
 		cmd := exec.Command(inferdBin, args...)
 		var stderr strings.Builder
