@@ -53,7 +53,17 @@ func benchFile(b *testing.B, size int64) string {
 	return path
 }
 
-func BenchmarkAdd(b *testing.B) {
+func BenchmarkAdd(b *testing.B) { benchAdd(b) }
+
+// BenchmarkAddBadgerOnly is BenchmarkAdd with every block in Badger's
+// value log (the store before block files), for comparison.
+func BenchmarkAddBadgerOnly(b *testing.B) {
+	defer func(t int) { fileThreshold = t }(fileThreshold)
+	fileThreshold = 1 << 62
+	benchAdd(b)
+}
+
+func benchAdd(b *testing.B) {
 	size := benchSize(b)
 	path := benchFile(b, size)
 	b.SetBytes(size)
