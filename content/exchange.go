@@ -150,9 +150,6 @@ func NewExchange(ctx context.Context, h host.Host, s *Store, o ExchangeOptions) 
 		// bitswap's default keeps 1 MiB (4 blocks) queued per peer, too
 		// little to fill a fast link; 16 MiB keeps the pipe full.
 		bitswap.MaxOutstandingBytesPerPeer(16<<20),
-		// Up to 1 MiB per message (default 16 KiB, one 256 KiB leaf per
-		// message): fewer messages and writes per block sent.
-		bitswap.WithTargetMessageSize(1<<20),
 	)
 	return e
 }
