@@ -248,6 +248,7 @@ type FetchResult struct {
 	Blocks    int           // blocks of the DAG
 	Held      int           // of them, already in the store (not fetched again)
 	Received  int           // of them, received from peers
+	Streamed  int           // of those received, by the DAG stream protocol (the rest by bitswap)
 	FirstByte time.Duration // from the start to the first block from a peer (0: none)
 	Duration  time.Duration // the whole fetch, output file included
 }
@@ -329,6 +330,7 @@ func (e *Exchange) Get(ctx context.Context, c cid.Cid, out string, o FetchOption
 	}
 	// Blocks a stream stored count as received, not as held.
 	res.Received += streamed
+	res.Streamed = streamed
 	res.Held = max(res.Blocks-res.Received, 0)
 	if !o.NoPin {
 		if err := e.store.pinChecked(ctx, c); err != nil {

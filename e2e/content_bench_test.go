@@ -103,6 +103,9 @@ func TestContentFetchBench(t *testing.T) {
 		if rep == nil {
 			t.Fatalf("no report in:\n%s", stderr.String())
 		}
+		if m := regexp.MustCompile(`(\d+) received by DAG stream`).FindStringSubmatch(stderr.String()); m == nil || (m[1] == "0") != run.bitswap {
+			t.Fatalf("%s: the report says %v blocks came by DAG stream:\n%s", label, m, stderr.String())
+		}
 		fetchD, _ := time.ParseDuration(rep[1])
 		ttfb, _ := time.ParseDuration(rep[2])
 		cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()

@@ -130,8 +130,8 @@ func runFetch(c *cobra.Command, a *fetchArgs, arg string) error {
 		fmt.Fprintf(stderr, "%d blocks received, %d already held before this fetch are kept: run the same command again to resume\n", res.Received, res.Held)
 		return err
 	}
-	fmt.Fprintf(stderr, "fetched %s: %s; %d blocks received, %d already held; first byte after %s\n",
-		id, p.summary(res.Size), res.Received, res.Held, res.FirstByte.Round(time.Millisecond))
+	fmt.Fprintf(stderr, "fetched %s: %s; %d blocks received, %d already held; %d received by DAG stream; first byte after %s\n",
+		id, p.summary(res.Size), res.Received, res.Held, res.Streamed, res.FirstByte.Round(time.Millisecond))
 	printFetched(a.out, id)
 	return nil
 }
