@@ -303,19 +303,19 @@ func (e *Exchange) Get(ctx context.Context, c cid.Cid, out string, o FetchOption
 		lim.MaxBlocks = e.store.Limits().MaxBlocks
 	}
 	o.Progress = monotonic(o.Progress)
-	streamed := 0
+	var f *streamFetch
 	var serr error = errNoStreamPeer
 	if !o.BitswapOnly {
-		var f *streamFetch
 		f, serr = e.streamDAG(ctx, c, o, lim, start, &res)
-		streamed = f.received
 		if serr != nil && fatalFetchErr(serr) {
+			f.count(&res, false)
 			return res, streamErr(ctx, c, serr)
 		}
 	}
 	if serr != nil {
 		// Bitswap takes what streams could not: it reads what they stored.
 		if err := e.fetchDAG(ctx, c, o, lim, start, &res); err != nil {
+			f.count(&res, false)
 			return res, err
 		}
 	}
@@ -323,15 +323,13 @@ func (e *Exchange) Get(ctx context.Context, c cid.Cid, out string, o FetchOption
 	// (a block linked twice counts twice) is checked before it is used.
 	st, err := stat(ctx, e.store.bs, c, lim)
 	if err != nil {
+		f.count(&res, false)
 		return res, fmt.Errorf("fetch %s: %w", c, err)
 	}
 	if serr == nil {
 		res.Blocks = st.Blocks
 	}
-	// Blocks a stream stored count as received, not as held.
-	res.Received += streamed
-	res.Streamed = streamed
-	res.Held = max(res.Blocks-res.Received, 0)
+	f.count(&res, true)
 	if !o.NoPin {
 		if err := e.store.pinChecked(ctx, c); err != nil {
 			return res, err

@@ -51,6 +51,28 @@ type streamFetch struct {
 	// rootSeen: the root was held or stored already, so more copies of
 	// it (each peer probed sends one) are not counted again.
 	rootSeen bool
+	rootHeld bool // the root was held before this fetch
+	// heldBefore is how many blocks of the DAG were held before this
+	// fetch (-1: not known yet).
+	heldBefore int
+}
+
+// count puts the stream's blocks into res: they count as received (res
+// has bitswap's), and what was held is what was held before the fetch,
+// not what bitswap then found stored. complete: the whole DAG is held
+// and res.Blocks counts it. Nothing for a nil f (bitswap alone).
+func (f *streamFetch) count(res *FetchResult, complete bool) {
+	if f == nil {
+		return
+	}
+	res.Received += f.received
+	res.Streamed = f.received
+	switch {
+	case complete:
+		res.Held = max(res.Blocks-res.Received, 0)
+	case f.heldBefore >= 0:
+		res.Held = f.heldBefore
+	}
 }
 
 // account checks one verified block against the limits before it is
@@ -106,14 +128,14 @@ func (f *streamFetch) stored(bs []blocks.Block) {
 // with bitswap; limits, a malformed DAG, a store write error or ctx end
 // the fetch.
 func (e *Exchange) streamDAG(ctx context.Context, root cid.Cid, o FetchOptions, lim Limits, t0 time.Time, res *FetchResult) (*streamFetch, error) {
-	f := &streamFetch{e: e, root: root, lim: lim, o: o, res: res, t0: t0}
+	f := &streamFetch{e: e, root: root, lim: lim, o: o, res: res, t0: t0, heldBefore: -1}
 	if ok, err := e.store.bs.Has(ctx, root); err == nil && ok {
-		f.rootSeen = true
+		f.rootSeen, f.rootHeld = true, true
 	}
 	holders := e.probe(ctx, f)
 	var last error
 	for round := 0; ; round++ {
-		missing, held, err := e.frontier(ctx, root, lim)
+		missing, held, heldBlocks, err := e.frontier(ctx, root, lim)
 		if err != nil {
 			return f, err
 		}
@@ -121,6 +143,11 @@ func (e *Exchange) streamDAG(ctx context.Context, root cid.Cid, o FetchOptions, 
 			f.mu.Lock()
 			f.done = held
 			f.mu.Unlock()
+			// The probe may have just stored the root.
+			if rootNow, _ := e.store.bs.Has(ctx, root); rootNow && !f.rootHeld {
+				heldBlocks--
+			}
+			f.heldBefore = heldBlocks
 		}
 		if len(missing) == 0 {
 			return f, nil
@@ -217,8 +244,9 @@ func (e *Exchange) probe(ctx context.Context, f *streamFetch) []peer.ID {
 
 // frontier walks the local part of the DAG under root in DAG order and
 // returns the CIDs of the subtrees not held (a missing block's links are
-// unknown), and the file bytes of the raw leaves held.
-func (e *Exchange) frontier(ctx context.Context, root cid.Cid, lim Limits) ([]cid.Cid, int64, error) {
+// unknown), the file bytes of the raw leaves held, and how many blocks
+// are held.
+func (e *Exchange) frontier(ctx context.Context, root cid.Cid, lim Limits) ([]cid.Cid, int64, int, error) {
 	var missing []cid.Cid
 	var held int64
 	seen := map[string]struct{}{}
@@ -269,7 +297,7 @@ func (e *Exchange) frontier(ctx context.Context, root cid.Cid, lim Limits) ([]ci
 		return nil
 	}
 	err := rec(root, 1)
-	return missing, held, err
+	return missing, held, len(seen) - len(missing), err
 }
 
 // streamPart fetches req from p by one DAG stream: every frame is checked
