@@ -127,7 +127,8 @@ type Exchange struct {
 	idle      time.Duration
 	serving   chan struct{} // one token per stream served
 	onBadPeer func(peer.ID, string)
-	streamed  atomic.Int64 // blocks served by DAG streams
+	streamed  atomic.Int64    // blocks served by DAG streams
+	perPeer   map[peer.ID]int // DAG streams being served, by peer (under mu)
 }
 
 // ErrStoreWrite is wrapped by Fetch's error when a fetched block could not
@@ -138,7 +139,7 @@ var ErrStoreWrite = errors.New("writing to the content store failed")
 // peers that ask, and fetches for Fetch. Close stops it (not h).
 func NewExchange(ctx context.Context, h host.Host, s *Store, o ExchangeOptions) *Exchange {
 	e := &Exchange{store: s, host: h, wanted: map[string]int{}, recent: map[string]time.Time{}, onBad: o.OnUnwantedBlock,
-		ctx: ctx, idle: o.StreamIdleTimeout, serving: make(chan struct{}, maxServeStreams), onBadPeer: o.OnBadPeer}
+		ctx: ctx, idle: o.StreamIdleTimeout, serving: make(chan struct{}, maxServeStreams), onBadPeer: o.OnBadPeer, perPeer: map[peer.ID]int{}}
 	if e.idle <= 0 {
 		e.idle = DefaultStreamIdleTimeout
 	}

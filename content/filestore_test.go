@@ -179,7 +179,7 @@ func blockKey(c cid.Cid) ds.Key {
 	return ds.NewKey("/blocks").Child(dshelp.MultihashToDsKey(c.Hash()))
 }
 
-func mustRawCID(t *testing.T, data []byte) cid.Cid {
+func mustRawCID(t testing.TB, data []byte) cid.Cid {
 	t.Helper()
 	c, err := cid.NewPrefixV1(cid.Raw, 0x12).Sum(data)
 	if err != nil {

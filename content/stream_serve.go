@@ -3,16 +3,36 @@ package content
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // maxServeStreams bounds the DAG streams served at once; a request past
 // it is answered "busy" and the requester uses another peer or bitswap.
 const maxServeStreams = 8
+
+// maxServePerPeer bounds the DAG streams served to one peer at once, so
+// one peer cannot take every slot.
+const maxServePerPeer = 4
+
+// servePeer counts p's open streams by add; false (and nothing counted)
+// when p already has maxServePerPeer.
+func (e *Exchange) servePeer(p peer.ID, add int) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if add > 0 && e.perPeer[p] >= maxServePerPeer {
+		return false
+	}
+	if e.perPeer[p] += add; e.perPeer[p] <= 0 {
+		delete(e.perPeer, p)
+	}
+	return true
+}
 
 // DefaultStreamIdleTimeout is how long either side of a DAG stream waits
 // for the other's next bytes before giving up on it.
@@ -30,6 +50,13 @@ type served struct {
 func (e *Exchange) serveStream(s network.Stream) {
 	defer s.Close()
 	bw := bufio.NewWriterSize(s, 256<<10)
+	p := s.Conn().RemotePeer()
+	if !e.servePeer(p, 1) {
+		_ = s.SetWriteDeadline(time.Now().Add(e.idle))
+		_ = writeErrorFrame(bw, fmt.Sprintf("busy: already %d DAG streams open from this peer", maxServePerPeer))
+		return
+	}
+	defer e.servePeer(p, -1)
 	select {
 	case e.serving <- struct{}{}:
 		defer func() { <-e.serving }()

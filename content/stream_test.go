@@ -286,3 +286,34 @@ func TestStreamServerRefusesBadRequest(t *testing.T) {
 		st.Close()
 	}
 }
+
+// FuzzStreamDecode: requests and frames from the network never panic,
+// and what decodes is within the limits.
+func FuzzStreamDecode(f *testing.F) {
+	c := mustRawCID(f, []byte("x"))
+	var buf bytes.Buffer
+	w := bufio.NewWriter(&buf)
+	streamRequest{cids: []cid.Cid{c}}.write(w)
+	writeBlockFrame(w, c, []byte("x"))
+	writeMissingFrame(w, c)
+	writeErrorFrame(w, "busy")
+	w.WriteByte(frameEnd)
+	w.Flush()
+	f.Add(buf.Bytes())
+	f.Add([]byte{0, 0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := bufio.NewReader(bytes.NewReader(data))
+		if req, err := readRequest(r); err == nil && (len(req.cids) == 0 || len(req.cids) > maxStreamCIDs) {
+			t.Fatalf("request of %d CIDs accepted", len(req.cids))
+		}
+		for range 64 {
+			fr, err := readFrame(r)
+			if err != nil {
+				return
+			}
+			if len(fr.data) > MaxBlockSize || len(fr.msg) > maxErrorBytes {
+				t.Fatalf("frame over the limits: %d bytes, %d of message", len(fr.data), len(fr.msg))
+			}
+		}
+	})
+}
