@@ -21,5 +21,6 @@
 // (stopped by Close) and serves DAG streams one goroutine pair per stream
 // (a reader ahead, the handler writing); Fetch runs on the caller's
 // goroutine, with one goroutine per peer streamed from and one batch
-// writer each, all ended before it returns, bounded by its ctx. Gateway handlers run one per request.
+// writer each, all ended before it returns, bounded by its ctx. Gateway
+// handlers run one per request.
 package content
