@@ -324,20 +324,26 @@ func (e *Exchange) streamPart(ctx context.Context, p peer.ID, req streamRequest,
 
 	w := newBatchWriter(ctx, e, f)
 	missing, rerr := e.receiveFrames(ctx, bufio.NewReaderSize(st, 1<<20), st, req, f, w)
-	werr := w.close()
-	if rerr != nil {
+	err = rerr
+	if werr := w.close(); werr != nil {
+		err = werr // a leaf that failed its hash, or the store's error: the cause
+	}
+	if err != nil {
 		st.Reset()
 		if ctx.Err() != nil {
-			rerr = fmt.Errorf("%w (%v)", ctx.Err(), rerr)
-		} else if errors.Is(rerr, ErrStreamProtocol) || errors.Is(rerr, ErrTimeout) {
-			e.reportBad(p, rerr)
+			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+		} else if errors.Is(err, ErrStreamProtocol) || errors.Is(err, ErrTimeout) {
+			e.reportBad(p, err)
 		}
-		rerr = fmt.Errorf("stream from %s: %w", p, rerr)
+		err = fmt.Errorf("stream from %s: %w", p, err)
 	}
-	if werr != nil {
-		return w.n, missing, werr
-	}
-	return w.n, missing, rerr
+	return w.n, missing, err
+}
+
+// matches reports whether data hashes to c.
+func matches(c cid.Cid, data []byte) bool {
+	sum, err := c.Prefix().Sum(data)
+	return err == nil && sum.Equals(c)
 }
 
 type deadliner interface{ SetReadDeadline(time.Time) error }
@@ -379,8 +385,10 @@ func (e *Exchange) receiveFrames(ctx context.Context, br *bufio.Reader, st deadl
 			missing++
 			continue
 		}
-		sum, err := it.c.Prefix().Sum(fr.data)
-		if err != nil || !sum.Equals(it.c) {
+		// Raw leaves (no links, almost all the bytes) are hashed by the
+		// writer, on its goroutine, before they are stored; a node's
+		// links are needed now, so it is checked here.
+		if it.c.Type() != cid.Raw && !matches(it.c, fr.data) {
 			return missing, fmt.Errorf("%w: block %d does not match its CID %s (corrupt data)", ErrStreamProtocol, n, it.c)
 		}
 		ls, err := links(it.c, fr.data)
@@ -447,10 +455,26 @@ func (w *batchWriter) run() {
 		if w.failed() != nil {
 			continue
 		}
-		if err := w.e.store.bs.PutMany(w.ctx, batch); err != nil {
+		var bad error
+		for i, b := range batch {
+			if b.Cid().Type() == cid.Raw && !matches(b.Cid(), b.RawData()) {
+				bad = fmt.Errorf("%w: block %s does not match its CID (corrupt data)", ErrStreamProtocol, b.Cid())
+				batch = batch[:i] // the verified blocks before it are kept
+				break
+			}
+		}
+		if len(batch) > 0 {
+			if err := w.e.store.bs.PutMany(w.ctx, batch); err != nil {
+				bad = fmt.Errorf("%w: %v", ErrStoreWrite, err)
+				batch = nil
+			}
+		}
+		if bad != nil {
 			w.mu.Lock()
-			w.err = fmt.Errorf("%w: %v", ErrStoreWrite, err)
+			w.err = bad
 			w.mu.Unlock()
+		}
+		if len(batch) == 0 {
 			continue
 		}
 		n := 0

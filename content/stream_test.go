@@ -164,6 +164,13 @@ func TestStreamBadPeers(t *testing.T) {
 			}
 			return send
 		}},
+		{"corrupt root", "does not match its CID", func(i int, b *served, w *bufio.Writer) action {
+			if b.c.Equals(c) { // a dag-pb node, checked as it is read
+				b.data = bytes.Clone(b.data)
+				b.data[len(b.data)-1] ^= 1
+			}
+			return send
+		}},
 		{"unexpected block", "unexpected block", func(i int, b *served, w *bufio.Writer) action {
 			if i == 3 && !b.c.Equals(c) {
 				*b = served{c: c, data: rootBlock.RawData()} // valid, but not the one asked for
@@ -233,7 +240,7 @@ func TestStreamBadPeers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tc.name != "unexpected block" && (res.Held < 2 || res.Held >= res.Blocks) {
+			if tc.name != "unexpected block" && tc.name != "corrupt root" && (res.Held < 2 || res.Held >= res.Blocks) {
 				// The root and the blocks before the bad one were kept.
 				t.Errorf("resumed with %d of %d blocks held", res.Held, res.Blocks)
 			}
