@@ -78,7 +78,7 @@ bench-idle: build
 # bench-content: add and fetch of a 1 GiB file (two inferd processes on loopback) beside
 # single-core sha256 and a raw TCP copy in the same run (docs/benchmarks.md, docs/content.md).
 bench-content:
-	INFERD_BENCH_MIB=1024 $(GO) test -run '^$$' -bench 'BenchmarkAdd$$|BenchmarkSHA256' -benchtime 1x -timeout 30m ./content/
+	INFERD_BENCH_MIB=1024 $(GO) test -run '^$$' -bench 'BenchmarkAdd$$|BenchmarkAddBadgerOnly|BenchmarkSHA256' -benchtime 1x -timeout 30m ./content/
 	INFERD_BENCH_FETCH=1024 $(GO) test -count=1 -run TestContentFetchBench -v -timeout 30m ./e2e/
 
 # chaos: real inferd processes under a schedule of faults (tools/chaos, docs/reliability.md).

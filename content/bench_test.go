@@ -53,7 +53,17 @@ func benchFile(b *testing.B, size int64) string {
 	return path
 }
 
-func BenchmarkAdd(b *testing.B) {
+func BenchmarkAdd(b *testing.B) { benchAdd(b) }
+
+// BenchmarkAddBadgerOnly is BenchmarkAdd with every block in Badger's
+// value log (the store before block files), for comparison.
+func BenchmarkAddBadgerOnly(b *testing.B) {
+	defer func(t int) { fileThreshold = t }(fileThreshold)
+	fileThreshold = 1 << 62
+	benchAdd(b)
+}
+
+func benchAdd(b *testing.B) {
 	size := benchSize(b)
 	path := benchFile(b, size)
 	b.SetBytes(size)
@@ -102,9 +112,15 @@ func BenchmarkSHA256(b *testing.B) {
 }
 
 // BenchmarkFetch fetches a file of INFERD_BENCH_MIB MiB between two hosts
-// in this process (both stores on disk), over loopback TCP: the
-// in-process view of e2e's TestContentFetchBench, for profiling.
-func BenchmarkFetch(b *testing.B) {
+// in this process (both stores on disk), over loopback TCP, by the DAG
+// stream: the in-process view of e2e's TestContentFetchBench, for
+// profiling.
+func BenchmarkFetch(b *testing.B) { benchFetch(b, false) }
+
+// BenchmarkFetchBitswap is BenchmarkFetch by bitswap alone.
+func BenchmarkFetchBitswap(b *testing.B) { benchFetch(b, true) }
+
+func benchFetch(b *testing.B, bitswapOnly bool) {
 	ctx := context.Background()
 	size := benchSize(b)
 	path := benchFile(b, size)
@@ -122,7 +138,7 @@ func BenchmarkFetch(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		if err := n.ex.Fetch(ctx, c, "", FetchOptions{}); err != nil {
+		if err := n.ex.Fetch(ctx, c, "", FetchOptions{BitswapOnly: bitswapOnly}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/boxo/bitswap"
@@ -96,6 +97,16 @@ type ExchangeOptions struct {
 	// either way; the node may also ban it (p2p.Host.Penalize). Called on
 	// bitswap's goroutines; must not block.
 	OnUnwantedBlock func(peer.ID, cid.Cid)
+	// OnBadPeer, if set, is called with a reason when a peer breaks the
+	// DAG stream protocol (a block that does not match its CID, an
+	// unexpected block, an oversized frame, a truncated stream) or stalls
+	// past StreamIdleTimeout. The Exchange disconnects the peer either
+	// way; the node may also ban it (p2p.Host.Penalize). Nil: such peers
+	// are given to OnUnwantedBlock with an undefined CID. Must not block.
+	OnBadPeer func(p peer.ID, reason string)
+	// StreamIdleTimeout is how long a DAG stream waits for the peer's
+	// next bytes; 0 is DefaultStreamIdleTimeout.
+	StreamIdleTimeout time.Duration
 }
 
 // Exchange fetches and serves blocks of a Store with bitswap on a libp2p
@@ -110,6 +121,14 @@ type Exchange struct {
 	recent map[string]time.Time // multihash -> when the last fetch stopped wanting it
 	onBad  func(peer.ID, cid.Cid)
 	pruned time.Time
+
+	// The DAG stream protocol (stream.go).
+	ctx       context.Context
+	idle      time.Duration
+	serving   chan struct{} // one token per stream served
+	onBadPeer func(peer.ID, string)
+	streamed  atomic.Int64    // blocks served by DAG streams
+	perPeer   map[peer.ID]int // DAG streams being served, by peer (under mu)
 }
 
 // ErrStoreWrite is wrapped by Fetch's error when a fetched block could not
@@ -119,7 +138,12 @@ var ErrStoreWrite = errors.New("writing to the content store failed")
 // NewExchange starts bitswap on h over s: it serves every block s holds to
 // peers that ask, and fetches for Fetch. Close stops it (not h).
 func NewExchange(ctx context.Context, h host.Host, s *Store, o ExchangeOptions) *Exchange {
-	e := &Exchange{store: s, host: h, wanted: map[string]int{}, recent: map[string]time.Time{}, onBad: o.OnUnwantedBlock}
+	e := &Exchange{store: s, host: h, wanted: map[string]int{}, recent: map[string]time.Time{}, onBad: o.OnUnwantedBlock,
+		ctx: ctx, idle: o.StreamIdleTimeout, serving: make(chan struct{}, maxServeStreams), onBadPeer: o.OnBadPeer, perPeer: map[peer.ID]int{}}
+	if e.idle <= 0 {
+		e.idle = DefaultStreamIdleTimeout
+	}
+	h.SetStreamHandler(streamProtocol, e.serveStream)
 	net := bsnet.NewFromIpfsHost(h)
 	e.bs = bitswap.New(ctx, net, o.Routing, servedStore{s.bs, s},
 		bitswap.WithTracer(tracer{e}),
@@ -131,8 +155,11 @@ func NewExchange(ctx context.Context, h host.Host, s *Store, o ExchangeOptions) 
 	return e
 }
 
-// Close stops bitswap.
-func (e *Exchange) Close() error { return e.bs.Close() }
+// Close stops bitswap and the DAG stream server.
+func (e *Exchange) Close() error {
+	e.host.RemoveStreamHandler(streamProtocol)
+	return e.bs.Close()
+}
 
 // Stats are bitswap's counters.
 func (e *Exchange) Stats() (received, sent uint64, err error) {
@@ -206,6 +233,9 @@ type FetchOptions struct {
 	Progress func(done, total int64)
 	// NoPin leaves the fetched root unpinned.
 	NoPin bool
+	// BitswapOnly skips the DAG stream protocol: blocks come by bitswap
+	// alone, as from IPFS peers (for measuring and for debugging).
+	BitswapOnly bool
 	// Limits bound the DAG; zero fields take the store's (Store.Limits).
 	// The fetch stops as soon as the root's file size, the distinct
 	// blocks or their bytes pass them, and the logical size is checked
@@ -219,6 +249,7 @@ type FetchResult struct {
 	Blocks    int           // blocks of the DAG
 	Held      int           // of them, already in the store (not fetched again)
 	Received  int           // of them, received from peers
+	Streamed  int           // of those received, by the DAG stream protocol (the rest by bitswap)
 	FirstByte time.Duration // from the start to the first block from a peer (0: none)
 	Duration  time.Duration // the whole fetch, output file included
 }
@@ -272,15 +303,34 @@ func (e *Exchange) Get(ctx context.Context, c cid.Cid, out string, o FetchOption
 	if lim.MaxBlocks <= 0 {
 		lim.MaxBlocks = e.store.Limits().MaxBlocks
 	}
-	if err := e.fetchDAG(ctx, c, o, lim, start, &res); err != nil {
-		return res, err
+	o.Progress = monotonic(o.Progress)
+	var f *streamFetch
+	var serr error = errNoStreamPeer
+	if !o.BitswapOnly {
+		f, serr = e.streamDAG(ctx, c, o, lim, start, &res)
+		if serr != nil && fatalFetchErr(serr) {
+			f.count(&res, false)
+			return res, streamErr(ctx, c, serr)
+		}
+	}
+	if serr != nil {
+		// Bitswap takes what streams could not: it reads what they stored.
+		if err := e.fetchDAG(ctx, c, o, lim, start, &res); err != nil {
+			f.count(&res, false)
+			return res, err
+		}
 	}
 	// The fetch stored each distinct block once; what the DAG describes
 	// (a block linked twice counts twice) is checked before it is used.
 	st, err := stat(ctx, e.store.bs, c, lim)
 	if err != nil {
+		f.count(&res, false)
 		return res, fmt.Errorf("fetch %s: %w", c, err)
 	}
+	if serr == nil {
+		res.Blocks = st.Blocks
+	}
+	f.count(&res, true)
 	if !o.NoPin {
 		if err := e.store.pinChecked(ctx, c); err != nil {
 			return res, err

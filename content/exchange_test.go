@@ -85,7 +85,8 @@ func TestFetchBetweenTwoHosts(t *testing.T) {
 	var calls int
 	var last, lastTotal int64
 	start := time.Now()
-	err = b.ex.Fetch(ctx, c, out, FetchOptions{Timeout: 30 * time.Second, Progress: func(done, total int64) {
+	// Bitswap alone (the IPFS path); stream_test.go has the DAG stream.
+	err = b.ex.Fetch(ctx, c, out, FetchOptions{Timeout: 30 * time.Second, BitswapOnly: true, Progress: func(done, total int64) {
 		calls++
 		if done < last {
 			t.Errorf("progress went back from %d to %d", last, done)

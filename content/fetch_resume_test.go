@@ -88,7 +88,17 @@ func dagCIDs(t *testing.T, s *Store, root cid.Cid) []cid.Cid {
 // Issue 5: a 64 MiB file added on A is fetched on B byte for byte; A goes
 // away partway (a quarter in) and comes back, and the fetch completes without fetching
 // again the blocks B already had.
+// TestFetchResumesAfterPeerRestart runs for the default path (DAG
+// stream, bitswap behind it) and for bitswap alone.
 func TestFetchResumesAfterPeerRestart(t *testing.T) {
+	for _, bitswapOnly := range []bool{false, true} {
+		t.Run(map[bool]string{false: "stream", true: "bitswap"}[bitswapOnly], func(t *testing.T) {
+			testFetchResumes(t, bitswapOnly)
+		})
+	}
+}
+
+func testFetchResumes(t *testing.T, bitswapOnly bool) {
 	ctx := context.Background()
 	key, _, err := crypto.GenerateEd25519Key(rand.Reader)
 	if err != nil {
@@ -112,7 +122,7 @@ func TestFetchResumesAfterPeerRestart(t *testing.T) {
 	var killed atomic.Bool
 	fctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	_, err = b.ex.Get(fctx, c, out, FetchOptions{Progress: func(done, total int64) {
+	_, err = b.ex.Get(fctx, c, out, FetchOptions{BitswapOnly: bitswapOnly, Progress: func(done, total int64) {
 		// A quarter in, not half: up to about 20 MiB more may already be
 		// on its way (bitswap's queue, yamux's window, socket buffers).
 		if total > 0 && done >= total/4 && !killed.Swap(true) {
@@ -137,19 +147,23 @@ func TestFetchResumesAfterPeerRestart(t *testing.T) {
 	a = startDiskNode(t, dirA, key)
 	connect(t, b.h, a.h)
 	before, _, _ := b.ex.Stats()
-	res, err := b.ex.Get(ctx, c, out, FetchOptions{Timeout: 30 * time.Second})
+	res, err := b.ex.Get(ctx, c, out, FetchOptions{Timeout: 30 * time.Second, BitswapOnly: bitswapOnly})
 	if err != nil {
 		t.Fatal(err)
 	}
 	after, _, _ := b.ex.Stats()
+	want := uint64(len(all) - held)
+	if !bitswapOnly {
+		want = 0 // the DAG stream moved them all
+	}
 	if got, _ := os.ReadFile(out); !bytes.Equal(got, data) {
 		t.Fatal("the resumed fetch wrote other bytes than the 64 MiB added on A")
 	}
 	if res.Held != held || res.Received != len(all)-held || res.Blocks != len(all) {
 		t.Errorf("second pass: held %d, received %d of %d; want held %d, received %d", res.Held, res.Received, res.Blocks, held, len(all)-held)
 	}
-	if d := after - before; d != uint64(len(all)-held) {
-		t.Errorf("bitswap received %d blocks in the second pass, want %d (only the missing ones)", d, len(all)-held)
+	if d := after - before; d != want {
+		t.Errorf("bitswap received %d blocks in the second pass, want %d", d, want)
 	}
 	if ok, _ := b.s.IsPinned(ctx, c); !ok {
 		t.Error("resumed fetch did not pin the root")

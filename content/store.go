@@ -65,6 +65,9 @@ func (s *Store) touch(n int) {
 		return
 	}
 	d, ok := s.ds.(*badgerDS)
+	if f, isFile := s.ds.(*fileDS); isFile {
+		d, ok = f.badgerDS, true
+	}
 	if !ok || d.dir == "" || !s.trimming.CompareAndSwap(false, true) {
 		return
 	}
@@ -83,7 +86,12 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newStore(d), nil
+	f, err := newFileDS(d)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	return newStore(f), nil
 }
 
 // OpenMemory returns a store that lives in memory only, for tests and
@@ -405,6 +413,14 @@ func (s *Store) GC(ctx context.Context) (GCResult, error) {
 		}
 		res.Removed++
 		res.RemovedBytes += int64(max(n, 0))
+	}
+	if f, ok := s.ds.(*fileDS); ok {
+		// Files a crash or a failed batch left without an index entry.
+		n, err := f.sweepFiles(ctx)
+		if err != nil {
+			return res, fmt.Errorf("gc: %w", err)
+		}
+		res.Removed += n
 	}
 	return res, s.ds.Sync(ctx, ds.NewKey("/"))
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // madvPageout is MADV_PAGEOUT (Linux 5.4): reclaim these pages now. It
@@ -70,4 +72,15 @@ func pageOutValueLog(dir string) {
 		// something else meanwhile, its contents stay as they are.
 		syscall.Syscall(syscall.SYS_MADVISE, uintptr(start), uintptr(end-start), madvPageout)
 	}
+}
+
+// syncDir flushes the file system that holds dir (syncfs): one call for
+// all the block files written since the last, instead of one per file.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return unix.Syncfs(int(d.Fd()))
 }

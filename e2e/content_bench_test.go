@@ -67,14 +67,23 @@ func TestContentFetchBench(t *testing.T) {
 	tn.startAll()
 	waitHeight(t, nd.API, 1, 60*time.Second)
 
-	for _, withOut := range []bool{false, true} {
+	// The DAG stream (the default between inferd peers), the same with
+	// -o, and bitswap alone (the IPFS-compatible path).
+	for _, run := range []struct {
+		withOut, bitswap bool
+	}{{false, false}, {true, false}, {false, true}} {
+		withOut := run.withOut
 		home := t.TempDir()
 		args := []string{"fetch", cid, "--peer", nd.P2P, "--home", home, "--timeout", "20m"}
-		label := "into the store"
+		label := "stream into the store"
 		dst := filepath.Join(t.TempDir(), "out.bin")
 		if withOut {
 			args = append(args, "-o", dst)
-			label = "into the store, then -o FILE"
+			label = "stream into the store, then -o FILE"
+		}
+		if run.bitswap {
+			args = append(args, "--bitswap-only")
+			label = "bitswap only into the store"
 		}
 		cmd := exec.Command(inferdBin, args...)
 		var stderr strings.Builder
@@ -93,6 +102,9 @@ func TestContentFetchBench(t *testing.T) {
 		rep := regexp.MustCompile(`MiB in (\S+) \(.*first byte after (\S+)`).FindStringSubmatch(stderr.String())
 		if rep == nil {
 			t.Fatalf("no report in:\n%s", stderr.String())
+		}
+		if m := regexp.MustCompile(`(\d+) received by DAG stream`).FindStringSubmatch(stderr.String()); m == nil || (m[1] == "0") != run.bitswap {
+			t.Fatalf("%s: the report says %v blocks came by DAG stream:\n%s", label, m, stderr.String())
 		}
 		fetchD, _ := time.ParseDuration(rep[1])
 		ttfb, _ := time.ParseDuration(rep[2])

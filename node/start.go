@@ -121,6 +121,7 @@ func (n *Node) Start(ctx context.Context) (*Running, error) {
 		OnUnwantedBlock: func(p peer.ID, _ cid.Cid) {
 			host.Penalize(p, "sent a block that matches no CID asked for")
 		},
+		OnBadPeer: func(p peer.ID, reason string) { host.Penalize(p, reason) },
 	})
 	if err != nil {
 		return nil, err

@@ -25,15 +25,19 @@ type fetchArgs struct {
 	peers   []string
 	timeout time.Duration
 	noPin   bool
+	bitswap bool
 }
 
 func newFetchCmd() *cobra.Command {
 	a := &fetchArgs{}
 	c := &cobra.Command{
 		Use:   "fetch CID (--node URL | --peer MULTIADDR) [-o PATH] [--timeout 10m]",
-		Short: "Fetch a file by CID over bitswap into a content store",
-		Long: `Fetch gets the DAG of CID over bitswap, checking every block against its CID,
-and pins the root. Blocks already held are not fetched again, so running it
+		Short: "Fetch a file by CID from peers into a content store",
+		Long: `Fetch gets the DAG of CID, checking every block against its CID, and pins
+the root. From peers that run inferd it comes by the DAG stream protocol (the
+DAG in order over one stream, split across the peers that hold it); what they
+cannot send comes over bitswap, as from IPFS peers (--bitswap-only: bitswap
+alone). Blocks already held are not fetched again, so running it
 again after a failure resumes. With -o the file is then written to PATH
 atomically (no partial file is ever left there).
 
@@ -55,6 +59,7 @@ line every 10% or 5 s.`,
 	f.StringArrayVar(&a.peers, "peer", nil, "peer to fetch from, without --node (repeatable)")
 	f.DurationVar(&a.timeout, "timeout", 10*time.Minute, "give up after this long")
 	f.BoolVar(&a.noPin, "no-pin", false, "do not pin the root (gc may remove it)")
+	f.BoolVar(&a.bitswap, "bitswap-only", false, "fetch by bitswap alone, without the DAG stream protocol (without --node)")
 	return c
 }
 
@@ -71,6 +76,9 @@ func runFetch(c *cobra.Command, a *fetchArgs, arg string) error {
 		return err
 	}
 	if cl != nil {
+		if a.bitswap {
+			return usagef("--bitswap-only is for fetching without a node (drop --node, give --peer)")
+		}
 		if len(a.peers) > 0 {
 			return usagef("--peer is for fetching without a node: with --node, the node finds peers itself (connect them to it, or drop --node)")
 		}
@@ -116,14 +124,14 @@ func runFetch(c *cobra.Command, a *fetchArgs, arg string) error {
 		return fmt.Errorf("fetch %s: could not connect to any --peer (check the addresses, and that the peers run)", id)
 	}
 	p := newProgress("fetch", 0)
-	res, err := ex.Get(ctx, id, a.out, content.FetchOptions{Timeout: a.timeout, NoPin: a.noPin, Progress: p.Set})
+	res, err := ex.Get(ctx, id, a.out, content.FetchOptions{Timeout: a.timeout, NoPin: a.noPin, BitswapOnly: a.bitswap, Progress: p.Set})
 	p.Finish(err == nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "%d blocks received, %d already held before this fetch are kept: run the same command again to resume\n", res.Received, res.Held)
 		return err
 	}
-	fmt.Fprintf(stderr, "fetched %s: %s; %d blocks received, %d already held; first byte after %s\n",
-		id, p.summary(res.Size), res.Received, res.Held, res.FirstByte.Round(time.Millisecond))
+	fmt.Fprintf(stderr, "fetched %s: %s; %d blocks received, %d already held; %d received by DAG stream; first byte after %s\n",
+		id, p.summary(res.Size), res.Received, res.Held, res.Streamed, res.FirstByte.Round(time.Millisecond))
 	printFetched(a.out, id)
 	return nil
 }
