@@ -49,8 +49,8 @@ var msgTypes = map[string]func() any{
 	compute.MsgTypeLeaseClose:         func() any { return new(compute.MsgLeaseClose) },
 	compute.MsgTypeLeaseAllow:         func() any { return new(compute.MsgLeaseAllow) },
 	compute.MsgTypeLeaseAttest:        func() any { return new(compute.MsgLeaseAttest) },
-	compute.MsgTypeJobReexecCommit: func() any { return new(compute.MsgJobReexecCommit) },
-	compute.MsgTypeJobReexecReveal: func() any { return new(compute.MsgJobReexecReveal) },
+	compute.MsgTypeJobReexecCommit:    func() any { return new(compute.MsgJobReexecCommit) },
+	compute.MsgTypeJobReexecReveal:    func() any { return new(compute.MsgJobReexecReveal) },
 }
 
 // rawMsg is how a message of an unknown type (or one that does not decode)
