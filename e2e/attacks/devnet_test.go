@@ -48,7 +48,7 @@ func TestMain(m *testing.M) {
 }
 
 // Accounts the attacks add to the devnet's genesis, each with attackerFunds.
-var extraAccounts = []string{"attacker", "honest", "copier"}
+var extraAccounts = append([]string{"attacker", "honest", "copier"}, copyAccounts...)
 
 const attackerFunds = 100_000 * ledger.UinfPerINF
 
@@ -138,13 +138,30 @@ func (d *devnet) addFiles(files map[string][]byte) error {
 	}
 	defer st.Close()
 	for name, b := range files {
-		c, err := st.AddReader(context.Background(), bytes.NewReader(b), content.AddOptions{})
+		c, err := addFile(st, name, b)
 		if err != nil {
 			return err
 		}
 		d.files[name] = c
 	}
 	return nil
+}
+
+// addFile adds b as one file, or, for a name "dir:<x>", as a directory
+// holding b as its one file "model.safetensors" (the wrapped copy).
+func addFile(st *content.Store, name string, b []byte) (cid.Cid, error) {
+	if !strings.HasPrefix(name, "dir:") {
+		return st.AddReader(context.Background(), bytes.NewReader(b), content.AddOptions{})
+	}
+	dir, err := os.MkdirTemp("", "inferd-wrap")
+	if err != nil {
+		return cid.Undef, err
+	}
+	defer os.RemoveAll(dir)
+	if err := os.WriteFile(filepath.Join(dir, "model.safetensors"), b, 0o600); err != nil {
+		return cid.Undef, err
+	}
+	return st.Add(context.Background(), dir, content.AddOptions{})
 }
 
 func (d *devnet) start(nd node.DevnetNode) { d.startCmd(nd.Home, inferdBin, "run", "--home", nd.Home) }
