@@ -222,7 +222,11 @@ func playCopyRound(t *testing.T, d *devnet, c contest.ContestInfo) *copyRound {
 			t.Fatalf("two submissions of %s: %+v", s.Builder, subs.Submissions)
 		}
 		cr.subs[s.Builder] = s
-		t.Logf("submission %d by %s: %s copy_of=%v score=%v digest=%x rank %d reward %d", s.Index, s.Builder, s.Status, s.CopyOf, s.AgreedScore, s.Digest, s.Rank, s.Reward)
+		score := "none"
+		if s.AgreedScore != nil {
+			score = fmt.Sprint(*s.AgreedScore)
+		}
+		t.Logf("submission %d by %s: %s copy_of=%v score=%s digest=%x rank %d reward %d", s.Index, s.Builder, s.Status, s.CopyOf, score, s.Digest, s.Rank, s.Reward)
 		if s.AgreedScore != nil {
 			order = append(order, seq{s.Builder, s.CommitSeq})
 		}
