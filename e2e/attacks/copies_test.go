@@ -370,4 +370,5 @@ func runCopyAttacks(d *devnet, c contest.ContestInfo, run func(string, func(*tes
 			"near-copy rule: a breakthrough within tolerance of an earlier-committed one earns nothing (tolerance: spec)")
 	})
 	run("front_run", func(t *testing.T) outcome { return round(t).frontRun(t, d) })
+	run("lazy_validator", func(t *testing.T) outcome { return round(t).lazyValidator(t, d, c.ID) })
 }

@@ -29,7 +29,7 @@ import (
 	"github.com/inferd/inferd/node/api"
 )
 
-var inferdBin string
+var inferdBin, lazyBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "inferd-attacks-bin")
@@ -40,6 +40,11 @@ func TestMain(m *testing.M) {
 	out, err := exec.Command("go", "build", "-o", inferdBin, "../../cmd/inferd").CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "build inferd: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	lazyBin = filepath.Join(dir, "lazyvalidator")
+	if out, err := exec.Command("go", "build", "-o", lazyBin, "./internal/lazyvalidator").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build lazyvalidator: %v\n%s", err, out)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -113,8 +118,12 @@ func startDevnet(t *testing.T, n int, files map[string][]byte, genesis func(*led
 		t.Fatal(err)
 	}
 	t.Cleanup(d.stop)
-	for _, nd := range info.Nodes {
-		d.start(nd)
+	for i, nd := range info.Nodes {
+		if i == lazyNode(n) {
+			d.startCmd(nd.Home, lazyBin, "--home", nd.Home, "--keyring", filepath.Join(dir, "keyring"), "--key", nd.Moniker, "--score", fmt.Sprint(lazyScore()))
+		} else {
+			d.start(nd)
+		}
 		cl, err := api.NewClient(nd.API)
 		if err != nil {
 			t.Fatal(err)
