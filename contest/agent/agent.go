@@ -37,6 +37,11 @@ type Config struct {
 	// ResendAfterBlocks: a commit or reveal not on chain after this many
 	// blocks is sent again while its window is open (default 3).
 	ResendAfterBlocks uint64
+	// Scores, if set, replaces fetching and evaluating: what the agent
+	// attests for a round's scored submissions. Only the attack suite's
+	// lazy validator sets it (e2e/attacks/internal/lazyvalidator); a node
+	// never does.
+	Scores func(detail contest.ContestDetail, round contest.RoundView) []contest.Score
 }
 
 // Agent evaluates and attests for one validator operator.
@@ -197,7 +202,12 @@ func (a *Agent) commitStep(ctx context.Context, h uint64, id roundID, st roundSt
 		if waitForSealed(st) && h < st.round.AttestCommit.End {
 			return
 		}
-		scores := a.score(ctx, st)
+		var scores []contest.Score
+		if a.cfg.Scores != nil {
+			scores = a.cfg.Scores(st.detail, st.round)
+		} else {
+			scores = a.score(ctx, st)
+		}
 		salt := make([]byte, 32)
 		if _, err := rand.Read(salt); err != nil {
 			a.log.Error("contest agent: no randomness for a salt", "err", err)

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/inferd/inferd/contest/eval"
 	"github.com/inferd/inferd/ledger"
 	"github.com/inferd/inferd/ledger/contest"
 	"github.com/inferd/inferd/ledger/emission"
@@ -218,7 +220,7 @@ func TestScoreAbstains(t *testing.T) {
 		}},
 	}
 	got := a.score(ctx, st)
-	if got[0] != (contest.Score{Value: 5}) || !got[1].Abstain || !got[2].Abstain {
+	if got[0].Abstain || got[0].Value != 5 || !bytes.Equal(got[0].Digest, eval.FileDigest([]byte("score=5"))) || !got[1].Abstain || !got[2].Abstain {
 		t.Errorf("scores %+v", got)
 	}
 	st.detail.Spec.Evaluator = contest.Evaluator{Builtin: "mlp-mse"}
@@ -277,7 +279,7 @@ func TestSlowModelDoesNotStarveOthers(t *testing.T) {
 		n.mu.Unlock()
 	}()
 	got := a.score(ctx, st)
-	if !got[0].Abstain || got[1] != (contest.Score{Value: 7}) {
+	if !got[0].Abstain || got[1].Abstain || got[1].Value != 7 {
 		t.Fatalf("scores %+v", got)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/inferd/inferd/contest/eval"
 	"github.com/inferd/inferd/ledger/contest"
 )
 
@@ -77,12 +78,12 @@ func (a *Agent) score(ctx context.Context, st roundState) []contest.Score {
 					continue
 				}
 				sub := st.round.Submissions[idx]
-				v, err := a.evaluate(ctx, ev, sub.Model, datasets)
+				v, dg, err := a.evaluate(ctx, ev, sub.Model, datasets)
 				if err != nil {
 					a.log.Info("contest agent: abstaining on a submission", "contest", st.detail.ID, "round", st.round.Round, "index", idx, "model", sub.Model, "err", err)
 					continue
 				}
-				out[j] = contest.Score{Value: v}
+				out[j] = contest.Score{Value: v, Digest: dg}
 			}
 		})
 	}
@@ -133,20 +134,28 @@ func (a *Agent) datasets(ctx context.Context, st roundState) ([][]byte, error) {
 	return out, nil
 }
 
-// evaluate scores model on every dataset: the floor of the mean.
-func (a *Agent) evaluate(ctx context.Context, ev Evaluator, model string, datasets [][]byte) (int64, error) {
+// evaluate scores model on every dataset (the floor of the mean) and
+// computes its digest, which the ledger compares across submissions to
+// find the same weights under another CID.
+func (a *Agent) evaluate(ctx context.Context, ev Evaluator, model string, datasets [][]byte) (int64, []byte, error) {
 	m, err := a.fetch(ctx, model)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
+	}
+	dg := eval.FileDigest(m)
+	if d, ok := ev.(eval.Digester); ok {
+		if dg, err = d.Digest(m); err != nil {
+			return 0, nil, err
+		}
 	}
 	var sum int64
 	for _, d := range datasets {
 		v, err := a.evalOne(ctx, ev, m, d)
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		if v < -contest.MaxScore || v > contest.MaxScore {
-			return 0, fmt.Errorf("score %d outside ±%d", v, int64(contest.MaxScore))
+			return 0, nil, fmt.Errorf("score %d outside ±%d", v, int64(contest.MaxScore))
 		}
 		sum += v // at most 16 datasets of ±1e15: no overflow
 	}
@@ -155,7 +164,7 @@ func (a *Agent) evaluate(ctx context.Context, ev Evaluator, model string, datase
 	if sum%n != 0 && sum < 0 {
 		mean-- // toward negative infinity, the same on every machine
 	}
-	return mean, nil
+	return mean, dg, nil
 }
 
 // evalOne runs one evaluation under the timeout, turning a panic in the

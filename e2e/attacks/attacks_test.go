@@ -47,7 +47,7 @@ func TestAttacks(t *testing.T) {
 	}
 	run("gov_spam", func(t *testing.T) outcome { return attackGovSpam(t, d, voters) })
 	c := createContest(t, d, designer, voters)
-	run("model_copy", func(t *testing.T) outcome { return attackModelCopy(t, d, c) })
+	runCopyAttacks(d, c, run)
 	run("designer_retire", func(t *testing.T) outcome { return attackRetire(t, d, designer, voters, c) })
 	if !full() {
 		t.Log("INFERD_ATTACKS=all (make attacks) adds the compute attacks")

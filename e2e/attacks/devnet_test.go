@@ -29,7 +29,7 @@ import (
 	"github.com/inferd/inferd/node/api"
 )
 
-var inferdBin string
+var inferdBin, lazyBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "inferd-attacks-bin")
@@ -42,13 +42,18 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build inferd: %v\n%s", err, out)
 		os.Exit(1)
 	}
+	lazyBin = filepath.Join(dir, "lazyvalidator")
+	if out, err := exec.Command("go", "build", "-o", lazyBin, "./internal/lazyvalidator").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build lazyvalidator: %v\n%s", err, out)
+		os.Exit(1)
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
 // Accounts the attacks add to the devnet's genesis, each with attackerFunds.
-var extraAccounts = []string{"attacker", "honest", "copier"}
+var extraAccounts = append([]string{"attacker", "honest", "copier"}, copyAccounts...)
 
 const attackerFunds = 100_000 * ledger.UinfPerINF
 
@@ -113,8 +118,12 @@ func startDevnet(t *testing.T, n int, files map[string][]byte, genesis func(*led
 		t.Fatal(err)
 	}
 	t.Cleanup(d.stop)
-	for _, nd := range info.Nodes {
-		d.start(nd)
+	for i, nd := range info.Nodes {
+		if i == lazyNode(n) {
+			d.startCmd(nd.Home, lazyBin, "--home", nd.Home, "--keyring", filepath.Join(dir, "keyring"), "--key", nd.Moniker, "--score", fmt.Sprint(lazyScore()))
+		} else {
+			d.start(nd)
+		}
 		cl, err := api.NewClient(nd.API)
 		if err != nil {
 			t.Fatal(err)
@@ -138,13 +147,30 @@ func (d *devnet) addFiles(files map[string][]byte) error {
 	}
 	defer st.Close()
 	for name, b := range files {
-		c, err := st.AddReader(context.Background(), bytes.NewReader(b), content.AddOptions{})
+		c, err := addFile(st, name, b)
 		if err != nil {
 			return err
 		}
 		d.files[name] = c
 	}
 	return nil
+}
+
+// addFile adds b as one file, or, for a name "dir:<x>", as a directory
+// holding b as its one file "model.safetensors" (the wrapped copy).
+func addFile(st *content.Store, name string, b []byte) (cid.Cid, error) {
+	if !strings.HasPrefix(name, "dir:") {
+		return st.AddReader(context.Background(), bytes.NewReader(b), content.AddOptions{})
+	}
+	dir, err := os.MkdirTemp("", "inferd-wrap")
+	if err != nil {
+		return cid.Undef, err
+	}
+	defer os.RemoveAll(dir)
+	if err := os.WriteFile(filepath.Join(dir, "model.safetensors"), b, 0o600); err != nil {
+		return cid.Undef, err
+	}
+	return st.Add(context.Background(), dir, content.AddOptions{})
 }
 
 func (d *devnet) start(nd node.DevnetNode) { d.startCmd(nd.Home, inferdBin, "run", "--home", nd.Home) }

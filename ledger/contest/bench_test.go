@@ -89,10 +89,18 @@ func TestCloseRoundAtScale(t *testing.T) {
 	h.block()
 	d := h.detail(1)
 	lr := d.LastRound
-	if lr.Agreed != 1000 || lr.Breakthroughs == 0 || lr.BuildersPaid == 0 || lr.ValidatorsPaid == 0 {
-		t.Fatalf("%+v", lr)
-	}
 	rv := h.round(1, 1)
+	near := 0
+	for _, s := range rv.Submissions {
+		if s.Status == StatusNearCopy {
+			near++
+		}
+	}
+	// 1,000 random scores in 0.7..1.0 under a 0.1% tolerance: many
+	// breakthroughs fall within tolerance of an earlier one (near copies).
+	if int(lr.Agreed)+near != 1000 || near == 0 || lr.Breakthroughs == 0 || lr.BuildersPaid == 0 || lr.ValidatorsPaid == 0 {
+		t.Fatalf("near copies %d, %+v", near, lr)
+	}
 	wrong := 0
 	for _, a := range rv.Attestations {
 		if !a.Agreed {

@@ -90,9 +90,10 @@ func (m *Module) freeze(ctx *ledger.Context, id, round uint64) error {
 
 // vote is one attestation's score on one submission.
 type vote struct {
-	value int64
-	stake uint64
-	att   int // index in the round's attestations
+	value  int64
+	stake  uint64
+	att    int    // index in the round's attestations
+	digest []byte // the model digest it carried (may be empty)
 }
 
 // weightedMedian is the lower stake-weighted median: the smallest value
@@ -159,7 +160,7 @@ func agree(spec *Spec, rs *roundState, subs []Submission, atts []Attestation) (e
 			if !a.Revealed || len(a.Scores) != len(subs) || a.Scores[j].Abstain {
 				continue
 			}
-			votes = append(votes, vote{value: a.Scores[j].Value, stake: a.Stake, att: ai})
+			votes = append(votes, vote{value: a.Scores[j].Value, stake: a.Stake, att: ai, digest: a.Scores[j].Digest})
 			stake += a.Stake
 		}
 		s := &subs[j]
@@ -169,9 +170,17 @@ func agree(spec *Spec, rs *roundState, subs []Submission, atts []Attestation) (e
 			s.Status = StatusNoQuorum
 			continue
 		}
+		s.Digest = agreedDigest(votes) // before the median sorts votes: attestation order
 		med := weightedMedian(votes, stake)
 		s.Status, s.AgreedScore = StatusAgreed, &med
 		for _, v := range votes {
+			// A vote without the agreed digest is not credited: its
+			// validator did not fetch and decode the model it scored
+			// (or lied about it), so its score is a guess.
+			if len(s.Digest) != 0 && !bytes.Equal(v.digest, s.Digest) {
+				bad[v.att] = true
+				continue
+			}
 			if withinTolerance(spec.Tolerance, v.value, med) {
 				counted[v.att]++
 			} else {
@@ -188,16 +197,19 @@ func agree(spec *Spec, rs *roundState, subs []Submission, atts []Attestation) (e
 }
 
 // breakthroughs returns the indexes (into subs) of the agreed submissions
-// that beat best by at least max(min_improvement, 1), ranked by
-// improvement, ties by earlier commit.
+// that beat best by at least max(min_improvement, 1) and by more than the
+// tolerance band around best, less the near copies (markNearCopies, which
+// marks them in subs), ranked by improvement, ties by earlier commit.
 func breakthroughs(spec *Spec, best int64, subs []Submission) []int {
 	need := max(spec.MinImprovement, 1)
 	var out []int
 	for i := range subs {
-		if subs[i].Status == StatusAgreed && improvement(spec.Direction, *subs[i].AgreedScore, best) >= need {
+		if subs[i].Status == StatusAgreed && improvement(spec.Direction, *subs[i].AgreedScore, best) >= need &&
+			beyondTolerance(spec.Tolerance, *subs[i].AgreedScore, best) {
 			out = append(out, i)
 		}
 	}
+	out = markNearCopies(spec, subs, out)
 	sort.SliceStable(out, func(a, b int) bool {
 		ia := improvement(spec.Direction, *subs[out[a]].AgreedScore, best)
 		ib := improvement(spec.Direction, *subs[out[b]].AgreedScore, best)

@@ -49,6 +49,16 @@
 // validator's scores are revealed only in the attest_reveal window, after
 // every member's attest_commit window has closed.
 //
+// Copies under another CID (copies.go): each score carries the
+// evaluator's digest of the model; a submission's agreed digest is the
+// one carried by more than half of its attesting stake, and a score
+// without it is a disagreement. At the close, agreed submissions are
+// visited by commit sequence and the first builder of a digest owns it
+// (contest/digest/<id><digest>); another builder's submission of it is a
+// copy. A breakthrough must also lie outside the tolerance band around
+// the best, and one within tolerance of an earlier-committed breakthrough
+// of the round is a near_copy: neither earns.
+//
 // # Agreement and rewards (end-block of the round's last block)
 //
 // For each scored submission, over the revealed attestations that did
@@ -93,6 +103,7 @@
 //	contest/sub/<id><round><index u32>     Submission
 //	contest/hash/<id><round><sender><hash>  index of the sender's submission with that commit hash
 //	contest/owner/<id><multihash>          owner: the first committer of a model
+//	contest/digest/<id><digest>            owner: the first committer of an agreed model digest
 //	contest/att/<id><round><operator>      Attestation
 //	contest/agreed/<id><round><index u32>  empty: agreed submissions (the leaderboard index)
 //	contest/nsub/<id><round><sender>       commits of one sender in a round (at most MaxCommitsPerBuilder)

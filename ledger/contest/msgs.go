@@ -244,6 +244,12 @@ func (m *Module) attestReveal(ctx *ledger.Context, sender keys.Address, x MsgAtt
 		if sc.Abstain && sc.Value != 0 {
 			return fmt.Errorf("%w: score %d abstains but carries value %d", ErrScoreOutOfRange, i, sc.Value)
 		}
+		if sc.Abstain && len(sc.Digest) != 0 {
+			return fmt.Errorf("%w: score %d abstains but carries a digest (send none when abstaining)", ErrBadDigest, i)
+		}
+		if n := len(sc.Digest); n != 0 && n != DigestBytes {
+			return fmt.Errorf("%w: score %d carries a %d-byte digest, want %d (sha256) or none", ErrBadDigest, i, n, DigestBytes)
+		}
 	}
 	if !bytes.Equal(AttestHash(x.Scores, x.Salt, sender), a.Hash) {
 		return fmt.Errorf("%w: attestation of %s, contest %d round %d", ErrHashMismatch, sender, x.Contest, x.Round)

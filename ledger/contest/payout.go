@@ -40,6 +40,7 @@ func (m *Module) closeRound(ctx *ledger.Context, id, round uint64) error {
 	}
 	atts := attestations(ctx, id, round)
 	earns := agree(&r.Spec, &rs, subs, atts)
+	markDigestCopies(ctx, id, subs)
 	ranked := breakthroughs(&r.Spec, r.Best, subs)
 
 	pool := PoolName(id)

@@ -21,6 +21,7 @@ const (
 	attPrefix     = "contest/att/"
 	agreedPrefix  = "contest/agreed/"
 	perSenderPfx  = "contest/nsub/"
+	digestPrefix  = "contest/digest/"
 )
 
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
@@ -44,6 +45,7 @@ func hashKey(id, r uint64, sender keys.Address, h []byte) []byte {
 	return cat(hashPrefix, u64(id), u64(r), sender[:], h)
 }
 func ownerKeyOf(id uint64, mh []byte) []byte     { return cat(ownerPrefix, u64(id), mh) }
+func digestKeyOf(id uint64, d []byte) []byte     { return cat(digestPrefix, u64(id), d) }
 func attKey(id, r uint64, v keys.Address) []byte { return cat(attPrefix, u64(id), u64(r), v[:]) }
 func attsOf(id, r uint64) []byte                 { return cat(attPrefix, u64(id), u64(r)) }
 func agreedKey(id, r uint64, i uint32) []byte    { return cat(agreedPrefix, u64(id), u64(r), u32(i)) }

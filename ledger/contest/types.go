@@ -66,6 +66,7 @@ var (
 	ErrScoreOutOfRange   = errors.New("score out of range")
 	ErrAlreadyRetired    = errors.New("contest already retired")
 	ErrInvalidCommitHash = errors.New("commit hash must be 32 bytes")
+	ErrBadDigest         = errors.New("invalid model digest")
 )
 
 // Score is one validator's verdict on one submission: a value in
@@ -75,6 +76,11 @@ type Score struct {
 	_       struct{} `cbor:",toarray"`
 	Abstain bool     `json:"abstain,omitempty"`
 	Value   int64    `json:"value"`
+	// Digest is the evaluator's canonical digest of the model it scored
+	// (32 bytes; see docs/contests.md "Copies"): the same weights under
+	// another CID give the same digest. Empty when abstaining, or from an
+	// evaluator that computes none.
+	Digest ledger.HexBytes `json:"digest,omitempty"`
 }
 
 // MsgCommit commits to a model: Hash = CommitHash(model CID, salt, sender).
@@ -142,7 +148,8 @@ const (
 	StatusCommitted  = "committed"  // hash only, reveal window open or not reached
 	StatusRevealed   = "revealed"   // CID opened, waiting for evaluation
 	StatusUnrevealed = "unrevealed" // the reveal window closed without a reveal
-	StatusCopy       = "copy"       // the CID was committed first by someone else: earns nothing
+	StatusCopy       = "copy"       // the CID, or the weights (digest), were committed first by someone else: earns nothing
+	StatusNearCopy   = "near_copy"  // scored within tolerance of an earlier-committed breakthrough of the round: earns nothing
 	StatusAgreed     = "agreed"     // attestations reached quorum: AgreedScore is set
 	StatusNoQuorum   = "no_quorum"  // evaluated, but attestations did not reach quorum
 )
@@ -160,13 +167,14 @@ type Submission struct {
 	Model          string          `json:"model,omitempty"` // CID once revealed
 	RevealHeight   uint64          `json:"reveal_height,omitempty"`
 	Status         string          `json:"status"`
-	CopyOf         *keys.Address   `json:"copy_of,omitempty"` // owner of the CID when Status is copy
+	CopyOf         *keys.Address   `json:"copy_of,omitempty"` // owner of the CID or digest (copy), or of the earlier breakthrough (near_copy)
 	AgreedScore    *int64          `json:"agreed_score,omitempty"`
 	AttestingStake uint64          `json:"attesting_stake,omitempty"`
 	Breakthrough   bool            `json:"breakthrough,omitempty"`
 	Rank           uint32          `json:"rank,omitempty"` // 1-based among the round's breakthroughs
 	Reward         uint64          `json:"reward,omitempty"`
 	Deposit        uint64          `json:"deposit,omitempty"` // held until reveal (returned) or freeze (burned)
+	Digest         ledger.HexBytes `json:"digest,omitempty"`  // the model digest a stake majority of the attestations carried
 }
 
 // Attestation is one validator's committed (and maybe revealed) scores.
