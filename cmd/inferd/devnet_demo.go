@@ -250,7 +250,7 @@ func reportJob(ctx context.Context, cl *api.Client, say func(string, ...any)) {
 	err := poll(ctx, 3*time.Minute, func() (bool, error) {
 		var err error
 		j, err = cl.Job(ctx, 1, api.Latest)
-		return err == nil && j.Status != compute.JobOpen && j.Status != compute.JobAssigned, nil
+		return err == nil && !compute.JobInFlight(j.Status), nil
 	})
 	switch {
 	case err != nil:

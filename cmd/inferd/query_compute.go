@@ -14,7 +14,7 @@ type queryFn = func(use, short string, args cobra.PositionalArgs, run func(c *co
 
 // computeQueries are the compute module's query commands.
 func computeQueries(q queryFn) []*cobra.Command {
-	jobs := q("jobs [--status S]", "List jobs, newest first (status: open, assigned, done, failed, expired, missed, reexec)", exactArgs(), runQueryJobs)
+	jobs := q("jobs [--status S]", "List jobs, newest first (status: open, assigned, sealed, running, done, failed, expired, missed, reexec)", exactArgs(), runQueryJobs)
 	jobs.Flags().String("status", "", "only jobs with this status")
 	return []*cobra.Command{
 		q("providers", "List compute providers: price, capacity, verified operations, uptime, bond", exactArgs(), runQueryProviders),
@@ -107,6 +107,8 @@ func jobProvider(j compute.Job) string {
 
 func jobResult(j compute.Job) string {
 	switch {
+	case j.Status == compute.JobSealed:
+		return fmt.Sprintf("pending reveal (by height %d)", j.Deadline)
 	case j.Result != "":
 		return j.Result
 	case j.Error != "":
@@ -132,7 +134,9 @@ func runQueryJob(c *cobra.Command, a *nodeArgs, args []string) error {
 		kv(w, "id", r.ID, "status", r.Status, "user", r.User, "workload", r.Workload, "input", r.Input,
 			"input size", fmt.Sprintf("%d bytes", r.InputSize), "max price", formatAmount(r.MaxPrice), "submitted", fmtHeight(r.Submitted),
 			"deadline", fmtHeight(r.Deadline), "provider", jobProvider(r.Job))
-		if r.Status != compute.JobOpen && r.Status != compute.JobAssigned {
+		if r.Status == compute.JobSealed {
+			kv(w, "result", jobResult(r.Job))
+		} else if r.Status != compute.JobOpen && r.Status != compute.JobAssigned {
 			kv(w, "charged (burned)", formatAmount(r.Charged), "refunded", formatAmount(r.Refunded),
 				"finished", fmtHeight(r.Finished), "result", jobResult(r.Job))
 		}

@@ -121,7 +121,8 @@ func TestAgentsHonestAndCheatingProviders(t *testing.T) {
 }
 
 // TestAgentsRunAndReexecuteJobs: the cheapest provider runs a Wasm job
-// and reports its output's CID; a workload that is not a Wasm module is
+// and reports its output's CID (sealed, revealed after the verifier's
+// commit window); a workload that is not a Wasm module is
 // reported failed; the verifier re-executes both and agrees.
 func TestAgentsRunAndReexecuteJobs(t *testing.T) {
 	ctx := context.Background()
@@ -135,8 +136,15 @@ func TestAgentsRunAndReexecuteJobs(t *testing.T) {
 	}
 	r.step(ctx) // registration
 	r.user.Submit(ctx, submit(good.String()), submit(bad.String()))
+	sealedDrawn := false // the result was sealed while the verifier committed
 	for r.n.height < 12 {
 		r.step(ctx)
+		if j := r.job(1); j.Status == ledgercompute.JobSealed && j.Result == "" && j.Reexec == ledgercompute.ReexecPending {
+			sealedDrawn = true
+		}
+	}
+	if !sealedDrawn {
+		t.Fatal("job 1 never seen sealed and drawn: the provider reported its result in the clear")
 	}
 	empty := r.n.put(nil)
 	j1, j2 := r.job(1), r.job(2)

@@ -10,8 +10,9 @@
 //     RepublishBlocks blocks until the attest deadline). It runs the jobs
 //     assigned to it: fetch the workload (a WASI command module) and the
 //     input by CID, run it with wasmrun under caps, add the output and
-//     send job/result (or job/result with an error for a workload that
-//     cannot run).
+//     report it: sealed while reexec_ppm > 0 (job/result_commit, then
+//     job/result_reveal once the ledger allows: provider_reveal.go), else
+//     job/result; an error instead of a CID for a workload that cannot run.
 //   - Verifier (a validator's operator account): it checks rows messages
 //     against the committed root and a recomputation (compute/spotcheck),
 //     outside block execution, and sends compute/attest; near the attest

@@ -58,6 +58,7 @@ type Provider struct {
 	round   *proverRound
 	jobs    map[uint64]bool // started or reported, until no longer assigned
 	running map[uint64]*jobRun
+	sealed  map[uint64]*sealedResult // committed results to reveal (provider_reveal.go)
 	jobSlot chan struct{}
 	wg      sync.WaitGroup
 }
@@ -72,7 +73,7 @@ type jobRun struct {
 
 // ContentUnavailable prefixes the error a provider reports for a job whose
 // workload or input it could not fetch before the job's deadline.
-const ContentUnavailable = "content unavailable"
+const ContentUnavailable = ledgercompute.ContentUnavailable
 
 // errUnavailable wraps every fetch error of runner.Execute.
 var errUnavailable = errors.New(ContentUnavailable)
@@ -103,7 +104,7 @@ func NewProvider(h hostapi.Host, cfg ProviderConfig) *Provider {
 		cfg.ReportMarginBlocks = 3
 	}
 	return &Provider{h: h, cfg: cfg, run: newRunner(cfg.Limits, cfg.MaxJobs), log: h.Logger().With("agent", "compute-provider"),
-		jobs: map[uint64]bool{}, running: map[uint64]*jobRun{}, jobSlot: make(chan struct{}, cfg.MaxJobs)}
+		jobs: map[uint64]bool{}, running: map[uint64]*jobRun{}, sealed: map[uint64]*sealedResult{}, jobSlot: make(chan struct{}, cfg.MaxJobs)}
 }
 
 // Run acts at every committed height until ctx ends.
@@ -124,9 +125,11 @@ func (p *Provider) Run(ctx context.Context) error {
 	}
 }
 
-// Step does what is due at height: the challenge and the jobs.
+// Step does what is due at height: the challenge, the jobs and the
+// reveals of sealed results.
 func (p *Provider) Step(ctx context.Context, height uint64) {
 	p.stepChallenge(ctx, height)
+	p.stepReveals(ctx, height)
 	p.stepJobs(ctx, height)
 }
 
@@ -235,7 +238,7 @@ func (p *Provider) stepJobs(ctx context.Context, height uint64) {
 			continue // container jobs and leases are the container agent's
 		}
 		assigned[j.ID] = true
-		if !p.jobs[j.ID] && height < j.Deadline {
+		if !p.jobs[j.ID] && j.Status == ledgercompute.JobAssigned && height < j.Deadline {
 			p.jobs[j.ID] = true
 			todo = append(todo, j)
 		}
@@ -323,11 +326,11 @@ func (p *Provider) doJob(ctx, jctx context.Context, j ledgercompute.Job, maxInpu
 	if out.Result != "" && p.cfg.Result != nil {
 		out.Result = p.cfg.Result(j.ID, out.Result)
 	}
-	msg := ledgercompute.MsgJobResult{Job: j.ID, Result: out.Result}
+	errText := ""
 	if out.Result == "" {
-		msg.Error = out.Failure
+		errText = out.Failure
 	}
-	if _, err := p.h.Submit(ctx, ledger.NewMsg(ledgercompute.MsgTypeJobResult, msg)); err != nil {
+	if err := p.report(ctx, j.ID, out.Result, errText); err != nil {
 		p.log.Warn("report job", "id", j.ID, "err", err)
 		p.mu.Lock()
 		delete(p.jobs, j.ID)

@@ -133,7 +133,7 @@ func attackLazyJob(t *testing.T, d *devnet) outcome {
 	if err := poll(4*time.Minute, func() (bool, error) {
 		var err error
 		j, err = d.cl.Job(context.Background(), j.ID, api.Latest)
-		return err == nil && j.Status != compute.JobOpen && j.Status != compute.JobAssigned, nil
+		return err == nil && !compute.JobInFlight(j.Status), nil
 	}); err != nil {
 		t.Fatalf("job %d did not end: %+v", j.ID, j.Job)
 	}

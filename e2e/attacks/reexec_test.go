@@ -20,7 +20,8 @@ const lazyValidator = 3
 
 // attackLazyReexec: validator 3's node is restarted as the lazy verifier
 // (e2e/attacks/internal/lazyverifier): it attests rows honestly but never
-// re-executes a job; it commits and reveals the provider's own result. A
+// re-executes a job; it commits and reveals the provider's result as the
+// ledger shows it (sealed during the commit window: it commits a failure). A
 // job goes to the wrong-result provider of the previous attack (still the
 // cheapest); the three honest validators re-run it and reveal the real
 // result, the verdict is mismatch, and only reveals that agree with it are

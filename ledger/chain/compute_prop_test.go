@@ -1,6 +1,8 @@
 package chain
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"math/rand"
 
 	"github.com/ipfs/go-cid"
@@ -16,7 +18,17 @@ import (
 // leases and their windows all happen within a property run.
 const computePropParams = `{"min_bond":1000000,"unbonding_blocks":10,"epoch_blocks":10,"commit_deadline_blocks":3,
 "attest_deadline_blocks":8,"downtime_jail_threshold":1000,"job_deadline_blocks":20,"job_min_run_blocks":2,"reexec_window_blocks":5,
-"container_deadline_blocks":12,"lease_probe_blocks":3,"lease_down_windows":2}`
+"container_deadline_blocks":12,"lease_probe_blocks":3,"lease_down_windows":2,"reexec_ppm":300000}`
+
+// propSeal is the sealed result of Wasm job id in the property test: a
+// result (or, for some ids, an error) and a salt, both from the id.
+func propSeal(id uint64) (result, errText string, salt []byte) {
+	s := sha256.Sum256([]byte(fmt.Sprint("salt", id)))
+	if id%5 == 0 {
+		return "", "wasmrun: trap", s[:16]
+	}
+	return propCID(fmt.Sprint("out", id)), "", s[:16]
+}
 
 func propCID(s string) string {
 	h, _ := mh.Sum([]byte(s), mh.SHA2_256, -1)
@@ -58,7 +70,7 @@ func (n *testNet) randomComputeMsg(r *rand.Rand, from *acct, everyone []*acct) (
 		}
 		return from
 	}
-	switch r.Intn(7) {
+	switch r.Intn(9) {
 	case 0:
 		return ledger.NewMsg(compute.MsgTypeRegister, compute.MsgRegister{Price: uint64(1 + r.Intn(3000)), Capacity: uint32(1 + r.Intn(3)), Bond: 2 * ledger.UinfPerINF}), from
 	case 1:
@@ -93,6 +105,10 @@ func (n *testNet) randomComputeMsg(r *rand.Rand, from *acct, everyone []*acct) (
 		j := jobs[r.Intn(len(jobs))]
 		prov := byAddr(j.Provider)
 		switch {
+		case j.Kind == compute.KindWasm:
+			res, errText, salt := propSeal(j.ID)
+			c := compute.ResultCommitment(n.c.ChainID(), j.ID, j.Provider, res, errText, salt)
+			return ledger.NewMsg(compute.MsgTypeJobResultCommit, compute.MsgJobResultCommit{Job: j.ID, Commitment: c[:]}), prov
 		case j.Kind == compute.KindBatch:
 			f := failures[r.Intn(len(failures))]
 			exit := int64(0)
@@ -127,6 +143,23 @@ func (n *testNet) randomComputeMsg(r *rand.Rand, from *acct, everyone []*acct) (
 		}
 		val := n.vals[r.Intn(len(n.vals))]
 		return ledger.NewMsg(compute.MsgTypeLeaseAttest, compute.MsgLeaseAttest{Lease: l.ID, Window: w, OK: r.Intn(3) > 0}), val
+	case 7:
+		return ledger.NewMsg(compute.MsgTypeJobSubmit, compute.MsgJobSubmit{Workload: propCID("wasm"), Input: propCID("in"),
+			InputSize: 10, MaxPrice: uint64(1 + r.Intn(5000))}), from
+	case 8:
+		// A sealed result is revealed (early, on time, or with a wrong
+		// salt); some are never revealed and missed.
+		var jobs []compute.Job
+		n.c.Query(n.height, func(ctx *ledger.Context) error { jobs = n.c.Compute.Jobs(ctx, compute.JobSealed); return nil })
+		if len(jobs) == 0 || r.Intn(5) == 0 {
+			break
+		}
+		j := jobs[r.Intn(len(jobs))]
+		res, errText, salt := propSeal(j.ID)
+		if r.Intn(6) == 0 {
+			salt = salt[1:]
+		}
+		return ledger.NewMsg(compute.MsgTypeJobResultReveal, compute.MsgJobResultReveal{Job: j.ID, Result: res, Error: errText, Salt: salt}), byAddr(j.Provider)
 	}
 	return ledger.NewMsg(compute.MsgTypeJobSubmitContainer, compute.MsgJobSubmitContainer{Spec: randomSpec(r)}), from
 }

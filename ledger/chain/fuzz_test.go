@@ -44,6 +44,8 @@ func FuzzApplyMsg(f *testing.F) {
 	f.Add(index(compute.MsgTypeJobSubmitContainer), codec.MustMarshal(compute.MsgJobSubmitContainer{Spec: randomSpec(r), Allowed: []keys.Address{to}}))
 	f.Add(index(compute.MsgTypeJobContainerResult), codec.MustMarshal(compute.MsgJobContainerResult{Job: 1, Outputs: propCID("o"), Failure: compute.FailNone}))
 	f.Add(index(compute.MsgTypeLeaseAttest), codec.MustMarshal(compute.MsgLeaseAttest{Lease: 1, Window: 0, OK: true}))
+	f.Add(index(compute.MsgTypeJobResultCommit), codec.MustMarshal(compute.MsgJobResultCommit{Job: 1, Commitment: make([]byte, 32)}))
+	f.Add(index(compute.MsgTypeJobResultReveal), codec.MustMarshal(compute.MsgJobResultReveal{Job: 1, Result: propCID("o"), Salt: make([]byte, 16)}))
 	f.Add(index(compute.MsgTypeLeaseClose), codec.MustMarshal(compute.MsgLeaseClose{Lease: 1}))
 	for i := range types {
 		f.Add(uint8(i), []byte{0x80})

@@ -303,7 +303,7 @@ func TestNoSelfAttestation(t *testing.T) {
 		t.Fatalf("job assigned to %s", j.Provider)
 	}
 	out := testCID("its output")
-	mustOK(t, n.block(n.tx(v, result(1, out))))
+	mustOK(t, n.block(n.sealResult(v, 1, out)))
 	n.block() // the draw
 	if j := n.job(1); j.Reexec != ReexecPending {
 		t.Fatalf("job not drawn: %q", j.Reexec)

@@ -1,6 +1,7 @@
 package compute
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,8 +28,9 @@ const (
 var genesisTime = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // testParams are short epochs for tests: epoch of 6 blocks, commits in the
-// first 2, attestations in blocks 3..5.
-const testParams = `{"min_bond":1000000,"unbonding_blocks":6,"epoch_blocks":6,"commit_deadline_blocks":2,
+// first 2, attestations in blocks 3..5. Nothing is re-executed
+// (reexec_ppm 0), so results are reported in the clear.
+const testParams = `{"reexec_ppm":0,"min_bond":1000000,"unbonding_blocks":6,"epoch_blocks":6,"commit_deadline_blocks":2,
 "attest_deadline_blocks":5,"downtime_jail_threshold":3,"jail_blocks":10,"job_deadline_blocks":10,
 "job_min_run_blocks":2,"reexec_window_blocks":3}`
 
@@ -83,7 +85,14 @@ type testNet struct {
 	accts  []*acct
 	height uint64
 	now    int64
-	check  bool // recount totals after every block
+	check  bool                 // recount totals after every block
+	sealed map[uint64]sealedRes // sealed results revealAll reveals
+}
+
+// sealedRes is a provider's sealed result, to reveal later.
+type sealedRes struct {
+	prov *acct
+	res  string
 }
 
 // newNet builds bank, staking, the minter and compute, with nVals equal
@@ -265,13 +274,16 @@ func (n *testNet) checkState() {
 					n.t.Fatalf("height %d: lease %d running past its end", n.height, j.ID)
 				}
 			}
-			if j.Status == JobAssigned {
+			if j.Status == JobAssigned || j.Status == JobSealed {
 				assigned++
 				if !ctx.Has(jprovKey(j.Provider, j.ID)) {
 					n.t.Fatalf("job %d missing from its provider's index", j.ID)
 				}
 			}
-			if j.Status == JobOpen || j.Status == JobAssigned {
+			if (j.Status == JobSealed) != ctx.Has(rsealKey(j.ID)) {
+				n.t.Fatalf("job %d is %s, sealed record present %v", j.ID, j.Status, ctx.Has(rsealKey(j.ID)))
+			}
+			if j.Status == JobOpen || j.Status == JobAssigned || j.Status == JobSealed {
 				escrow += j.MaxPrice
 				if j.Deadline <= n.height {
 					n.t.Fatalf("height %d: job %d is %s past its deadline %d", n.height, j.ID, j.Status, j.Deadline)
@@ -340,6 +352,34 @@ func submit(workload, input string, size, maxPrice uint64) ledger.Msg {
 
 func result(id uint64, res string) ledger.Msg {
 	return ledger.NewMsg(MsgTypeJobResult, MsgJobResult{Job: id, Result: res})
+}
+
+// resultSalt is a test provider's result salt for a job: deterministic.
+func resultSalt(a *acct, id uint64) []byte {
+	s := sha256.Sum256(append([]byte("result"), append(a.addr[:], u64(id)...)...))
+	return s[:16]
+}
+
+// sealResult is job id's sealed result res from a ("" with errText for a
+// failure).
+func (n *testNet) sealResult(a *acct, id uint64, res string) []byte {
+	if n.sealed == nil {
+		n.sealed = map[uint64]sealedRes{}
+	}
+	n.sealed[id] = sealedRes{a, res}
+	c := ResultCommitment(testChainID, id, a.addr, res, errIfEmpty(res), resultSalt(a, id))
+	return n.tx(a, ledger.NewMsg(MsgTypeJobResultCommit, MsgJobResultCommit{Job: id, Commitment: c[:]}))
+}
+
+func (n *testNet) revealResult(a *acct, id uint64, res string) []byte {
+	return n.tx(a, ledger.NewMsg(MsgTypeJobResultReveal, MsgJobResultReveal{Job: id, Result: res, Error: errIfEmpty(res), Salt: resultSalt(a, id)}))
+}
+
+func errIfEmpty(res string) string {
+	if res == "" {
+		return "wasmrun: trap"
+	}
+	return ""
 }
 
 // testCID is a valid CIDv1 (raw, sha2-256) of s.

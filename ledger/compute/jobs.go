@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/ipfs/go-cid"
 
@@ -204,43 +205,64 @@ func (m *Module) settle(ctx *ledger.Context, j *Job, charge uint64) error {
 	return nil
 }
 
-func (m *Module) jobResult(ctx *ledger.Context, sender keys.Address, x MsgJobResult) error {
-	j, ok := m.job(ctx, x.Job)
+// reportable checks that sender may report job id: a Wasm job assigned to
+// it.
+func (m *Module) reportable(ctx *ledger.Context, sender keys.Address, id uint64) (Job, error) {
+	j, ok := m.job(ctx, id)
 	if !ok {
-		return fmt.Errorf("%w: %d", ErrUnknownJob, x.Job)
+		return Job{}, fmt.Errorf("%w: %d", ErrUnknownJob, id)
 	}
 	if j.Kind != KindWasm {
-		return fmt.Errorf("%w: job %d is a %s container job; report it with job/container_result (services: lease messages)", ErrNotWasm, j.ID, j.Kind)
+		return Job{}, fmt.Errorf("%w: job %d is a %s container job; report it with job/container_result (services: lease messages)", ErrNotWasm, j.ID, j.Kind)
 	}
 	if j.Status != JobAssigned {
-		return fmt.Errorf("%w: job %d is %s", ErrJobClosed, j.ID, j.Status)
+		return Job{}, fmt.Errorf("%w: job %d is %s", ErrJobClosed, j.ID, j.Status)
 	}
 	if j.Provider != sender {
-		return fmt.Errorf("%w: job %d is assigned to %s", ErrNotAssignee, j.ID, j.Provider)
+		return Job{}, fmt.Errorf("%w: job %d is assigned to %s", ErrNotAssignee, j.ID, j.Provider)
 	}
+	return j, nil
+}
+
+// checkOutcome checks a report's result CID or error text: exactly one.
+func checkOutcome(result, errText string) error {
 	switch {
-	case x.Result != "" && x.Error != "":
+	case result != "" && errText != "":
 		return fmt.Errorf("%w: give a result CID or an error, not both", ledger.ErrInvalidMsg)
-	case x.Result != "":
-		if err := CheckCID("result", x.Result); err != nil {
-			return err
-		}
+	case result != "":
+		return CheckCID("result", result)
+	case errText != "" && len(errText) <= MaxErrorBytes:
+		return nil
+	}
+	return fmt.Errorf("%w: a result needs a result CID or an error of 1..%d bytes", ledger.ErrInvalidMsg, MaxErrorBytes)
+}
+
+// jobResult takes a result in the clear while nothing is re-executed
+// (reexec_ppm 0: no validator to copy it, and the sealed flow in
+// jobs_reveal.go would only add latency), and a "content unavailable"
+// failure at any time: that claim is never drawn for re-execution.
+func (m *Module) jobResult(ctx *ledger.Context, sender keys.Address, x MsgJobResult) error {
+	j, err := m.reportable(ctx, sender, x.Job)
+	if err != nil {
+		return err
+	}
+	if m.Params(ctx).ReexecPPM > 0 && (x.Result != "" || !strings.HasPrefix(x.Error, ContentUnavailable)) {
+		return fmt.Errorf("%w (job %d; only a %q failure may be reported in the clear)", ErrResultInClear, j.ID, ContentUnavailable)
+	}
+	if err := checkOutcome(x.Result, x.Error); err != nil {
+		return err
+	}
+	if x.Result != "" {
 		j.Status, j.Result = JobDone, x.Result
-	case x.Error != "" && len(x.Error) <= MaxErrorBytes:
+	} else {
 		j.Status, j.Error = JobFailed, x.Error
-	default:
-		return fmt.Errorf("%w: a result needs a result CID or an error of 1..%d bytes", ledger.ErrInvalidMsg, MaxErrorBytes)
 	}
 	// A failed job is charged like a done one: rejecting the workload was
-	// the provider's work, and re-execution checks that claim too.
+	// the provider's work.
 	if err := m.settle(ctx, &j, j.Price); err != nil {
 		return err
 	}
-	// The re-execution draw uses the next block's seed (this block's hash),
-	// which the provider cannot know when its result is included.
-	if m.Params(ctx).ReexecPPM > 0 {
-		ctx.Set(drawKey(ctx.Height+1, j.ID), []byte{1})
-	} else if j.Status == JobDone {
+	if j.Status == JobDone {
 		creditServed(ctx, sender, j.Charged) // nothing can contradict it
 	}
 	m.putJob(ctx, j)
@@ -254,8 +276,9 @@ func (m *Module) jobResult(ctx *ledger.Context, sender keys.Address, x MsgJobRes
 }
 
 // jobDeadlines ends every escrow whose deadline is this height: an open job
-// expires, an assigned one is missed; both refund the user in full. The
-// provider of a missed job is slashed job_slash_ppm and counted down.
+// expires, an assigned one is missed, and so is a sealed one not revealed;
+// all refund the user in full. The provider of a missed job is slashed
+// job_slash_ppm and counted down.
 func (m *Module) jobDeadlines(ctx *ledger.Context, p Params) error {
 	for _, id := range idsAt(ctx, dlPrefix, ctx.Height) {
 		j, ok := m.job(ctx, id)
@@ -276,6 +299,8 @@ func (m *Module) jobDeadlines(ctx *ledger.Context, p Params) error {
 				m.downtime(ctx, p, &pr, fmt.Sprintf("missed job %d", id))
 				m.putProvider(ctx, pr)
 			}
+		case JobSealed:
+			m.missedReveal(ctx, p, &j)
 		default:
 			ctx.Delete(dlKey(ctx.Height, id))
 			continue

@@ -166,7 +166,7 @@ func TestWrongResultCaughtByReexecution(t *testing.T) {
 		t.Fatal("assignment")
 	}
 	truth := testCID("the real output")
-	mustOK(t, n.block(n.tx(liar, result(1, testCID("made up"))), n.tx(honest, result(2, truth))))
+	mustOK(t, n.block(n.sealResult(liar, 1, testCID("made up")), n.sealResult(honest, 2, truth)))
 	n.block() // the draw
 	for id := uint64(1); id <= 2; id++ {
 		if j := n.job(id); j.Reexec != ReexecPending {
@@ -268,7 +268,7 @@ func TestUnbondingProviderSlashedByLastTally(t *testing.T) {
 	if n.job(1).Provider != liar.addr {
 		t.Fatal("assignment")
 	}
-	mustOK(t, n.block(n.tx(liar, result(1, testCID("made up"))), n.tx(liar, ledger.NewMsg(MsgTypeUnregister, MsgUnregister{}))))
+	mustOK(t, n.block(n.sealResult(liar, 1, testCID("made up")), n.tx(liar, ledger.NewMsg(MsgTypeUnregister, MsgUnregister{}))))
 	n.block() // the draw
 	j, p := n.job(1), n.provider(liar.addr)
 	if j.Reexec != ReexecPending || p.UnbondAt != j.ReexecEnd {

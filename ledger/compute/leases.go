@@ -338,9 +338,10 @@ func (m *Module) providerLeases(ctx *ledger.Context, a keys.Address) (leases []J
 		return true
 	})
 	for _, j := range m.jobsByID(ctx, ids) {
-		if j.Kind == KindService {
+		switch {
+		case j.Kind == KindService:
 			leases = append(leases, j)
-		} else {
+		case j.Status != JobSealed: // a sealed job is revealed or missed before the unbonding matures
 			others++
 		}
 	}

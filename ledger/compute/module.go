@@ -35,7 +35,7 @@ func (*Module) MsgTypes() []string {
 		MsgTypeCommitRoot, MsgTypeAttest, MsgTypeJobSubmit, MsgTypeJobResult, MsgTypeJobReexec,
 		MsgTypeSetResources, MsgTypeJobSubmitContainer, MsgTypeJobContainerResult,
 		MsgTypeLeaseStart, MsgTypeLeaseClose, MsgTypeLeaseAllow, MsgTypeLeaseAttest,
-		MsgTypeJobReexecCommit, MsgTypeJobReexecReveal}
+		MsgTypeJobReexecCommit, MsgTypeJobReexecReveal, MsgTypeJobResultCommit, MsgTypeJobResultReveal}
 }
 
 func genesisParams(g *ledger.Genesis) (Params, error) {
@@ -119,6 +119,10 @@ func (m *Module) Handle(ctx *ledger.Context, sender keys.Address, msg ledger.Msg
 		return ledger.HandleAs(msg, func(x MsgJobReexecCommit) error { return m.reexecCommit(ctx, sender, x) })
 	case MsgTypeJobReexecReveal:
 		return ledger.HandleAs(msg, func(x MsgJobReexecReveal) error { return m.reexecReveal(ctx, sender, x) })
+	case MsgTypeJobResultCommit:
+		return ledger.HandleAs(msg, func(x MsgJobResultCommit) error { return m.resultCommit(ctx, sender, x) })
+	case MsgTypeJobResultReveal:
+		return ledger.HandleAs(msg, func(x MsgJobResultReveal) error { return m.resultReveal(ctx, sender, x) })
 	case MsgTypeSetResources:
 		return ledger.HandleAs(msg, func(x MsgSetResources) error { return m.setResources(ctx, sender, x) })
 	case MsgTypeJobSubmitContainer:

@@ -117,15 +117,19 @@ func TestNoEscrowOutlivesDeadline(t *testing.T) {
 					txs = append(txs, n.tx(u, submit(wasmCID, inputCID, 1, uint64(5+r.Intn(50)))))
 				}
 			}
-			var assigned []Job
-			n.query(func(ctx *ledger.Context) { assigned = n.cm.Jobs(ctx, JobAssigned) })
-			for _, j := range assigned {
+			var assigned, sealed []Job
+			n.query(func(ctx *ledger.Context) { assigned, sealed = n.cm.Jobs(ctx, JobAssigned), n.cm.Jobs(ctx, JobSealed) })
+			for _, j := range append(assigned, sealed...) {
 				if j.Provider == provs[3].addr || r.Intn(3) > 0 { // provider 3 never reports
 					continue
 				}
 				for _, p := range provs {
-					if p.addr == j.Provider {
-						txs = append(txs, n.tx(p, result(j.ID, testCID("out"))))
+					switch {
+					case p.addr != j.Provider:
+					case j.Status == JobAssigned:
+						txs = append(txs, n.sealResult(p, j.ID, testCID("out")))
+					case r.Intn(4) > 0: // some sealed results are never revealed: missed
+						txs = append(txs, n.revealResult(p, j.ID, testCID("out")))
 					}
 				}
 			}
@@ -134,7 +138,7 @@ func TestNoEscrowOutlivesDeadline(t *testing.T) {
 		n.blocksTo(n.height + 10)
 		var open []Job
 		n.query(func(ctx *ledger.Context) {
-			open = append(n.cm.Jobs(ctx, JobOpen), n.cm.Jobs(ctx, JobAssigned)...)
+			open = append(append(n.cm.Jobs(ctx, JobOpen), n.cm.Jobs(ctx, JobAssigned)...), n.cm.Jobs(ctx, JobSealed)...)
 		})
 		if len(open) != 0 {
 			t.Fatalf("seed %d: %d jobs still hold escrow after every deadline passed", seed, len(open))

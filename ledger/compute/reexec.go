@@ -1,6 +1,7 @@
 package compute
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -30,8 +31,9 @@ func Drawn(seed [32]byte, id uint64, ppm ledger.PPM) bool {
 	return binary.BigEndian.Uint64(d[:8])%uint64(ledger.PPMOne) < uint64(ppm)
 }
 
-// drawsDue draws, with this block's seed, which of the jobs reported in
-// the previous block are re-executed.
+// drawsDue draws, with this block's seed, which of the jobs whose result
+// was sealed in the previous block are re-executed. Those not drawn may
+// reveal from this block; the provider is credited on its reveal.
 func (m *Module) drawsDue(ctx *ledger.Context, seed [32]byte) {
 	ids := idsAt(ctx, drawPrefix, ctx.Height)
 	if len(ids) == 0 {
@@ -41,17 +43,18 @@ func (m *Module) drawsDue(ctx *ledger.Context, seed [32]byte) {
 	for _, id := range ids {
 		ctx.Delete(drawKey(ctx.Height, id))
 		j, ok := m.job(ctx, id)
-		if !ok || j.Reexec != ReexecNone {
+		if !ok || j.Reexec != ReexecNone || j.Status != JobSealed {
 			continue
 		}
 		if !Drawn(seed, id, p.ReexecPPM) {
-			if j.Status == JobDone {
-				creditServed(ctx, j.Provider, j.Charged) // not drawn: nothing will contradict it
-			}
 			continue
 		}
-		j.Reexec, j.ReexecEnd = ReexecPending, ledger.MustAdd(ctx.Height, p.ReexecWindowBlocks)
-		openCommitWindow(ctx, id, ctx.Height, p)
+		// The window ends at the sealed result's reveal deadline, fixed at
+		// its commit (a governance change in between moves neither).
+		wp := p
+		wp.ReexecWindowBlocks = j.Deadline - ctx.Height
+		j.Reexec, j.ReexecEnd = ReexecPending, j.Deadline
+		openCommitWindow(ctx, id, ctx.Height, wp)
 		ctx.Set(rxqKey(j.ReexecEnd, id), []byte{1})
 		m.putJob(ctx, j)
 		ctx.Emit("job_reexec_drawn", "job", fmt.Sprint(id), "until", fmt.Sprint(j.ReexecEnd))
@@ -89,6 +92,17 @@ func (m *Module) tallyDue(ctx *ledger.Context, p Params) {
 // bond (it is the same fraud: claiming work not done).
 func (m *Module) tallyReexec(ctx *ledger.Context, p Params, j *Job, power map[keys.Address]uint64, total uint64) {
 	pfx := cat(rxPrefix, u64(j.ID))
+	if j.Status == JobMissed { // never revealed (jobs_reveal.go): nothing to compare
+		var ks [][]byte
+		ctx.Iterate(pfx, func(k, _ []byte) bool { ks = append(ks, bytes.Clone(k)); return true })
+		for _, k := range ks {
+			ctx.Delete(k)
+		}
+		j.Reexec = ReexecInconclusive
+		closeReexecCommits(ctx, j.ID, nil)
+		ctx.Emit("job_reexec", "job", fmt.Sprint(j.ID), "verdict", j.Reexec)
+		return
+	}
 	var match, mismatch uint64
 	var seen, same []keys.Address
 	var other []reexecVote

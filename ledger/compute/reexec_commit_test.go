@@ -28,12 +28,19 @@ func (n *testNet) commitEnd(id uint64) (h uint64) {
 	return h
 }
 
-// revealAll moves to the reveal window of ids[0] and reveals res from
-// every validator in vs for every job in ids, in one block.
+// revealAll moves to the reveal window of ids[0] and, in one block,
+// reveals the providers' sealed results of ids (sealResult) and res from
+// every validator in vs for every job in ids.
 func (n *testNet) revealAll(vs []*acct, ids []uint64, res string) {
 	n.t.Helper()
 	n.blocksTo(n.commitEnd(ids[0]) - 1)
 	var txs [][]byte
+	for _, id := range ids {
+		if s, ok := n.sealed[id]; ok {
+			txs = append(txs, n.revealResult(s.prov, id, s.res))
+			delete(n.sealed, id)
+		}
+	}
 	for _, v := range vs {
 		for _, id := range ids {
 			txs = append(txs, n.revealReexec(v, id, res))
@@ -47,13 +54,14 @@ func (n *testNet) work(a *acct) (w uint64) {
 	return w
 }
 
-// drawnJob registers a provider, runs one job to its result res and the
-// draw (reexec_ppm is 100%), and returns the job id.
+// drawnJob registers a provider, runs one job to its sealed result res and
+// the draw (reexec_ppm is 100%), and returns the job id; revealAll reveals
+// the result.
 func drawnJob(t *testing.T, n *testNet, prov, user *acct, res string) uint64 {
 	t.Helper()
 	mustOK(t, n.block(n.tx(prov, register(10, 0, 1, 2*ledger.UinfPerINF))))
 	mustOK(t, n.block(n.tx(user, submit(wasmCID, inputCID, 10, 100))))
-	mustOK(t, n.block(n.tx(prov, result(1, res))))
+	mustOK(t, n.block(n.sealResult(prov, 1, res)))
 	n.block() // the draw
 	if j := n.job(1); j.Reexec != ReexecPending {
 		t.Fatalf("job not drawn: %q", j.Reexec)

@@ -25,7 +25,8 @@ type ProviderResponse struct {
 }
 
 // JobsResponse is GET /jobs?status=S: jobs newest first (at most
-// compute.MaxJobsListed); status is open, assigned, done, failed, expired,
+// compute.MaxJobsListed); status is open, assigned, sealed (result pending
+// reveal), done, failed, expired,
 // missed, or reexec (awaiting re-execution); none lists all.
 type JobsResponse struct {
 	Height uint64        `json:"height"`
@@ -39,7 +40,7 @@ type JobResponse struct {
 }
 
 var jobStatuses = map[string]bool{"": true, compute.JobOpen: true, compute.JobAssigned: true, compute.JobDone: true,
-	compute.JobFailed: true, compute.JobExpired: true, compute.JobMissed: true, "reexec": true, compute.JobRunning: true}
+	compute.JobFailed: true, compute.JobExpired: true, compute.JobMissed: true, "reexec": true, compute.JobRunning: true, compute.JobSealed: true}
 
 func (s *server) providers(w http.ResponseWriter, r *http.Request) error {
 	c, h, err := s.at(r)
@@ -91,7 +92,7 @@ func (s *server) provider(w http.ResponseWriter, r *http.Request) error {
 func (s *server) jobs(w http.ResponseWriter, r *http.Request) error {
 	status := r.URL.Query().Get("status")
 	if !jobStatuses[status] {
-		return errorf(http.StatusBadRequest, "bad_status", "status %q: want open, assigned, running, done, failed, expired, missed or reexec", status)
+		return errorf(http.StatusBadRequest, "bad_status", "status %q: want open, assigned, sealed, running, done, failed, expired, missed or reexec", status)
 	}
 	c, h, err := s.at(r)
 	if err != nil {

@@ -72,6 +72,9 @@ func TestComputeRoutes(t *testing.T) {
 	if r, err := cl.Job(ctx, 1, api.Latest); err != nil || r.ID != 1 {
 		t.Fatalf("client job: %v", err)
 	}
+	if r, err := cl.Jobs(ctx, compute.JobSealed, api.Latest); err != nil || len(r.Jobs) != 0 {
+		t.Fatalf("client sealed jobs (none yet): %v %+v", err, r)
+	}
 	if r, err := cl.Provider(ctx, f.aliceA, api.Latest); err != nil || r.Address != f.aliceA {
 		t.Fatalf("client provider: %v", err)
 	}

@@ -51,6 +51,8 @@ var msgTypes = map[string]func() any{
 	compute.MsgTypeLeaseAttest:        func() any { return new(compute.MsgLeaseAttest) },
 	compute.MsgTypeJobReexecCommit:    func() any { return new(compute.MsgJobReexecCommit) },
 	compute.MsgTypeJobReexecReveal:    func() any { return new(compute.MsgJobReexecReveal) },
+	compute.MsgTypeJobResultCommit:    func() any { return new(compute.MsgJobResultCommit) },
+	compute.MsgTypeJobResultReveal:    func() any { return new(compute.MsgJobResultReveal) },
 }
 
 // rawMsg is how a message of an unknown type (or one that does not decode)

@@ -1,8 +1,10 @@
 // Command lazyverifier is a test-only adversarial validator for the attack
 // suite (e2e/attacks): a full validator node, like `inferd run`, whose only
 // agent is compute/agent's verifier with one change: it never re-executes
-// a drawn job, it commits and reveals the provider's own (public) result
-// instead. Row attestations are the honest verifier's.
+// a drawn job, it commits and reveals the provider's result as the ledger
+// shows it instead. Since results are sealed until the re-execution commit
+// window closes (ledger/compute/jobs_reveal.go) that is nothing: it commits
+// a failure. Row attestations are the honest verifier's.
 //
 //	lazyverifier --home H --keyring DIR --key NAME
 //
@@ -36,7 +38,8 @@ func main() {
 	}
 }
 
-// copyProvider is the lazy re-execution: the provider's reported result.
+// copyProvider is the lazy re-execution: the provider's result as shown on
+// the ledger ("" while sealed, committed as a failure).
 func copyProvider(j ledgercompute.Job) (string, bool) { return j.Result, true }
 
 func run(home, kh, key string) error {
