@@ -75,6 +75,13 @@ func freeBasePort(t *testing.T, n int) int {
 
 func newNet(t *testing.T, n int, commitDelay time.Duration) *testNet {
 	t.Helper()
+	return newNetGenesis(t, n, commitDelay, nil)
+}
+
+// newNetGenesis is newNet with the genesis adjusted by gen (nil: as is),
+// e.g. shorter windows for a test.
+func newNetGenesis(t *testing.T, n int, commitDelay time.Duration, gen func(*ledger.Genesis)) *testNet {
+	t.Helper()
 	dir := t.TempDir()
 	kr, err := keystore.Open(filepath.Join(dir, "keyring"), keystore.BackendTest)
 	if err != nil {
@@ -86,6 +93,7 @@ func newNet(t *testing.T, n int, commitDelay time.Duration) *testNet {
 			i, err := kr.Add(name, "")
 			return i.Address, err
 		},
+		Genesis: gen,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -106,12 +114,13 @@ func (tn *testNet) start(i int) *proc {
 	return startProc(tn.t, nd.Home, nd.API)
 }
 
-func startProc(t *testing.T, home, api string) *proc {
+// startProc runs `inferd run --home home` with the extra flags.
+func startProc(t *testing.T, home, api string, flags ...string) *proc {
 	logf, err := os.OpenFile(filepath.Join(home, "node.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(inferdBin, "run", "--home", home)
+	cmd := exec.Command(inferdBin, append([]string{"run", "--home", home}, flags...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -250,5 +259,3 @@ func accountOf(t *testing.T, api string, a keys.Address) account {
 	}
 	return acc
 }
-
-var _ = ledger.SignTx
