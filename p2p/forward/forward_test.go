@@ -63,16 +63,15 @@ func echoHandler(sick *bool) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		if r.Method == http.MethodPost {
-			// Read the whole body before answering, as an HTTP/1 handler
-			// must: a response started earlier makes net/http discard
-			// the rest of a body under 256 KiB, or close the connection
-			// after a larger one (so no keep-alive).
-			b, err := io.ReadAll(r.Body)
-			if err != nil {
-				http.Error(w, err.Error(), 400)
+			// Echo as the body arrives. Without full duplex, net/http
+			// answering before the body is read discards the rest of a
+			// body under 256 KiB, or closes the connection after a larger
+			// one (no keep-alive: a new stream per 1 MiB request).
+			if err := http.NewResponseController(w).EnableFullDuplex(); err != nil {
+				http.Error(w, err.Error(), 500)
 				return
 			}
-			w.Write(b)
+			io.Copy(w, r.Body)
 			return
 		}
 		io.WriteString(w, `{"model":"m","prediction":[1,2,3]}`)
