@@ -35,7 +35,11 @@ type rig struct {
 }
 
 func newRig(t testing.TB, backends ...matmul.Backend) *rig {
-	n, hosts := newTestNet(t, testParams, 2+len(backends))
+	return newRigParams(t, testParams, backends...)
+}
+
+func newRigParams(t testing.TB, params string, backends ...matmul.Backend) *rig {
+	n, hosts := newTestNet(t, params, 2+len(backends))
 	r := &rig{n: n, val: hosts[0], user: hosts[1]}
 	r.ver = NewVerifier(r.val, VerifierConfig{})
 	for i, be := range backends {

@@ -93,8 +93,11 @@ func newCloudRig(t testing.TB) *cloudRig {
 		exec.Command("umount", "-R", filepath.Join(storage, "root", "overlay")).Run()
 		os.RemoveAll(storage)
 	})
-	r := newRig(t, nil)
-	r.provs = nil // no Wasm provider agent: the Cloud agent alone
+	// No Wasm provider agent: the Cloud agent alone. Its account misses
+	// the Wasm epochs, so the jail threshold is lifted, or the provider
+	// would be jailed (and get no jobs) from block ~30 on.
+	r := newRigParams(t, strings.Replace(testParams, "{", `{"downtime_jail_threshold":1000000,`, 1), nil)
+	r.provs = nil
 	prov := r.hosts[0]
 	files := &diskFiles{dir: t.TempDir(), paths: map[string]string{}}
 	cloud, err := NewCloud(prov, CloudConfig{Runner: runner, Files: files, WorkDir: t.TempDir()})

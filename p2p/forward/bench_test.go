@@ -15,7 +15,8 @@ import (
 // same upstream called directly, in one run: small JSON GETs and 1 MiB
 // POST bodies echoed back. It reports req/s and the median latency of
 // each; the goal (issue 11) is forwarded >= 80% of direct req/s and
-// < 1 ms added median latency. Run:
+// < 1 ms added median latency. Both use the same client settings
+// (benchClient), and upstream-conns shows keep-alive held. Run:
 //
 //	go test ./p2p/forward/ -run '^$' -bench BenchmarkForward -benchtime 2000x
 func BenchmarkForward(b *testing.B) {
@@ -29,8 +30,9 @@ func BenchmarkForward(b *testing.B) {
 	}{{"json", nil}, {"1MiB", big}} {
 		for _, via := range []struct{ name, url string }{{"direct", r.upstream.URL}, {"forwarded", fwd}} {
 			b.Run(size.name+"/"+via.name, func(b *testing.B) {
-				c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+				c := benchClient()
 				defer c.CloseIdleConnections()
+				conns0 := r.upConns.Load()
 				lat := make([]time.Duration, 0, b.N)
 				b.ResetTimer()
 				start := time.Now()
@@ -59,6 +61,8 @@ func BenchmarkForward(b *testing.B) {
 				b.ReportMetric(float64(b.N)/el.Seconds(), "req/s")
 				b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "median-µs")
 				b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+				// 1 when keep-alive holds: one connection (and stream) for all.
+				b.ReportMetric(float64(r.upConns.Load()-conns0), "upstream-conns")
 			})
 		}
 	}

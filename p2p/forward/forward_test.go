@@ -11,35 +11,19 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
-	"github.com/libp2p/go-libp2p/p2p/security/noise"
-	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 
 	"github.com/inferd/inferd/keys"
+	"github.com/inferd/inferd/p2p/p2ptest"
 )
 
 const testChain = "fwd-test"
-
-// newHost is a libp2p host with the node's transports (TCP, noise, yamux)
-// on 127.0.0.1.
-func newHost(t testing.TB) host.Host {
-	t.Helper()
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
-		libp2p.Transport(tcp.NewTCPTransport), libp2p.Security(noise.ID, noise.New),
-		libp2p.Muxer(yamux.ID, yamux.DefaultTransport), libp2p.DisableRelay(), libp2p.DisableMetrics())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h
-}
 
 func newKey(t testing.TB) keys.PrivKey {
 	_, priv, err := keys.Generate(rand.Reader)
@@ -60,6 +44,10 @@ type rig struct {
 	validator       keys.PrivKey
 	upstream        *httptest.Server
 	lease           uint64
+	// upConns counts connections the upstream accepted, localConns those
+	// the user-side listeners accepted (keep-alive keeps both at one per
+	// client connection).
+	upConns, localConns atomic.Int64
 }
 
 // echo answers /healthz with 200 (or 500 with ?sick), and echoes bodies.
@@ -75,6 +63,14 @@ func echoHandler(sick *bool) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		if r.Method == http.MethodPost {
+			// Echo as the body arrives. Without full duplex, net/http
+			// answering before the body is read discards the rest of a
+			// body under 256 KiB, or closes the connection after a larger
+			// one (no keep-alive: a new stream per 1 MiB request).
+			if err := http.NewResponseController(w).EnableFullDuplex(); err != nil {
+				http.Error(w, err.Error(), 500)
+				return
+			}
 			io.Copy(w, r.Body)
 			return
 		}
@@ -84,9 +80,15 @@ func echoHandler(sick *bool) http.Handler {
 }
 
 func newRig(t testing.TB) *rig {
-	r := &rig{prov: newHost(t), user: newHost(t), owner: newKey(t), stranger: newKey(t), validator: newKey(t), lease: 7}
+	r := &rig{prov: p2ptest.NewHost(t), user: p2ptest.NewHost(t), owner: newKey(t), stranger: newKey(t), validator: newKey(t), lease: 7}
 	sick := new(bool)
-	r.upstream = httptest.NewServer(echoHandler(sick))
+	r.upstream = httptest.NewUnstartedServer(echoHandler(sick))
+	r.upstream.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			r.upConns.Add(1)
+		}
+	}
+	r.upstream.Start()
 	t.Cleanup(r.upstream.Close)
 	up := strings.TrimPrefix(r.upstream.URL, "http://")
 	srv, err := NewServer(r.prov, ServerConfig{ChainID: testChain, Authorize: func(lease uint64, who keys.Address, p Purpose) (Target, error) {
@@ -124,9 +126,27 @@ func (r *rig) listen(t testing.TB, priv keys.PrivKey) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := NewClient(r.user, testChain, priv)
 	done := make(chan struct{})
-	go func() { defer close(done); c.Serve(ctx, ln, r.prov.ID(), r.lease, nil) }()
+	go func() {
+		defer close(done)
+		c.Serve(ctx, countingListener{ln, &r.localConns}, r.prov.ID(), r.lease, nil)
+	}()
 	t.Cleanup(func() { cancel(); <-done })
 	return "http://" + ln.Addr().String()
+}
+
+// countingListener counts the connections it accepts (and hands them on
+// unwrapped: Serve needs the *net.TCPConn).
+type countingListener struct {
+	net.Listener
+	n *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
 }
 
 func TestForwardHTTP(t *testing.T) {
@@ -319,7 +339,7 @@ func TestServerClose(t *testing.T) {
 
 func TestLocate(t *testing.T) {
 	r := newRig(t)
-	other := newHost(t)
+	other := p2ptest.NewHost(t)
 	r.user.Connect(context.Background(), peer.AddrInfo{ID: other.ID(), Addrs: other.Addrs()})
 	c := NewClient(r.user, testChain, r.stranger) // anyone may ask where a lease runs
 	p, err := c.Locate(context.Background(), []peer.ID{other.ID(), r.prov.ID()}, r.lease)
@@ -375,7 +395,7 @@ func TestHandshakeFlood(t *testing.T) {
 		t.Fatalf("a 4th handshake from the same peer: status %d %q %v, want busy", status, msg, err)
 	}
 	st.Close()
-	other := newHost(t)
+	other := p2ptest.NewHost(t)
 	other.Connect(context.Background(), peer.AddrInfo{ID: r.prov.ID(), Addrs: r.prov.Addrs()})
 	c := NewClient(other, testChain, r.owner)
 	for i := 0; i < 2; i++ {

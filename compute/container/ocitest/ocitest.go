@@ -67,8 +67,17 @@ func WriteOCIArchive(rootfs []byte, path string) error {
 		return err
 	}
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	img, err = mutate.ConfigFile(img, &v1.ConfigFile{Architecture: "amd64", OS: "linux", Config: v1.Config{Cmd: []string{"/bin/sh"}, Env: []string{"PATH=/bin"}}, RootFS: v1.RootFS{Type: "layers"}})
+	// Edit the config AppendLayers computed rather than replace it: it
+	// holds rootfs.diff_ids (the sha256 of each uncompressed layer tar),
+	// which a fresh ConfigFile would leave empty.
+	cf, err := img.ConfigFile()
 	if err != nil {
+		return err
+	}
+	cf = cf.DeepCopy()
+	cf.Architecture, cf.OS = "amd64", "linux"
+	cf.Config = v1.Config{Cmd: []string{"/bin/sh"}, Env: []string{"PATH=/bin"}}
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		return err
 	}
 	dir, err := os.MkdirTemp("", "oci-layout-")
