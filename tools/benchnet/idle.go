@@ -22,12 +22,15 @@ type idleSetting struct {
 	file        string // for -cpuprofile
 	delay       time.Duration
 	emptyBlocks bool
+	interval    time.Duration // create_empty_blocks_interval (0: none)
 }
 
 var idleSettings = []idleSetting{
-	{"create_empty_blocks = false, commit_delay 0", "empty-off", 0, false},
-	{"create_empty_blocks = true, commit_delay 0", "delay-0", 0, true},
-	{"defaults (create_empty_blocks = true, commit_delay 1s)", "default", time.Second, true},
+	{"create_empty_blocks = false, commit_delay 0", "empty-off", 0, false, 0},
+	{"create_empty_blocks = true, commit_delay 0", "delay-0", 0, true, 0},
+	// Empty blocks paced, transactions still committed at once.
+	{"create_empty_blocks_interval = 100ms, commit_delay 0", "interval-100ms", 0, true, 100 * time.Millisecond},
+	{"defaults (create_empty_blocks = true, commit_delay 1s)", "default", time.Second, true, 0},
 }
 
 // runIdle measures, for each setting, the CPU that each of the validators
@@ -63,6 +66,7 @@ func measureIdle(s idleSetting) {
 		}
 		c.Consensus.CommitDelay = node.Duration{Duration: s.delay}
 		c.Consensus.CreateEmptyBlocks = s.emptyBlocks
+		c.Consensus.CreateEmptyBlocksInterval = node.Duration{Duration: s.interval}
 		c.LogLevel = "warn"
 		if err := node.SaveConfig(nd.Home, c); err != nil {
 			fatal("%v", err)
