@@ -70,12 +70,13 @@ func attackLazyReexec(t *testing.T, d *devnet) outcome {
 		t.Fatalf("job %d: want the liar's job contradicted, got %+v", j.ID, j.Job)
 	}
 	// The close that pays the credit: the end of the epoch in progress at
-	// the tally.
-	pr, err := d.cl.Provider(context.Background(), d.sender(honestProvs).addr, j.ReexecEnd)
-	if err != nil || pr.Challenge == nil {
-		t.Fatalf("epoch at %d: %v", j.ReexecEnd, err)
+	// the tally. (The epoch itself, not a provider's challenge: a provider
+	// that was not live when the epoch started has no round in it.)
+	ps, err := d.cl.Providers(context.Background(), j.ReexecEnd)
+	if err != nil || ps.Epoch == nil || ps.Epoch.End < j.ReexecEnd {
+		t.Fatalf("no compute epoch in progress at %d: %v %+v", j.ReexecEnd, err, ps.Epoch)
 	}
-	h1 := pr.Challenge.End
+	h1 := ps.Epoch.End
 	d.waitHeight(h1, 3*time.Minute)
 	o := outcome{attack: "lazy re-executor",
 		attacker:   int64(d.balance(lazy.addr, h1)) - int64(l0),
