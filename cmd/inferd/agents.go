@@ -27,6 +27,9 @@ var evaluatorLimits = wasmrun.Limits{MemoryBytes: 512 << 20, Timeout: time.Minut
 // validator later starts attesting by itself); a provider
 // (provider.enabled) also runs the provider agent.
 func agentsFor(n *node.Node) ([]node.AgentFunc, error) {
+	// The compute agents keep their pending reveals here, so that a
+	// restart between commit and reveal costs neither slash nor credit.
+	computeDir := filepath.Join(n.Home, node.DataDir, "compute-agent")
 	out := []node.AgentFunc{
 		func(ctx context.Context, h agent.Host) error {
 			a, err := contestagent.New(h, contestagent.Config{
@@ -39,7 +42,7 @@ func agentsFor(n *node.Node) ([]node.AgentFunc, error) {
 			return a.Run(ctx)
 		},
 		func(ctx context.Context, h agent.Host) error {
-			return computeagent.NewVerifier(h, computeagent.VerifierConfig{}).Run(ctx)
+			return computeagent.NewVerifier(h, computeagent.VerifierConfig{Dir: filepath.Join(computeDir, "verifier-reveals")}).Run(ctx)
 		},
 	}
 	if n.Config.Provider.Enabled {
@@ -48,7 +51,7 @@ func agentsFor(n *node.Node) ([]node.AgentFunc, error) {
 			return nil, err
 		}
 		out = append(out, func(ctx context.Context, h agent.Host) error {
-			return computeagent.NewProvider(h, computeagent.ProviderConfig{Backend: backend}).Run(ctx)
+			return computeagent.NewProvider(h, computeagent.ProviderConfig{Backend: backend, Dir: filepath.Join(computeDir, "provider-reveals")}).Run(ctx)
 		})
 	}
 	return append(out, cloudAgents(n)...), nil

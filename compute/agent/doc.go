@@ -21,6 +21,11 @@
 //     job/reexec_commit in the commit window and job/reexec_reveal once the
 //     reveal window opens (reveal.go).
 //
+// Both agents write each commitment's result and salt to a pendingStore
+// (pending.go: one fsynced file per job under ProviderConfig.Dir or
+// VerifierConfig.Dir) before the commit is submitted, so a node restarted
+// between commit and reveal still reveals. Nothing else survives a restart.
+//
 // Gossip is untrusted: DecodeRows bounds and strictly decodes it, and only
 // an answer whose rows open the provider's own committed root can lead to
 // a wrong_row attestation (anyone can publish rows under a provider's

@@ -52,6 +52,8 @@ type fakeHost struct {
 	hang     bool // Fetch of missing content waits for ctx (a node searching peers)
 	refuse   bool // Submit fails (a full mempool, a nonce gap)
 	lastHash ledger.TxHash
+	log      *slog.Logger            // nil: discarded
+	onSubmit func(msgs []ledger.Msg) // called before a submission is accepted
 	mu       sync.Mutex
 	heights  chan uint64 // Committed, in async tests
 	msgs     chan []byte // Subscribe(TopicCompute), in async tests
@@ -139,12 +141,21 @@ func (h *fakeHost) Chain() *chain.Chain                      { return h.net.c }
 func (h *fakeHost) LatestHeight() uint64                     { return h.net.latest.Load() }
 func (h *fakeHost) Committed() (<-chan uint64, func())       { return h.heights, func() {} }
 func (h *fakeHost) Account() keys.Address                    { return h.addr }
-func (h *fakeHost) Logger() *slog.Logger                     { return slog.New(slog.DiscardHandler) }
 func (h *fakeHost) Subscribe(string) (<-chan []byte, func()) { return h.msgs, func() {} }
+
+func (h *fakeHost) Logger() *slog.Logger {
+	if h.log != nil {
+		return h.log
+	}
+	return slog.New(slog.DiscardHandler)
+}
 
 func (h *fakeHost) Submit(_ context.Context, msgs ...ledger.Msg) (ledger.TxHash, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.onSubmit != nil {
+		h.onSubmit(msgs)
+	}
 	if h.refuse {
 		return ledger.TxHash{}, fmt.Errorf("mempool full")
 	}

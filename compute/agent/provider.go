@@ -40,6 +40,10 @@ type ProviderConfig struct {
 	// Result, when set, rewrites the result CID the agent reports for a
 	// job it ran (test-only adversaries, e2e/attacks; nil: report it).
 	Result func(job uint64, result string) string
+	// Dir keeps the sealed results until they are revealed, one file per
+	// job (pending.go), written before the commit leaves so that a
+	// restarted node still reveals; "" keeps them in memory only (tests).
+	Dir string
 }
 
 // Provider is the provider agent: every epoch it computes its challenge,
@@ -58,7 +62,7 @@ type Provider struct {
 	round   *proverRound
 	jobs    map[uint64]bool // started or reported, until no longer assigned
 	running map[uint64]*jobRun
-	sealed  map[uint64]*sealedResult // committed results to reveal (provider_reveal.go)
+	sealed  *pendingStore // committed results to reveal (provider_reveal.go)
 	jobSlot chan struct{}
 	wg      sync.WaitGroup
 }
@@ -103,8 +107,10 @@ func NewProvider(h hostapi.Host, cfg ProviderConfig) *Provider {
 	if cfg.ReportMarginBlocks == 0 {
 		cfg.ReportMarginBlocks = 3
 	}
-	return &Provider{h: h, cfg: cfg, run: newRunner(cfg.Limits, cfg.MaxJobs), log: h.Logger().With("agent", "compute-provider"),
-		jobs: map[uint64]bool{}, running: map[uint64]*jobRun{}, sealed: map[uint64]*sealedResult{}, jobSlot: make(chan struct{}, cfg.MaxJobs)}
+	log := h.Logger().With("agent", "compute-provider")
+	return &Provider{h: h, cfg: cfg, run: newRunner(cfg.Limits, cfg.MaxJobs), log: log,
+		jobs: map[uint64]bool{}, running: map[uint64]*jobRun{}, sealed: newPendingStore(cfg.Dir, h.ChainID(), h.Account(), log),
+		jobSlot: make(chan struct{}, cfg.MaxJobs)}
 }
 
 // Run acts at every committed height until ctx ends.

@@ -2,8 +2,6 @@ package agent
 
 import (
 	"context"
-	"crypto/rand"
-	"fmt"
 	"strings"
 
 	"github.com/inferd/inferd/ledger"
@@ -14,16 +12,10 @@ import (
 // while reexec_ppm > 0 it commits to a job's result with a fresh salt,
 // and reveals result and salt as soon as the ledger allows (the block
 // after the re-execution draw, or the end of the validators' commit
-// window when drawn). Salts live in memory only: a provider restarted
-// between its commit and its reveal cannot reveal, and the job is missed
-// (slashed job_slash_ppm, the user refunded).
-
-// sealedResult is a committed result waiting for its reveal.
-type sealedResult struct {
-	result, errText string
-	salt            []byte
-	sent            uint64 // height the reveal was last submitted at (0: not yet)
-}
+// window when drawn). Result and salt are written to the pending store
+// (pending.go, ProviderConfig.Dir) before the commit is submitted, so a
+// provider restarted between its commit and its reveal still reveals
+// instead of missing the job (slashed job_slash_ppm, the user refunded).
 
 // report sends job id's outcome: in the clear when nothing is
 // re-executed or the content was unavailable (never re-executed), else
@@ -41,56 +33,59 @@ func (p *Provider) report(ctx context.Context, id uint64, result, errText string
 		_, err := p.h.Submit(ctx, ledger.NewMsg(ledgercompute.MsgTypeJobResult, msg))
 		return err
 	}
-	salt := make([]byte, 32)
-	if _, err := rand.Read(salt); err != nil {
-		return fmt.Errorf("salt: %w", err)
+	salt, err := p.sealed.salt(id, result, errText, false)
+	if err != nil {
+		return err
+	}
+	// On disk before the commit leaves: a crash after submitting must
+	// still be able to reveal.
+	if err := p.sealed.put(pendingReveal{Job: id, Result: result, Error: errText, Salt: salt}); err != nil {
+		p.log.Error("cannot save the sealed result; committing anyway, but a restart before its reveal misses the job (slashed): check the data directory",
+			"id", id, "dir", p.cfg.Dir, "err", err)
 	}
 	c := ledgercompute.ResultCommitment(p.h.ChainID(), id, p.h.Account(), result, errText, salt)
 	msg := ledgercompute.MsgJobResultCommit{Job: id, Commitment: c[:]}
-	if _, err := p.h.Submit(ctx, ledger.NewMsg(ledgercompute.MsgTypeJobResultCommit, msg)); err != nil {
-		return err
-	}
-	p.mu.Lock()
-	p.sealed[id] = &sealedResult{result: result, errText: errText, salt: salt}
-	p.mu.Unlock()
-	return nil
+	_, err = p.h.Submit(ctx, ledger.NewMsg(ledgercompute.MsgTypeJobResultCommit, msg))
+	return err // a refused commit is sent again, with the same salt, when the job is retried
 }
 
 // stepReveals reveals the sealed results the ledger lets it reveal (a tx
 // sent at height lands at height+1 or later) and does not show revealed
-// yet, resubmitting at most every resubmitBlocks; it forgets the jobs no
-// longer sealed (revealed, or missed at the reveal deadline).
+// yet, resubmitting at most every resubmitBlocks. It forgets the jobs
+// that can no longer be revealed (revealed, missed at the reveal
+// deadline, or no longer ours); one still assigned is kept, its commit
+// may not have landed yet.
 func (p *Provider) stepReveals(ctx context.Context, height uint64) {
-	p.mu.Lock()
-	ids := make([]uint64, 0, len(p.sealed))
-	for id := range p.sealed {
-		ids = append(ids, id)
-	}
-	p.mu.Unlock()
+	ids := p.sealed.jobs()
 	if len(ids) == 0 {
 		return
 	}
 	c := p.h.Chain()
 	var todo []ledgercompute.MsgJobResultReveal
+	var forget []uint64
 	p.query(height, func(lc *ledger.Context) error {
-		p.mu.Lock()
-		defer p.mu.Unlock()
 		for _, id := range ids {
-			s := p.sealed[id]
+			s, ok := p.sealed.get(id)
+			if !ok {
+				continue
+			}
 			j, err := c.Compute.JobByID(lc, id)
-			if err != nil || j.Status != ledgercompute.JobSealed {
-				delete(p.sealed, id)
+			if err != nil || j.Provider != p.h.Account() || (j.Status != ledgercompute.JobSealed && j.Status != ledgercompute.JobAssigned) {
+				forget = append(forget, id)
 				continue
 			}
 			from := c.Compute.ResultRevealFrom(lc, id)
-			if from == 0 || height+1 < from || (s.sent > 0 && height < s.sent+resubmitBlocks) {
+			if j.Status != ledgercompute.JobSealed || from == 0 || height+1 < from || (s.sent > 0 && height < s.sent+resubmitBlocks) {
 				continue
 			}
-			s.sent = height
-			todo = append(todo, ledgercompute.MsgJobResultReveal{Job: id, Result: s.result, Error: s.errText, Salt: s.salt})
+			p.sealed.markSent(id, height)
+			todo = append(todo, ledgercompute.MsgJobResultReveal{Job: id, Result: s.Result, Error: s.Error, Salt: s.Salt})
 		}
 		return nil
 	})
+	for _, id := range forget {
+		p.sealed.forget(id)
+	}
 	for _, msg := range todo {
 		if _, err := p.h.Submit(ctx, ledger.NewMsg(ledgercompute.MsgTypeJobResultReveal, msg)); err != nil {
 			p.log.Warn("reveal job result", "id", msg.Job, "err", err)

@@ -2,8 +2,6 @@ package agent
 
 import (
 	"context"
-	"crypto/rand"
-	"fmt"
 
 	"github.com/inferd/inferd/ledger"
 	ledgercompute "github.com/inferd/inferd/ledger/compute"
@@ -12,77 +10,69 @@ import (
 // The verifier's half of the re-execution commit-reveal
 // (ledger/compute/reexec_commit.go): after a run it commits to the result
 // with a fresh salt, and reveals result and salt once the job's reveal
-// window opens. Salts live in memory only: a verifier restarted between
-// its commit and its reveal cannot reveal, and that job counts as not
-// re-executed by it (no credit, no harm to the verdict beyond its absence).
-
-// reveal is a committed re-execution waiting for its reveal window.
-type reveal struct {
-	result string
-	salt   []byte
-	sent   uint64 // height the reveal was last submitted at (0: not yet)
-}
+// window opens. Result and salt are written to the pending store
+// (pending.go, VerifierConfig.Dir) before the commit is submitted, so a
+// verifier restarted between its commit and its reveal still reveals and
+// is credited.
 
 // commitReexec commits to result ("" for a failed run) for job id.
 func (v *Verifier) commitReexec(ctx context.Context, id uint64, result string) error {
-	salt := make([]byte, 32)
-	if _, err := rand.Read(salt); err != nil {
-		return fmt.Errorf("salt: %w", err)
-	}
-	c := ledgercompute.ReexecCommitment(v.h.Chain().ChainID(), id, v.h.Account(), result, result == "", salt)
-	msg := ledgercompute.MsgJobReexecCommit{Job: id, Commitment: c[:]}
-	if _, err := v.h.Submit(ctx, ledger.NewMsg(ledgercompute.MsgTypeJobReexecCommit, msg)); err != nil {
+	failed := result == ""
+	salt, err := v.reveals.salt(id, result, "", failed)
+	if err != nil {
 		return err
 	}
-	v.mu.Lock()
-	v.reveals[id] = &reveal{result: result, salt: salt}
-	v.mu.Unlock()
-	return nil
+	// On disk before the commit leaves: a crash after submitting must
+	// still be able to reveal.
+	if err := v.reveals.put(pendingReveal{Job: id, Result: result, Failed: failed, Salt: salt}); err != nil {
+		v.log.Error("cannot save the re-execution commit; committing anyway, but a restart before its reveal loses its credit: check the data directory",
+			"job", id, "dir", v.cfg.Dir, "err", err)
+	}
+	c := ledgercompute.ReexecCommitment(v.h.Chain().ChainID(), id, v.h.Account(), result, failed, salt)
+	msg := ledgercompute.MsgJobReexecCommit{Job: id, Commitment: c[:]}
+	_, err = v.h.Submit(ctx, ledger.NewMsg(ledgercompute.MsgTypeJobReexecCommit, msg))
+	return err
 }
 
 // StepReveal reveals the committed re-executions whose reveal window is
 // open (a tx sent at height lands at height+1 or later) and that the
 // ledger does not show revealed yet, resubmitting at most every
-// resubmitBlocks; it forgets those whose window has closed.
+// resubmitBlocks; it forgets those whose window has closed or that the
+// ledger shows revealed.
 func (v *Verifier) StepReveal(ctx context.Context, height uint64) {
-	v.mu.Lock()
-	ids := make([]uint64, 0, len(v.reveals))
-	for id := range v.reveals {
-		ids = append(ids, id)
-	}
-	v.mu.Unlock()
+	ids := v.reveals.jobs()
 	if len(ids) == 0 {
 		return
 	}
 	c := v.h.Chain()
-	type due struct {
-		id uint64
-		r  reveal
-	}
-	var todo []due
+	var todo []ledgercompute.MsgJobReexecReveal
+	var forget []uint64
 	c.Query(height, func(lc *ledger.Context) error {
-		v.mu.Lock()
-		defer v.mu.Unlock()
 		for _, id := range ids {
-			r := v.reveals[id]
+			r, ok := v.reveals.get(id)
+			if !ok {
+				continue
+			}
 			j, err := c.Compute.JobByID(lc, id)
 			if err != nil || j.Reexec != ledgercompute.ReexecPending || height+1 >= j.ReexecEnd ||
 				c.Compute.Reexecuted(lc, id, v.h.Account()) {
-				delete(v.reveals, id)
+				forget = append(forget, id)
 				continue
 			}
 			if height+1 < c.Compute.ReexecCommitEnd(lc, id) || (r.sent > 0 && height < r.sent+resubmitBlocks) {
 				continue
 			}
-			r.sent = height
-			todo = append(todo, due{id, *r})
+			v.reveals.markSent(id, height)
+			todo = append(todo, ledgercompute.MsgJobReexecReveal{Job: id, Result: r.Result, Failed: r.Failed, Salt: r.Salt})
 		}
 		return nil
 	})
-	for _, d := range todo {
-		msg := ledgercompute.MsgJobReexecReveal{Job: d.id, Result: d.r.result, Failed: d.r.result == "", Salt: d.r.salt}
+	for _, id := range forget {
+		v.reveals.forget(id)
+	}
+	for _, msg := range todo {
 		if _, err := v.h.Submit(ctx, ledger.NewMsg(ledgercompute.MsgTypeJobReexecReveal, msg)); err != nil {
-			v.log.Warn("reveal re-execution", "job", d.id, "err", err)
+			v.log.Warn("reveal re-execution", "job", msg.Job, "err", err)
 		}
 	}
 }

@@ -32,6 +32,10 @@ type VerifierConfig struct {
 	// failed), or ok false to abstain. Test-only: the attack suite's lazy
 	// verifier, which copies the provider's result (e2e/attacks).
 	Reexec func(j ledgercompute.Job) (result string, ok bool)
+	// Dir keeps the re-execution commits until they are revealed, one
+	// file per job (pending.go), written before the commit leaves so that
+	// a restarted node still reveals; "" keeps them in memory only (tests).
+	Dir string
 }
 
 // Verifier is the validator's agent: it checks the rows providers publish
@@ -50,8 +54,8 @@ type Verifier struct {
 	done     map[keys.Address]bool      // attested this epoch (the ledger has our attestation)
 	verdicts map[roundKey]*roundVerdict // checked answers, resubmitted rather than checked again
 	pending  map[keys.Address][]pendingRows
-	rx       map[uint64]bool    // jobs re-executed
-	reveals  map[uint64]*reveal // committed re-executions to reveal (reveal.go)
+	rx       map[uint64]bool // jobs re-executed
+	reveals  *pendingStore   // committed re-executions to reveal (reveal.go)
 }
 
 // roundKey names one provider's committed round.
@@ -93,10 +97,11 @@ func NewVerifier(h hostapi.Host, cfg VerifierConfig) *Verifier {
 	if cfg.MissingLeadBlocks == 0 {
 		cfg.MissingLeadBlocks = 3
 	}
-	return &Verifier{h: h, cfg: cfg, run: newRunner(cfg.Limits, 1), log: h.Logger().With("agent", "compute-verifier"),
+	log := h.Logger().With("agent", "compute-verifier")
+	return &Verifier{h: h, cfg: cfg, run: newRunner(cfg.Limits, 1), log: log,
 		view: map[keys.Address]*ledgercompute.ChallengeInfo{}, done: map[keys.Address]bool{},
 		verdicts: map[roundKey]*roundVerdict{}, pending: map[keys.Address][]pendingRows{}, rx: map[uint64]bool{},
-		reveals: map[uint64]*reveal{}}
+		reveals: newPendingStore(cfg.Dir, h.ChainID(), h.Account(), log)}
 }
 
 // Run checks rows as they arrive and acts at every committed height until
