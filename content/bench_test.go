@@ -6,10 +6,14 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"testing"
+	"time"
 
+	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
@@ -114,7 +118,13 @@ func BenchmarkSHA256(b *testing.B) {
 // BenchmarkFetch fetches a file of INFERD_BENCH_MIB MiB between two hosts
 // in this process (both stores on disk), over loopback TCP, by the DAG
 // stream: the in-process view of e2e's TestContentFetchBench, for
-// profiling.
+// profiling. It reports the process's CPU seconds per GiB fetched (both
+// sides together; cpu-s/GiB). In a -cpuprofile, the setup (writing the
+// file, adding it) is labelled phase=setup, the serving side's stream
+// handler side=server and the fetch side=fetcher; the transport's
+// goroutines (yamux, TLS) carry no label:
+//
+//	go tool pprof -tagignore phase=setup -tagfocus side=server -top ...
 func BenchmarkFetch(b *testing.B) { benchFetch(b, false) }
 
 // BenchmarkFetchBitswap is BenchmarkFetch by bitswap alone.
@@ -123,25 +133,38 @@ func BenchmarkFetchBitswap(b *testing.B) { benchFetch(b, true) }
 func benchFetch(b *testing.B, bitswapOnly bool) {
 	ctx := context.Background()
 	size := benchSize(b)
-	path := benchFile(b, size)
 	a := benchNode(b)
-	c, err := a.s.Add(ctx, path, AddOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	var c cid.Cid
+	pprof.Do(ctx, pprof.Labels("phase", "setup"), func(ctx context.Context) {
+		var err error
+		if c, err = a.s.Add(ctx, benchFile(b, size), AddOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	})
+	a.h.SetStreamHandler(streamProtocol, func(s network.Stream) {
+		pprof.Do(ctx, pprof.Labels("side", "server"), func(context.Context) { a.ex.serveStream(s) })
+	})
 	b.SetBytes(size)
 	b.ResetTimer()
+	var cpu time.Duration
 	for range b.N {
 		b.StopTimer()
 		n := benchNode(b)
 		if err := n.h.Connect(ctx, peer.AddrInfo{ID: a.h.ID(), Addrs: a.h.Addrs()}); err != nil {
 			b.Fatal(err)
 		}
+		cpu0 := processCPU()
 		b.StartTimer()
-		if err := n.ex.Fetch(ctx, c, "", FetchOptions{BitswapOnly: bitswapOnly}); err != nil {
-			b.Fatal(err)
-		}
+		pprof.Do(ctx, pprof.Labels("side", "fetcher"), func(ctx context.Context) {
+			if err := n.ex.Fetch(ctx, c, "", FetchOptions{BitswapOnly: bitswapOnly}); err != nil {
+				b.Fatal(err)
+			}
+		})
+		b.StopTimer()
+		cpu += processCPU() - cpu0
+		b.StartTimer()
 	}
+	b.ReportMetric(cpu.Seconds()/float64(b.N)/(float64(size)/(1<<30)), "cpu-s/GiB")
 }
 
 func benchNode(b *testing.B) *node {
