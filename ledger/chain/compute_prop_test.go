@@ -30,6 +30,9 @@ func propSeal(id uint64) (result, errText string, salt []byte) {
 	return propCID(fmt.Sprint("out", id)), "", s[:16]
 }
 
+// propPeerID is a valid libp2p (Ed25519) peer ID for set_resources.
+const propPeerID = "12D3KooWMSpiTVkAtEFhWzq15fRNWVyaSYUxddbZoQtc74a3atTM"
+
 func propCID(s string) string {
 	h, _ := mh.Sum([]byte(s), mh.SHA2_256, -1)
 	return cid.NewCidV1(cid.Raw, h).String()
@@ -81,6 +84,12 @@ func (n *testNet) randomComputeMsg(r *rand.Rand, from *acct, everyone []*acct) (
 			if r.Intn(3) == 0 {
 				res.GPUs = []compute.GPUGroup{{Model: "NVIDIA H100", VRAMBytes: 80 << 30, Count: uint32(1 + r.Intn(2))}}
 			}
+		}
+		// The node's libp2p address, published or not (bad ones are
+		// compute's unit tests). Picked from MilliCPU, not r, so the rest
+		// of the sequence (and its coverage) stays as it was.
+		if res.MilliCPU%2 == 1 {
+			res.PeerID, res.Addrs = propPeerID, []string{"/ip4/127.0.0.1/tcp/26656"}
 		}
 		var provs []compute.ProviderInfo
 		n.c.Query(n.height, func(ctx *ledger.Context) error { provs = n.c.Compute.Providers(ctx); return nil })

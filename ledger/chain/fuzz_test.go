@@ -39,7 +39,8 @@ func FuzzApplyMsg(f *testing.F) {
 	// Cloud messages (compute_prop_test.go builds the specs).
 	r := rand.New(rand.NewSource(1))
 	f.Add(index(compute.MsgTypeSetResources), codec.MustMarshal(compute.MsgSetResources{Resources: compute.Resources{Containers: true,
-		MilliCPU: 4000, MemoryBytes: 1 << 30, GPUs: []compute.GPUGroup{{Model: "H100", VRAMBytes: 80 << 30, Count: 1}}, LeasePrice: 5}}))
+		MilliCPU: 4000, MemoryBytes: 1 << 30, GPUs: []compute.GPUGroup{{Model: "H100", VRAMBytes: 80 << 30, Count: 1}}, LeasePrice: 5,
+		PeerID: propPeerID, Addrs: []string{"/ip4/127.0.0.1/tcp/26656"}}}))
 	f.Add(index(compute.MsgTypeJobSubmitContainer), codec.MustMarshal(compute.MsgJobSubmitContainer{Spec: randomSpec(r)}))
 	f.Add(index(compute.MsgTypeJobSubmitContainer), codec.MustMarshal(compute.MsgJobSubmitContainer{Spec: randomSpec(r), Allowed: []keys.Address{to}}))
 	f.Add(index(compute.MsgTypeJobContainerResult), codec.MustMarshal(compute.MsgJobContainerResult{Job: 1, Outputs: propCID("o"), Failure: compute.FailNone}))

@@ -12,6 +12,9 @@ import (
 
 func checkResources(p Params, r Resources) error {
 	bad := func(f string, a ...any) error { return fmt.Errorf("%w: "+f, append([]any{ErrBadResources}, a...)...) }
+	if err := checkPeer(r); err != nil {
+		return err
+	}
 	if !r.Containers {
 		if r.MilliCPU != 0 || r.MemoryBytes != 0 || len(r.GPUs) != 0 || r.AllowNetwork || r.AllowRegistry || r.LeasePrice != 0 {
 			return bad("containers is false but resources are set; set containers = true to offer them, or send all zero for Wasm only")
@@ -70,7 +73,7 @@ func (m *Module) setResources(ctx *ledger.Context, sender keys.Address, x MsgSet
 	r := x.Resources
 	ctx.Emit("compute_resources", "provider", sender.String(), "containers", fmt.Sprint(r.Containers),
 		"millicpu", fmt.Sprint(r.MilliCPU), "memory", fmt.Sprint(r.MemoryBytes), "gpus", fmt.Sprint(totalGPUs(r)),
-		"lease_price", fmt.Sprint(r.LeasePrice))
+		"lease_price", fmt.Sprint(r.LeasePrice), "peer_id", r.PeerID)
 	return nil
 }
 

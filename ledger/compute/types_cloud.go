@@ -76,7 +76,10 @@ const (
 	MaxGPUGroups     = 8  // kinds of GPU one provider lists
 	MaxGPUsPerGroup  = 64 // devices of one kind
 	MaxGPUModelBytes = 64
-	MaxLeaseAllowed  = 16 // keys a lease allows besides its owner
+	MaxLeaseAllowed  = 16  // keys a lease allows besides its owner
+	MaxPeerAddrs     = 4   // multiaddrs a provider publishes for its node
+	MaxPeerAddrBytes = 256 // one multiaddr, as text
+	MaxPeerIDBytes   = 128 // a peer ID, as text
 )
 
 // Sentinel errors of the cloud messages.
@@ -114,6 +117,11 @@ type Resources struct {
 	AllowNetwork  bool       `json:"allow_network"`  // batch/service jobs may ask for network
 	AllowRegistry bool       `json:"allow_registry"` // images by registry ref (not only by CID)
 	LeasePrice    uint64     `json:"lease_price"`    // uinf per lease block; 0: takes no services
+	// PeerID and Addrs say where the provider's node is on libp2p, so
+	// lease clients dial it instead of asking every connected peer.
+	// Empty: not published (clients fall back to asking around).
+	PeerID string   `json:"peer_id,omitempty"` // libp2p peer ID, as peer.ID.String prints it
+	Addrs  []string `json:"addrs,omitempty"`   // multiaddrs of the node, without /p2p
 }
 
 // Usage is what a provider's running container jobs and leases hold.
