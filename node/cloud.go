@@ -140,8 +140,8 @@ func (h *agentHost) leaseClient() *forward.Client {
 	return forward.NewClient(h.r.Host.LibP2P(), h.ChainID(), h.priv)
 }
 
-// ProbeLease asks lease j's provider (found among the connected peers,
-// then remembered) to GET its health path, signed with the agent key (a
+// ProbeLease asks lease j's provider (found at its published peer, else
+// among the connected peers, then remembered) to GET its health path, signed with the agent key (a
 // validator's). ok is the verdict to attest; err means no verdict (the
 // provider could not be asked at all counts as unhealthy: ok false, nil).
 func (h *agentHost) ProbeLease(ctx context.Context, j ledgercompute.Job) (bool, error) {
@@ -150,7 +150,7 @@ func (h *agentHost) ProbeLease(ctx context.Context, j ledgercompute.Job) (bool, 
 	if v, ok := h.leasePeers.Load(j.ID); ok {
 		p = v.(peer.ID)
 	} else {
-		found, err := c.Locate(ctx, h.r.Host.Peers(), j.ID)
+		found, err := c.Find(ctx, h.publishedPeer(j), j.ID, h.log)
 		if err != nil {
 			return false, nil // nobody serves it: unhealthy
 		}

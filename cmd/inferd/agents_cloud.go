@@ -22,6 +22,7 @@ type leaseHost interface {
 	computeagent.Files
 	ServeLeases(node.LeaseTargets, node.JobLogs) (func(), error)
 	ProbeLease(ctx context.Context, j ledgercompute.Job) (bool, error)
+	PeerInfo() (id string, addrs []string)
 }
 
 // cloudAgents are the inference cloud's agents: every node with an agent
@@ -68,6 +69,8 @@ func cloudAgents(n *node.Node) []node.AgentFunc {
 		if len(cfg.GPUDevices) == 0 {
 			res.GPUs = res.GPUs[:0] // no CDI spec: GPUs cannot reach containers
 		}
+		// Where lease clients dial this node (docs/cloud.md).
+		res.PeerID, res.Addrs = lh.PeerInfo()
 		cloud, err := computeagent.NewCloud(h, computeagent.CloudConfig{Runner: runner, Files: lh, WorkDir: filepath.Join(dir, "work"),
 			AllowRegistry: pc.AllowRegistry, Resources: &res})
 		if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/inferd/inferd/compute/serveimage"
 	contestdemo "github.com/inferd/inferd/contest/demo"
 	"github.com/inferd/inferd/contest/eval/mlp"
+	"github.com/inferd/inferd/keys"
 	"github.com/inferd/inferd/ledger"
 	"github.com/inferd/inferd/ledger/compute"
 	"github.com/inferd/inferd/node"
@@ -178,7 +179,7 @@ func forwardLease(ctx context.Context, cl *api.Client, s *keySender, lease uint6
 		return "", err
 	}
 	fc := forward.NewClient(h, s.chainID, s.priv)
-	prov, err := fc.Locate(ctx, h.Network().Peers(), lease)
+	prov, err := findProvider(ctx, cl, fc, lease, keys.Address{})
 	if err != nil {
 		h.Close()
 		return "", err

@@ -224,7 +224,7 @@ func followLogs(ctx context.Context, cl *api.Client, id uint64, home, backend, f
 	}
 	defer ph.Close()
 	fc := forward.NewClient(ph, st.ChainID, priv)
-	prov, err := fc.Locate(ctx, ph.Network().Peers(), id)
+	prov, err := findProvider(ctx, cl, fc, id, keys.Address{})
 	if err != nil {
 		return err
 	}

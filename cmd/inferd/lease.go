@@ -37,8 +37,9 @@ func newLeaseForwardCmd() *cobra.Command {
 protocol to the provider that runs lease ID, which pipes it to the
 container's port. The provider lets in only the lease's owner and the keys
 it allows: --from signs each stream's handshake. Your node need not be the
-provider: the forwarder connects to your node and its peers and asks which
-one runs the lease (or give the provider's node with --peer).`,
+provider: the forwarder dials the peer ID and addresses the provider
+published on-chain, else asks your node's peers which one runs the lease
+(or give the provider's node with --peer).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error { return runLeaseForward(c.Context(), a, args[0]) },
 	}
@@ -105,7 +106,7 @@ func runLeaseForward(ctx context.Context, a *leaseForwardArgs, arg string) error
 			return fmt.Errorf("connect to --peer %s: %w", ai.ID, err)
 		}
 		prov = ai.ID
-	} else if prov, err = fc.Locate(ctx, h.Network().Peers(), id); err != nil {
+	} else if prov, err = findProvider(ctx, cl, fc, id, j.Provider); err != nil {
 		return fmt.Errorf("%w; give the provider's node with --peer MULTIADDR", err)
 	}
 	// One stream first: a refusal (wrong key, container gone) is an error

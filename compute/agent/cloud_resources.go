@@ -62,12 +62,23 @@ func (c *Cloud) publishResources(ctx context.Context, height uint64) {
 		return // `inferd tx compute register` first; checked again next block
 	}
 	c.published = height
-	if reflect.DeepEqual(have, *want) {
+	if sameResources(have, *want) {
 		return
 	}
 	if _, err := c.h.Submit(ctx, ledger.NewMsg(ledgercompute.MsgTypeSetResources, ledgercompute.MsgSetResources{Resources: *want})); err != nil {
 		c.log.Warn("publish resources", "err", err)
 		return
 	}
-	c.log.Info("resources published", "millicpu", want.MilliCPU, "memory", want.MemoryBytes, "gpus", len(want.GPUs), "lease_price", want.LeasePrice)
+	c.log.Info("resources published", "millicpu", want.MilliCPU, "memory", want.MemoryBytes, "gpus", len(want.GPUs), "lease_price", want.LeasePrice,
+		"peer_id", want.PeerID, "addrs", want.Addrs)
+}
+
+// sameResources compares an on-chain offer with the wanted one, every
+// field (the node's peer ID and addrs too: a node with a new identity or
+// port publishes again), with a nil list equal to an empty one (the
+// ledger may decode either).
+func sameResources(a, b ledgercompute.Resources) bool {
+	ga, gb, aa, ab := a.GPUs, b.GPUs, a.Addrs, b.Addrs
+	a.GPUs, b.GPUs, a.Addrs, b.Addrs = nil, nil, nil, nil
+	return reflect.DeepEqual(a, b) && slices.Equal(ga, gb) && slices.Equal(aa, ab)
 }

@@ -44,4 +44,42 @@ func TestPublishResources(t *testing.T) {
 	if prov.nonce != nonce {
 		t.Fatalf("resources sent again though unchanged (%d txs)", prov.nonce-nonce)
 	}
+	// The node's peer ID and addresses count: a new one is published
+	// (at the next check), then left alone.
+	want.PeerID, want.Addrs = testPeerID, []string{"/ip4/127.0.0.1/tcp/4001"}
+	for i := 0; i < 2*publishEvery; i++ {
+		r.n.block()
+		c.publishResources(ctx, r.n.height)
+	}
+	if got := r.provider(0).Resources; got.PeerID != testPeerID || !reflect.DeepEqual(got.Addrs, want.Addrs) {
+		t.Fatalf("on-chain resources %+v: the new peer ID and addrs were not published", got)
+	}
+	nonce = prov.nonce
+	for i := 0; i < 2*publishEvery; i++ {
+		r.n.block()
+		c.publishResources(ctx, r.n.height)
+	}
+	if prov.nonce != nonce {
+		t.Fatalf("resources with a peer ID sent again though unchanged (%d txs)", prov.nonce-nonce)
+	}
+}
+
+// testPeerID is a valid libp2p (Ed25519) peer ID.
+const testPeerID = "12D3KooWMSpiTVkAtEFhWzq15fRNWVyaSYUxddbZoQtc74a3atTM"
+
+func TestSameResources(t *testing.T) {
+	a := ledgercompute.Resources{Containers: true, MilliCPU: 1000, GPUs: []ledgercompute.GPUGroup{}, PeerID: testPeerID}
+	b := a
+	b.GPUs, b.Addrs = nil, []string{}
+	if !sameResources(a, b) {
+		t.Fatal("nil and empty lists differ")
+	}
+	b.Addrs = []string{"/ip4/127.0.0.1/tcp/1"}
+	if sameResources(a, b) {
+		t.Fatal("a new addr is not a difference")
+	}
+	b.Addrs, b.PeerID = nil, ""
+	if sameResources(a, b) {
+		t.Fatal("a new peer ID is not a difference")
+	}
 }
