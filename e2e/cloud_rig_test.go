@@ -92,11 +92,21 @@ func (r *cloudRig) signed(args ...string) string {
 func (r *cloudRig) registerProvider(moniker, provAPI, api string) {
 	r.t.Helper()
 	r.signed("tx", "compute", "register", "--price", "2000", "--capacity", "2", "--bond", "100inf", "--from", moniker, "--node", provAPI)
-	// The provider's node publishes its resources once it is registered.
+	var id struct {
+		ID string `json:"id"`
+	}
+	if _, err := getJSON(provAPI+"/net/id", &id); err != nil || id.ID == "" {
+		r.t.Fatalf("the provider node's peer ID: %q, %v", id.ID, err)
+	}
+	// The provider's node publishes its resources once it is registered,
+	// with its peer ID and addresses (lease clients dial them).
 	waitCloud(r.t, 2*time.Minute, "provider resources on-chain", func() bool {
 		ps := providersOf(api)
 		return len(ps) == 1 && ps[0].Resources.Containers
 	})
+	if res := providersOf(api)[0].Resources; res.PeerID != id.ID || len(res.Addrs) == 0 {
+		r.t.Fatalf("GET /providers resources: peer_id %q addrs %q; want the provider node's %s and its addresses", res.PeerID, res.Addrs, id.ID)
+	}
 }
 
 // busyboxImage writes a busybox OCI archive to dir, adds it through api
@@ -209,7 +219,9 @@ type cloudProvider struct {
 	Missed     uint64 `json:"missed"`
 	Jailed     bool   `json:"jailed"`
 	Resources  struct {
-		Containers bool `json:"containers"`
+		Containers bool     `json:"containers"`
+		PeerID     string   `json:"peer_id"`
+		Addrs      []string `json:"addrs"`
 	} `json:"resources"`
 }
 
