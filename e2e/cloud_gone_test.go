@@ -1,6 +1,12 @@
 package e2e
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -106,7 +112,9 @@ func restartToCleanUp(t *testing.T, tn *testNet, i int) {
 	tn.procs[i] = startProvider(t, nd.Home, nd.API)
 	deadline := time.Now().Add(time.Minute)
 	for {
-		if st, err := statusOf(nd.API); err == nil && st.Height >= tip {
+		// Caught up, and its cloud agent has removed the orphan (else a
+		// stop right now could come before the agent runs at all).
+		if st, err := statusOf(nd.API); err == nil && st.Height >= tip && noLeaseContainers(nd.Home) {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -115,4 +123,15 @@ func restartToCleanUp(t *testing.T, tn *testNet, i int) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// noLeaseContainers reports whether podman, in the provider node's own
+// storage (cmd/inferd: data/cloud/storage and runRoot), lists no lease
+// container.
+func noLeaseContainers(home string) bool {
+	sum := sha256.Sum256([]byte(home))
+	out, err := exec.Command("podman", "--root", filepath.Join(home, "data", "cloud", "storage"),
+		"--runroot", filepath.Join(os.TempDir(), "inferd-run-"+hex.EncodeToString(sum[:6])),
+		"ps", "-a", "-q", "--filter", "label=inferd.lease=1").Output()
+	return err == nil && strings.TrimSpace(string(out)) == ""
 }

@@ -138,9 +138,12 @@ func (p *proc) kill(sig syscall.Signal) {
 	default:
 	}
 	p.cmd.Process.Signal(sig)
+	// Longer than the node's own grace for its agents (node.agentStopGrace,
+	// 20 s): a provider's cloud agent removes its containers and releases
+	// podman's storage on the way out, slower on a loaded machine.
 	select {
 	case <-p.done:
-	case <-time.After(15 * time.Second):
+	case <-time.After(30 * time.Second):
 		p.cmd.Process.Kill()
 		<-p.done
 	}
