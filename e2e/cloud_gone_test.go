@@ -1,9 +1,6 @@
 package e2e
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -129,9 +126,8 @@ func restartToCleanUp(t *testing.T, tn *testNet, i int) {
 // storage (cmd/inferd: data/cloud/storage and runRoot), lists no lease
 // container.
 func noLeaseContainers(home string) bool {
-	sum := sha256.Sum256([]byte(home))
 	out, err := exec.Command("podman", "--root", filepath.Join(home, "data", "cloud", "storage"),
-		"--runroot", filepath.Join(os.TempDir(), "inferd-run-"+hex.EncodeToString(sum[:6])),
+		"--runroot", providerRunRoot(home),
 		"ps", "-a", "-q", "--filter", "label=inferd.lease=1").Output()
 	return err == nil && strings.TrimSpace(string(out)) == ""
 }

@@ -157,10 +157,16 @@ price_per_block = "10uinf"
 // and released its podman storage (cmd/inferd runRoot), else the temp dir
 // stays busy.
 func checkRunRootGone(t *testing.T, home string) {
-	sum := sha256.Sum256([]byte(home))
-	if _, err := os.Stat(filepath.Join(os.TempDir(), "inferd-run-"+hex.EncodeToString(sum[:6]))); err == nil {
+	if _, err := os.Stat(providerRunRoot(home)); err == nil {
 		t.Error("the provider's podman run root was left behind")
 	}
+}
+
+// providerRunRoot is the podman run root of the provider node at home
+// (cmd/inferd runRoot).
+func providerRunRoot(home string) string {
+	sum := sha256.Sum256([]byte(home))
+	return filepath.Join(os.TempDir(), "inferd-run-"+hex.EncodeToString(sum[:6]))
 }
 
 // startProvider runs a provider's node that takes leases at 5 uinf a block.

@@ -141,9 +141,10 @@ func (h *agentHost) leaseClient() *forward.Client {
 }
 
 // ProbeLease asks lease j's provider (found at its published peer, else
-// among the connected peers, then remembered) to GET its health path, signed with the agent key (a
-// validator's). ok is the verdict to attest; err means no verdict (the
-// provider could not be asked at all counts as unhealthy: ok false, nil).
+// among the connected peers, then remembered) to GET its health path,
+// signed with the agent key (a validator's). ok is the verdict to attest;
+// err means no verdict (the provider could not be asked at all counts as
+// unhealthy: ok false, nil).
 func (h *agentHost) ProbeLease(ctx context.Context, j ledgercompute.Job) (bool, error) {
 	c := h.leaseClient()
 	var p peer.ID

@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/inferd/inferd/keys"
+	"github.com/inferd/inferd/ledger"
 	ledgercompute "github.com/inferd/inferd/ledger/compute"
 )
 
@@ -129,6 +130,53 @@ func (s *pendingStore) get(job uint64) (pendingReveal, bool) {
 		return pendingReveal{}, false
 	}
 	return *e, true
+}
+
+// revealAction is what an agent's look at the ledger says of one pending
+// reveal.
+type revealAction int
+
+const (
+	revealWait   revealAction = iota // not yet (its window has not opened)
+	revealNow                        // its window is open
+	revealForget                     // revealed, past its window, or no longer ours
+)
+
+// due classifies every entry with decide under one ledger query at height
+// and returns those to reveal now (marked sent at height), holding back
+// one already sent less than resubmitBlocks ago; it forgets those decide
+// drops. The caller submits the returned reveals.
+func (s *pendingStore) due(height uint64, query func(func(*ledger.Context) error) error,
+	decide func(*ledger.Context, pendingReveal) revealAction) []pendingReveal {
+	ids := s.jobs()
+	if len(ids) == 0 {
+		return nil
+	}
+	var todo []pendingReveal
+	var forget []uint64
+	query(func(lc *ledger.Context) error {
+		for _, id := range ids {
+			e, ok := s.get(id)
+			if !ok {
+				continue
+			}
+			switch decide(lc, e) {
+			case revealForget:
+				forget = append(forget, id)
+			case revealNow:
+				if e.sent > 0 && height < e.sent+resubmitBlocks {
+					continue
+				}
+				s.markSent(id, height)
+				todo = append(todo, e)
+			}
+		}
+		return nil
+	})
+	for _, id := range forget {
+		s.forget(id)
+	}
+	return todo
 }
 
 // markSent records that job's reveal was submitted at height.

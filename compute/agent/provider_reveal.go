@@ -56,37 +56,20 @@ func (p *Provider) report(ctx context.Context, id uint64, result, errText string
 // deadline, or no longer ours); one still assigned is kept, its commit
 // may not have landed yet.
 func (p *Provider) stepReveals(ctx context.Context, height uint64) {
-	ids := p.sealed.jobs()
-	if len(ids) == 0 {
-		return
-	}
 	c := p.h.Chain()
-	var todo []ledgercompute.MsgJobResultReveal
-	var forget []uint64
-	p.query(height, func(lc *ledger.Context) error {
-		for _, id := range ids {
-			s, ok := p.sealed.get(id)
-			if !ok {
-				continue
-			}
-			j, err := c.Compute.JobByID(lc, id)
-			if err != nil || j.Provider != p.h.Account() || (j.Status != ledgercompute.JobSealed && j.Status != ledgercompute.JobAssigned) {
-				forget = append(forget, id)
-				continue
-			}
-			from := c.Compute.ResultRevealFrom(lc, id)
-			if j.Status != ledgercompute.JobSealed || from == 0 || height+1 < from || (s.sent > 0 && height < s.sent+resubmitBlocks) {
-				continue
-			}
-			p.sealed.markSent(id, height)
-			todo = append(todo, ledgercompute.MsgJobResultReveal{Job: id, Result: s.Result, Error: s.Error, Salt: s.Salt})
+	query := func(f func(*ledger.Context) error) error { return p.query(height, f) }
+	due := p.sealed.due(height, query, func(lc *ledger.Context, s pendingReveal) revealAction {
+		j, err := c.Compute.JobByID(lc, s.Job)
+		if err != nil || j.Provider != p.h.Account() || (j.Status != ledgercompute.JobSealed && j.Status != ledgercompute.JobAssigned) {
+			return revealForget
 		}
-		return nil
+		if from := c.Compute.ResultRevealFrom(lc, s.Job); j.Status != ledgercompute.JobSealed || from == 0 || height+1 < from {
+			return revealWait
+		}
+		return revealNow
 	})
-	for _, id := range forget {
-		p.sealed.forget(id)
-	}
-	for _, msg := range todo {
+	for _, s := range due {
+		msg := ledgercompute.MsgJobResultReveal{Job: s.Job, Result: s.Result, Error: s.Error, Salt: s.Salt}
 		if _, err := p.h.Submit(ctx, ledger.NewMsg(ledgercompute.MsgTypeJobResultReveal, msg)); err != nil {
 			p.log.Warn("reveal job result", "id", msg.Job, "err", err)
 			continue

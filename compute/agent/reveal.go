@@ -40,37 +40,21 @@ func (v *Verifier) commitReexec(ctx context.Context, id uint64, result string) e
 // resubmitBlocks; it forgets those whose window has closed or that the
 // ledger shows revealed.
 func (v *Verifier) StepReveal(ctx context.Context, height uint64) {
-	ids := v.reveals.jobs()
-	if len(ids) == 0 {
-		return
-	}
 	c := v.h.Chain()
-	var todo []ledgercompute.MsgJobReexecReveal
-	var forget []uint64
-	c.Query(height, func(lc *ledger.Context) error {
-		for _, id := range ids {
-			r, ok := v.reveals.get(id)
-			if !ok {
-				continue
-			}
-			j, err := c.Compute.JobByID(lc, id)
-			if err != nil || j.Reexec != ledgercompute.ReexecPending || height+1 >= j.ReexecEnd ||
-				c.Compute.Reexecuted(lc, id, v.h.Account()) {
-				forget = append(forget, id)
-				continue
-			}
-			if height+1 < c.Compute.ReexecCommitEnd(lc, id) || (r.sent > 0 && height < r.sent+resubmitBlocks) {
-				continue
-			}
-			v.reveals.markSent(id, height)
-			todo = append(todo, ledgercompute.MsgJobReexecReveal{Job: id, Result: r.Result, Failed: r.Failed, Salt: r.Salt})
+	query := func(f func(*ledger.Context) error) error { return c.Query(height, f) }
+	due := v.reveals.due(height, query, func(lc *ledger.Context, r pendingReveal) revealAction {
+		j, err := c.Compute.JobByID(lc, r.Job)
+		if err != nil || j.Reexec != ledgercompute.ReexecPending || height+1 >= j.ReexecEnd ||
+			c.Compute.Reexecuted(lc, r.Job, v.h.Account()) {
+			return revealForget
 		}
-		return nil
+		if height+1 < c.Compute.ReexecCommitEnd(lc, r.Job) {
+			return revealWait
+		}
+		return revealNow
 	})
-	for _, id := range forget {
-		v.reveals.forget(id)
-	}
-	for _, msg := range todo {
+	for _, r := range due {
+		msg := ledgercompute.MsgJobReexecReveal{Job: r.Job, Result: r.Result, Failed: r.Failed, Salt: r.Salt}
 		if _, err := v.h.Submit(ctx, ledger.NewMsg(ledgercompute.MsgTypeJobReexecReveal, msg)); err != nil {
 			v.log.Warn("reveal re-execution", "job", msg.Job, "err", err)
 		}
