@@ -86,8 +86,8 @@ func (n *Node) Start(ctx context.Context) (*Running, error) {
 	}
 	r := &Running{Node: n, Host: host, Metrics: api.NewMetrics(), done: make(chan error, 4)}
 	n.closers = append(n.closers, host.Close)
-	// State sync runs before the topics are joined: their validators need
-	// the engine, which starts from the restored state.
+	// State sync runs before the engine is made and the topics joined:
+	// the engine starts from the restored state.
 	var snaps *statesync.Store
 	if n.Config.StateSync.SnapshotInterval > 0 {
 		if snaps, err = statesync.OpenStore(filepath.Join(n.Home, SnapshotsDir)); err != nil {
@@ -100,7 +100,15 @@ func (n *Node) Start(ctx context.Context) (*Running, error) {
 			return nil, fmt.Errorf("state sync: %w", err)
 		}
 	}
+	// The engine exists before the first topic is joined: a topic's
+	// validator runs as soon as it is joined, on whatever peers already
+	// gossip, and reads the engine's status (a nil engine there was a
+	// panic on network input, seen after state sync). The engine only
+	// keeps tr until Run, so the topics can be added to it after.
 	tr := &p2pTransport{topics: map[string]*p2p.Topic{}}
+	if err := n.NewEngine(tr, engineMetrics{r.Metrics}); err != nil {
+		return nil, err
+	}
 	sizes := map[string]int{KindConsensus: 4 << 10, KindBlock: 4 << 20, KindTx: ledger.MaxTxBytes + 64, KindTxBatch: txBatchTopicSize, KindEvidence: 8 << 10,
 		KindSubmissions: ledger.MaxTxBytes + 64, KindCompute: 4<<20 - 64}
 	for kind, size := range sizes {
@@ -109,9 +117,6 @@ func (n *Node) Start(ctx context.Context) (*Running, error) {
 			return nil, err
 		}
 		tr.topics[kind] = t
-	}
-	if err := n.NewEngine(tr, engineMetrics{r.Metrics}); err != nil {
-		return nil, err
 	}
 	host.ServeBlocks(syncProvider{n})
 	// Models and datasets by CID: bitswap on the same host, the gateway on
