@@ -418,14 +418,15 @@ func (e *Exchange) receiveFrames(ctx context.Context, br *bufio.Reader, st deadl
 }
 
 // reportBad tells the node of a peer that broke the DAG stream protocol
-// or stalled, and disconnects it.
+// or stalled, and disconnects it before the fetch goes on (so the bitswap
+// fallback starts without it; the node's callback bans it from redials).
 func (e *Exchange) reportBad(p peer.ID, err error) {
 	if e.onBadPeer != nil {
 		e.onBadPeer(p, "DAG stream: "+err.Error())
 	} else if e.onBad != nil {
 		e.onBad(p, cid.Undef)
 	}
-	go e.host.Network().ClosePeer(p)
+	_ = e.host.Network().ClosePeer(p)
 }
 
 // batchWriter stores verified blocks in batches of up to putBatchBytes,

@@ -210,6 +210,7 @@ func TestStreamBadPeers(t *testing.T) {
 				}
 				reasons = append(reasons, reason)
 			}})
+			dropped := watchDrops(b.h, bad.ID())
 			connect(t, b.h, bad)
 			outDir := t.TempDir()
 			_, err := b.ex.Get(ctx, c, filepath.Join(outDir, "f"), FetchOptions{Timeout: 1500 * time.Millisecond})
@@ -229,9 +230,7 @@ func TestStreamBadPeers(t *testing.T) {
 				t.Errorf("Stat of the partial DAG: %v, want ErrNotFound", err)
 			}
 			checkStoredBlocks(t, b.s)
-			if b.h.Network().Connectedness(bad.ID()) == network.Connected {
-				t.Error("the bad peer is still connected")
-			}
+			waitDropped(t, dropped, "bad peer")
 			// The partial DAG resumes from an honest peer.
 			honest := newNode(t, ExchangeOptions{})
 			honest.s.AddReader(ctx, bytes.NewReader(data), AddOptions{})
