@@ -166,7 +166,11 @@ func (r *Runner) Shutdown(ctx context.Context) {
 	r.unmountStorage()
 	if r.cfg.RunRoot != "" {
 		// Runtime state only (locks, the containers' run directories), all
-		// removed by now; podman makes it again on the next start.
+		// removed by now; podman makes it again on the next start. A
+		// container's conmon runs `podman container cleanup` with this run
+		// root after the container is gone, and podman makes the directory
+		// again as it starts: wait for those before removing it.
+		waitRunRootIdle(r.cfg.RunRoot, 10*time.Second)
 		os.RemoveAll(r.cfg.RunRoot)
 	}
 }

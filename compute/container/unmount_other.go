@@ -2,4 +2,8 @@
 
 package container
 
+import "time"
+
 func (r *Runner) unmountStorage() {}
+
+func waitRunRootIdle(string, time.Duration) {}
