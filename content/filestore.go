@@ -2,7 +2,6 @@ package content
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -16,33 +15,30 @@ import (
 	dsq "github.com/ipfs/go-datastore/query"
 )
 
-// fileDS keeps large blocks in files beside Badger, so the bulk of a
-// model's bytes is written once with write(2) instead of through Badger's
-// memory-mapped value log (copied, then held in the process's RSS until
-// paged out). Badger keeps the index: the block's key with a small
-// marker value (fileMagic and the size) instead of the bytes. Blocks
-// smaller than fileThreshold, pins and every other key stay in Badger.
+// fileDS keeps large blocks in pack files beside Badger (packs.go), so
+// the bulk of a model's bytes is written once with write(2) instead of
+// through Badger's memory-mapped value log (copied, then held in the
+// process's RSS until paged out). Badger keeps the index: the block's key
+// with a small marker value (where the bytes are) instead of the bytes.
+// Blocks smaller than fileThreshold, pins and every other key stay in
+// Badger. Fsync policy: as Badger's (SyncWrites off), nothing is synced
+// per block; Sync (each pin, each GC) flushes the packs before Badger's
+// own sync, so a pinned DAG is on disk.
 //
-// Files: <dir>/blocks/<last two letters of the key>/<key>, written to a
-// temporary file and renamed into place before the index entry is
-// written, so an index entry never names a half-written file. Fsync
-// policy: as Badger's (SyncWrites off), nothing is synced per block;
-// Sync (each pin, each GC) flushes the file system holding the files
-// (syncfs) before Badger's own sync, so a pinned DAG is on disk. After a
-// crash, an index entry whose file is gone reads as not found (the fetch
-// resumes and fetches it again); files without an index entry are
-// removed by GC (sweepFiles).
-//
-// Compatibility: a store written before holds its blocks in Badger; they
-// are read as before. A value is a marker only if it parses as one, and
-// a block that would (never a real file's leaf) is put in a file too, so
-// a marker always names a file.
+// Compatibility: a store written before packs existed may hold blocks in
+// Badger (read as before) or one file per block, <dir>/blocks/<last two
+// letters of the key>/<key> with a file marker (fileMagic and the size):
+// those are read, deleted and swept (sweepFiles) as before, never
+// written. A value is a marker only if it parses as one, and a block that
+// would (never a real file's leaf) is put in a pack too, so a marker
+// always names stored bytes.
 type fileDS struct {
 	*badgerDS
-	root string // <dir>/blocks
+	root  string // <dir>/blocks: the per-block files of older stores
+	packs *packs
 
 	mu    sync.Mutex
-	dirty bool // files written since the last Sync
+	dirty bool // per-block files written since the last Sync (old stores: none)
 }
 
 // fileThreshold: blocks of at least this size go to files (a file's
@@ -56,11 +52,25 @@ const (
 )
 
 func newFileDS(d *badgerDS) (*fileDS, error) {
-	root := filepath.Join(d.dir, "blocks")
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return nil, fmt.Errorf("content store: %w", err)
+	pk, err := openPacks(filepath.Join(d.dir, "packs"))
+	if err != nil {
+		return nil, err
 	}
-	return &fileDS{badgerDS: d, root: root}, nil
+	f := &fileDS{badgerDS: d, root: filepath.Join(d.dir, "blocks"), packs: pk}
+	if _, err := f.recoverPacks(context.Background()); err != nil {
+		pk.close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// isMarker: v names bytes outside Badger (either kind).
+func isMarker(v []byte) bool {
+	if _, ok := parseMarker(v); ok {
+		return true
+	}
+	_, ok := parsePackMarker(v)
+	return ok
 }
 
 // path is the file of a block key, or false for a key that is not a
@@ -98,57 +108,31 @@ func parseMarker(v []byte) (int, bool) {
 	return int(n), true
 }
 
-// writeFile puts a block's bytes in its file, renamed into place.
-func (f *fileDS) writeFile(path string, value []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".tmp-*")
-	if errors.Is(err, os.ErrNotExist) {
-		if err = os.MkdirAll(dir, 0o755); err == nil {
-			tmp, err = os.CreateTemp(dir, ".tmp-*")
-		}
-	}
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(value)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	f.mu.Lock()
-	f.dirty = true
-	f.mu.Unlock()
-	return nil
-}
-
-// put is Put and a batch's Put: the file first, then the index entry
-// (through set).
+// put is Put and a batch's Put: the bytes in a pack first, then the index
+// entry (through set).
 func (f *fileDS) put(key ds.Key, value []byte, set func(ds.Key, []byte) error) error {
-	p, ok := f.path(key)
-	if _, looksLikeMarker := parseMarker(value); !ok || len(value) < fileThreshold && !looksLikeMarker {
-		// A small block that reads as a marker goes to a file too, so a
-		// marker value always names a file.
+	if _, ok := f.path(key); !ok || len(value) < fileThreshold && !isMarker(value) {
+		// A small block that reads as a marker goes to a pack too, so a
+		// marker value always names stored bytes.
 		return set(key, value)
 	}
-	if err := f.writeFile(p, value); err != nil {
+	loc, err := f.packs.append(value)
+	if err != nil {
 		return err
 	}
-	return set(key, marker(len(value)))
+	return set(key, loc.marker())
 }
 
 func (f *fileDS) Put(ctx context.Context, key ds.Key, value []byte) error {
 	return f.put(key, value, func(k ds.Key, v []byte) error { return f.badgerDS.Put(ctx, k, v) })
 }
 
-// resolve reads the file a marker value names; a value that is not a
+// resolve reads the bytes a marker value names; a value that is not a
 // marker is the block itself.
 func (f *fileDS) resolve(key ds.Key, v []byte) ([]byte, error) {
+	if loc, ok := parsePackMarker(v); ok {
+		return f.packs.read(loc)
+	}
 	size, ok := parseMarker(v)
 	p, okp := f.path(key)
 	if !ok || !okp {
@@ -177,12 +161,15 @@ func (f *fileDS) Get(ctx context.Context, key ds.Key) ([]byte, error) {
 
 func (f *fileDS) GetSize(ctx context.Context, key ds.Key) (int, error) {
 	n, err := f.badgerDS.GetSize(ctx, key)
-	if err != nil || n > len(fileMagic)+binary.MaxVarintLen64 {
+	if err != nil || n > maxMarkerLen {
 		return n, err
 	}
 	v, err := f.badgerDS.Get(ctx, key)
 	if err != nil {
 		return -1, err
+	}
+	if loc, ok := parsePackMarker(v); ok {
+		return loc.size, nil
 	}
 	if size, ok := parseMarker(v); ok {
 		return size, nil
@@ -221,8 +208,12 @@ func (f *fileDS) Query(ctx context.Context, q dsq.Query) (dsq.Results, error) {
 	}), nil
 }
 
-// Sync flushes the files written since the last Sync, then Badger.
+// Sync flushes the packs (and any per-block files) written since the
+// last Sync, then Badger.
 func (f *fileDS) Sync(ctx context.Context, key ds.Key) error {
+	if err := f.packs.sync(); err != nil {
+		return err
+	}
 	f.mu.Lock()
 	dirty := f.dirty
 	f.dirty = false
@@ -243,65 +234,19 @@ func (f *fileDS) Batch(ctx context.Context) (ds.Batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &fileBatch{Batch: b, f: f, sem: make(chan struct{}, fileWriters)}, nil
+	return &fileBatch{Batch: b, f: f}, nil
 }
 
-// fileWriters is how many block files a batch writes at once: creating a
-// file waits on the file system's journal, so a few in flight keep the
-// importer's hashing busy meanwhile.
-const fileWriters = 4
-
-// fileBatch writes large blocks' files on up to fileWriters goroutines,
-// each index entry once its file is in place; Commit waits for them. A
-// batch that never commits leaves files without entries, for GC.
+// fileBatch puts large blocks' bytes in a pack as they come (an append to
+// the page cache, no file to create), each index entry in the batch. A
+// batch that never commits leaves dead bytes in the pack, for compaction.
 type fileBatch struct {
 	ds.Batch
-	f   *fileDS
-	sem chan struct{}
-	wg  sync.WaitGroup
-	mu  sync.Mutex
-	err error
+	f *fileDS
 }
 
 func (b *fileBatch) Put(ctx context.Context, key ds.Key, value []byte) error {
-	set := func(k ds.Key, v []byte) error { return b.Batch.Put(ctx, k, v) } // Badger's WriteBatch locks
-	p, ok := b.f.path(key)
-	if _, m := parseMarker(value); !ok || len(value) < fileThreshold && !m {
-		return set(key, value)
-	}
-	if err := b.failed(); err != nil {
-		return err
-	}
-	b.sem <- struct{}{}
-	b.wg.Add(1)
-	go func() {
-		defer func() { <-b.sem; b.wg.Done() }()
-		err := b.f.writeFile(p, value)
-		if err == nil {
-			err = set(key, marker(len(value)))
-		}
-		if err != nil {
-			b.mu.Lock()
-			b.err = cmp.Or(b.err, err)
-			b.mu.Unlock()
-		}
-	}()
-	return nil
-}
-
-func (b *fileBatch) failed() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.err
-}
-
-// Commit waits for the files, then writes the index.
-func (b *fileBatch) Commit(ctx context.Context) error {
-	b.wg.Wait()
-	if err := b.failed(); err != nil {
-		return err
-	}
-	return b.Batch.Commit(ctx)
+	return b.f.put(key, value, func(k ds.Key, v []byte) error { return b.Batch.Put(ctx, k, v) })
 }
 
 func (b *fileBatch) Delete(ctx context.Context, key ds.Key) error {
@@ -316,11 +261,27 @@ func (b *fileBatch) Delete(ctx context.Context, key ds.Key) error {
 	return nil
 }
 
-// sweepFiles removes block files that no index entry names (left by a
+// Close syncs and closes the packs (so the next Open has nothing to
+// check), then closes Badger.
+func (f *fileDS) Close() error {
+	perr := f.packs.sync()
+	if err := f.packs.close(); perr == nil {
+		perr = err
+	}
+	if err := f.badgerDS.Close(); err != nil {
+		return err
+	}
+	return perr
+}
+
+// sweepFiles removes per-block files (of older stores) that no index entry names (left by a
 // crash or a batch that failed) and stray temporary files. It returns how
 // many it removed.
 func (f *fileDS) sweepFiles(ctx context.Context) (int, error) {
 	shards, err := os.ReadDir(f.root)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil // a store made with packs
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -421,6 +421,9 @@ func (s *Store) GC(ctx context.Context) (GCResult, error) {
 			return res, fmt.Errorf("gc: %w", err)
 		}
 		res.Removed += n
+		if _, _, err := f.compactPacks(ctx); err != nil {
+			return res, fmt.Errorf("gc: %w", err)
+		}
 	}
 	return res, s.ds.Sync(ctx, ds.NewKey("/"))
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -27,6 +29,22 @@ func main() {
 // run executes the CLI with args and returns the process exit code. Every
 // error is printed as one line: what went wrong and, where known, what to do.
 func run(args []string) int {
+	if path := os.Getenv("INFERD_CPUPROFILE"); path != "" {
+		// For profiling a node under load or one command (an add, a
+		// fetch): the profile covers the whole process. "%p" in the path
+		// is the process ID, for runs of several processes.
+		f, err := os.Create(strings.ReplaceAll(path, "%p", strconv.Itoa(os.Getpid())))
+		if err != nil {
+			fmt.Fprintln(stderr, "Error: INFERD_CPUPROFILE:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "Error: INFERD_CPUPROFILE:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 	root := newRootCmd()
 	root.SetArgs(args)
 	root.SetOut(stdout)

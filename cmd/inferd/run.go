@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -154,15 +153,6 @@ func runNode(home, logLevel string, o runOverrides) error {
 		return usagef("--log-level %q: want debug, info, warn or error", logLevel)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
-	if path := os.Getenv("INFERD_CPUPROFILE"); path != "" {
-		// For profiling a node under load: the profile covers the whole run.
-		f, err := os.Create(path)
-		if err != nil {
-			return err
-		}
-		pprof.StartCPUProfile(f)
-		defer pprof.StopCPUProfile()
-	}
 	n, err := node.Open(home, log)
 	if err != nil {
 		return err
