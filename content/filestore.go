@@ -264,10 +264,7 @@ func (b *fileBatch) Delete(ctx context.Context, key ds.Key) error {
 // Close syncs and closes the packs (so the next Open has nothing to
 // check), then closes Badger.
 func (f *fileDS) Close() error {
-	perr := f.packs.sync()
-	if err := f.packs.close(); perr == nil {
-		perr = err
-	}
+	perr := f.packs.close()
 	if err := f.badgerDS.Close(); err != nil {
 		return err
 	}

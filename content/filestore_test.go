@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/ipfs/boxo/datastore/dshelp"
@@ -184,8 +186,7 @@ func TestFileStoreLostBytesAndLookalike(t *testing.T) {
 	// ends in the middle of the last leaf.
 	l1, last := loc(leaves[1]), loc(leaves[len(leaves)-1])
 	path := f.packs.path(l1.id)
-	f.packs.close()
-	f.badgerDS.Close()
+	crashClose(f)
 	f.packs.writeMark(syncMark{})
 	pf, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
@@ -247,6 +248,80 @@ func TestFileStoreLostBytesAndLookalike(t *testing.T) {
 		if n, _ := s.bs.GetSize(ctx, b.Cid()); n != len(look) {
 			t.Errorf("its size: %d, want %d", n, len(look))
 		}
+	}
+}
+
+// crashClose closes f as a crash would leave it: Badger's index as it is,
+// the packs neither synced nor marked clean.
+func crashClose(f *fileDS) {
+	f.packs.mu.Lock()
+	for id, h := range f.packs.open {
+		f.packs.dropLocked(id, h)
+	}
+	f.packs.mu.Unlock()
+	f.badgerDS.Close()
+}
+
+// A crash after blocks were put but before any sync: Badger kept their
+// entries, the packs lost the unsynced tail (the file as it was at the
+// last sync mark). Open finds the store not clean, drops those entries,
+// keeps the synced ones, and appends to a new pack, not over the lost
+// ranges.
+func TestPackCrashLosesUnsyncedTail(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	synced := seededBytes(1 << 20)
+	sc, err := s.AddReader(ctx, bytes.NewReader(synced), AddOptions{}) // pinned: synced
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := s.ds.(*fileDS)
+	mark, _ := f.packs.current()
+	_, markSize := f.packs.current()
+	var lost []cid.Cid
+	for i := range 3 {
+		raw := seededBytes(300<<10 + i)[i:]
+		b, _ := blocks.NewBlockWithCid(raw, mustRawCID(t, raw))
+		if err := s.bs.Put(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		lost = append(lost, b.Cid())
+	}
+	if err := f.badgerDS.Sync(ctx, ds.NewKey("/")); err != nil { // Badger synced on its own schedule
+		t.Fatal(err)
+	}
+	crashClose(f)
+	if err := os.Truncate(f.packs.path(mark), markSize); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, c := range lost {
+		if has, _ := s.bs.Has(ctx, c); has {
+			t.Errorf("block %s whose bytes the crash lost is still held", c)
+		}
+	}
+	if !bytes.Equal(catAll(t, s, sc), synced) {
+		t.Fatal("the synced file differs after the crash")
+	}
+	if cur, _ := s.ds.(*fileDS).packs.current(); cur == mark {
+		t.Errorf("appends go on in pack %d, whose end a crash may have cut", cur)
+	}
+	more := seededBytes(700 << 10)[11:]
+	mc, err := s.AddReader(ctx, bytes.NewReader(more), AddOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(catAll(t, s, mc), more) || !bytes.Equal(catAll(t, s, sc), synced) {
+		t.Fatal("files differ after adding past the crash")
 	}
 }
 
@@ -369,4 +444,85 @@ func mustRawCID(t testing.TB, data []byte) cid.Cid {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// Adds, pins (each a sync), reads and GC at once over many small packs
+// with few descriptors allowed: every file reads back, no sync fails on
+// a handle an eviction closed, and the descriptors stay bounded.
+func TestPacksConcurrentManyPacks(t *testing.T) {
+	defer func(m int64, o int) { packMax, maxOpenPacks = m, o }(packMax, maxOpenPacks)
+	packMax, maxOpenPacks = 1<<20, 2
+	ctx := context.Background()
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const n = 4
+	datas := make([][]byte, n)
+	cids := make([]cid.Cid, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, 3*n)
+	for i := range n {
+		datas[i] = seededBytes(3<<20 + i)[i:]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := s.AddReader(ctx, bytes.NewReader(datas[i]), AddOptions{})
+			if err != nil {
+				errs <- err
+				return
+			}
+			cids[i] = c
+		}()
+	}
+	wg.Wait()
+	for round := range 2 {
+		for i := 1; i < n; i++ { // file 0 is unpinned and collected meanwhile
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r, err := s.Cat(ctx, cids[i])
+				if err != nil {
+					errs <- err
+					return
+				}
+				defer r.Close()
+				got, err := io.ReadAll(r)
+				if err != nil || !bytes.Equal(got, datas[i]) {
+					errs <- fmt.Errorf("file %d read back differs (%v)", i, err)
+				}
+			}()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.Unpin(ctx, cids[0]); err != nil && round == 0 {
+				errs <- err
+			}
+			if _, err := s.GC(ctx); err != nil {
+				errs <- err
+			}
+			if err := s.Pin(ctx, cids[1]); err != nil {
+				errs <- err
+			}
+		}()
+		wg.Wait()
+	}
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	f := s.ds.(*fileDS)
+	f.packs.mu.Lock()
+	open := len(f.packs.open)
+	f.packs.mu.Unlock()
+	if open > maxOpenPacks+1 {
+		t.Errorf("%d pack descriptors open, bound %d", open, maxOpenPacks)
+	}
+	for i := 1; i < n; i++ {
+		if !bytes.Equal(catAll(t, s, cids[i]), datas[i]) {
+			t.Fatalf("file %d differs after GC", i)
+		}
+	}
 }

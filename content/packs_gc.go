@@ -53,15 +53,23 @@ func (f *fileDS) compactPacks(ctx context.Context) (int, int64, error) {
 		}
 	}
 	if len(move) > 0 {
-		wb := f.db.NewWriteBatch()
-		defer wb.Cancel()
+		// The new entries are collected first and written only after the
+		// copies are synced: a WriteBatch may commit part of itself early,
+		// and an entry must never name bytes not yet on disk while the old
+		// copy is still there to keep.
+		type repoint struct {
+			key []byte
+			val []byte // the new marker, or nil: the bytes were lost, drop the entry
+		}
+		var todo []repoint
 		err := f.eachPackEntry(ctx, func(key []byte, l packLoc) error {
 			if !move[l.id] {
 				return nil
 			}
 			data, err := f.packs.read(l)
 			if errors.Is(err, ds.ErrNotFound) {
-				return nil // lost by a crash: stays not found, refetched on demand
+				todo = append(todo, repoint{key: bytes.Clone(key)}) // missing now, refetched on demand
+				return nil
 			}
 			if err != nil {
 				return err
@@ -70,13 +78,29 @@ func (f *fileDS) compactPacks(ctx context.Context) (int, int64, error) {
 			if err != nil {
 				return err
 			}
-			return wb.Set(bytes.Clone(key), nl.marker())
+			todo = append(todo, repoint{key: bytes.Clone(key), val: nl.marker()})
+			return nil
 		})
 		if err == nil {
 			err = f.packs.sync()
 		}
 		if err == nil {
-			err = wb.Flush()
+			wb := f.db.NewWriteBatch()
+			for _, r := range todo {
+				if r.val == nil {
+					err = wb.Delete(r.key)
+				} else {
+					err = wb.Set(r.key, r.val)
+				}
+				if err != nil {
+					break
+				}
+			}
+			if err == nil {
+				err = wb.Flush()
+			} else {
+				wb.Cancel()
+			}
 		}
 		if err == nil {
 			err = f.db.Sync()
@@ -164,11 +188,27 @@ func (f *fileDS) recoverPacks(ctx context.Context) (int, error) {
 	if err := f.db.Sync(); err != nil {
 		return 0, err
 	}
-	// Everything now in the index is on disk: the mark moves to the end.
-	f.packs.check = false
-	for _, file := range f.packs.open {
-		_ = file.Sync()
+	// Every pack the index may name past the old mark is synced, then the
+	// mark moves to the end.
+	ids, err := listPacks(f.packs.dir)
+	if err != nil {
+		return 0, err
 	}
+	for _, id := range ids {
+		if id < mark.id {
+			continue
+		}
+		h, err := f.packs.acquire(id)
+		if err != nil {
+			return 0, fmt.Errorf("content store: %w", err)
+		}
+		err = h.f.Sync()
+		f.packs.release(h)
+		if err != nil {
+			return 0, fmt.Errorf("content store: sync %s: %w", f.packs.path(id), err)
+		}
+	}
+	f.packs.check = false
 	cur, size := f.packs.current()
 	if err := f.packs.writeMark(syncMark{cur, size}); err != nil {
 		return 0, err
