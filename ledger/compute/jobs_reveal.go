@@ -2,7 +2,6 @@ package compute
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -69,15 +68,7 @@ type MsgJobResultReveal struct {
 // ResultCommitment is SHA-256 over the chain id, the job, the provider,
 // the result CID, the error text and the salt (each length-prefixed).
 func ResultCommitment(chainID string, job uint64, provider keys.Address, result, errText string, salt []byte) [32]byte {
-	h := sha256.New()
-	h.Write([]byte("inferd/compute/v1/result-commit"))
-	for _, p := range [][]byte{[]byte(chainID), u64(job), provider[:], []byte(result), []byte(errText), salt} {
-		h.Write(u64(uint64(len(p))))
-		h.Write(p)
-	}
-	var out [32]byte
-	h.Sum(out[:0])
-	return out
+	return commitHash("inferd/compute/v1/result-commit", []byte(chainID), u64(job), provider[:], []byte(result), []byte(errText), salt)
 }
 
 // JobInFlight reports whether a job with this status may still change
@@ -164,8 +155,8 @@ func (m *Module) resultReveal(ctx *ledger.Context, sender keys.Address, x MsgJob
 	if err := checkOutcome(x.Result, x.Error); err != nil {
 		return err
 	}
-	if len(x.Salt) < MinRevealSalt || len(x.Salt) > MaxRevealSalt {
-		return fmt.Errorf("%w: salt is %d bytes, want %d to %d", ledger.ErrInvalidMsg, len(x.Salt), MinRevealSalt, MaxRevealSalt)
+	if err := checkSalt(x.Salt); err != nil {
+		return err
 	}
 	if want := ResultCommitment(ctx.ChainID, j.ID, sender, x.Result, x.Error, x.Salt); !bytes.Equal(v[:32], want[:]) {
 		return fmt.Errorf("%w: job %d (result, error and salt must be those committed)", ErrResultMismatch, j.ID)

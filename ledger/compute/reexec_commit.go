@@ -65,15 +65,29 @@ type MsgJobReexecReveal struct {
 // result and the salt (each length-prefixed). The sender is in it so that
 // a validator cannot re-submit another's commitment and reveal it after.
 func ReexecCommitment(chainID string, job uint64, sender keys.Address, result string, failed bool, salt []byte) [32]byte {
+	return commitHash("inferd/compute/v1/reexec-commit", []byte(chainID), u64(job), sender[:], []byte(result), []byte{b2i(failed)}, salt)
+}
+
+// commitHash is SHA-256 over a domain tag and parts, each length-prefixed
+// (u64be): the form of every commitment of the module.
+func commitHash(domain string, parts ...[]byte) [32]byte {
 	h := sha256.New()
-	h.Write([]byte("inferd/compute/v1/reexec-commit"))
-	for _, p := range [][]byte{[]byte(chainID), u64(job), sender[:], []byte(result), {b2i(failed)}, salt} {
+	h.Write([]byte(domain))
+	for _, p := range parts {
 		h.Write(u64(uint64(len(p))))
 		h.Write(p)
 	}
 	var out [32]byte
 	h.Sum(out[:0])
 	return out
+}
+
+// checkSalt bounds a reveal's salt (MinRevealSalt to MaxRevealSalt bytes).
+func checkSalt(salt []byte) error {
+	if len(salt) < MinRevealSalt || len(salt) > MaxRevealSalt {
+		return fmt.Errorf("%w: salt is %d bytes, want %d to %d", ledger.ErrInvalidMsg, len(salt), MinRevealSalt, MaxRevealSalt)
+	}
+	return nil
 }
 
 func b2i(b bool) byte {
@@ -177,8 +191,8 @@ func (m *Module) reexecReveal(ctx *ledger.Context, sender keys.Address, x MsgJob
 			return err
 		}
 	}
-	if len(x.Salt) < MinRevealSalt || len(x.Salt) > MaxRevealSalt {
-		return fmt.Errorf("%w: salt is %d bytes, want %d to %d", ledger.ErrInvalidMsg, len(x.Salt), MinRevealSalt, MaxRevealSalt)
+	if err := checkSalt(x.Salt); err != nil {
+		return err
 	}
 	c := ctx.Get(rxCommitKey(j.ID, sender))
 	if c == nil {
