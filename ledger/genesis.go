@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -179,8 +180,9 @@ func (g *Genesis) Save(path string) error {
 	return WriteFileAtomic(path, append(b, '\n'), 0o644)
 }
 
-// WriteFileAtomic writes via a temporary file, fsync and rename, so a crash
-// leaves the old file or the new one, never a torn one.
+// WriteFileAtomic writes via a temporary file, fsync, rename and an fsync
+// of the directory, so a crash leaves the old file or the new one, never a
+// torn one, and the new one survives a power cut once this returns.
 func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
@@ -201,5 +203,14 @@ func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
 		os.Remove(tmp)
 		return err
 	}
-	return os.Rename(tmp, path)
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }

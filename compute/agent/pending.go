@@ -106,7 +106,7 @@ func (s *pendingStore) put(e pendingReveal) error {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return err
 	}
-	return writeFileSync(s.path(e.Job), raw)
+	return ledger.WriteFileAtomic(s.path(e.Job), raw, 0o600) // durable: fsync of the file and the directory
 }
 
 // jobs returns the jobs kept.
@@ -265,35 +265,4 @@ func (s *pendingStore) read(f string) (*pendingReveal, error) {
 		return nil, fmt.Errorf("salt of %d bytes, want %d to %d", len(e.Salt), ledgercompute.MinRevealSalt, ledgercompute.MaxRevealSalt)
 	}
 	return &e, nil
-}
-
-// writeFileSync writes path atomically and durably: a temp file, fsync,
-// rename, fsync of the directory (else the rename may not survive a
-// power cut).
-func writeFileSync(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
