@@ -57,18 +57,14 @@ func (f *fileDS) compactPacks(ctx context.Context) (int, int64, error) {
 		// copies are synced: a WriteBatch may commit part of itself early,
 		// and an entry must never name bytes not yet on disk while the old
 		// copy is still there to keep.
-		type repoint struct {
-			key []byte
-			val []byte // the new marker, or nil: the bytes were lost, drop the entry
-		}
-		var todo []repoint
+		var todo []indexEdit
 		err := f.eachPackEntry(ctx, func(key []byte, l packLoc) error {
 			if !move[l.id] {
 				return nil
 			}
 			data, err := f.packs.read(l)
 			if errors.Is(err, ds.ErrNotFound) {
-				todo = append(todo, repoint{key: bytes.Clone(key)}) // missing now, refetched on demand
+				todo = append(todo, indexEdit{key: bytes.Clone(key)}) // missing now, refetched on demand
 				return nil
 			}
 			if err != nil {
@@ -78,32 +74,14 @@ func (f *fileDS) compactPacks(ctx context.Context) (int, int64, error) {
 			if err != nil {
 				return err
 			}
-			todo = append(todo, repoint{key: bytes.Clone(key), val: nl.marker()})
+			todo = append(todo, indexEdit{key: bytes.Clone(key), val: nl.marker()})
 			return nil
 		})
 		if err == nil {
 			err = f.packs.sync()
 		}
 		if err == nil {
-			wb := f.db.NewWriteBatch()
-			for _, r := range todo {
-				if r.val == nil {
-					err = wb.Delete(r.key)
-				} else {
-					err = wb.Set(r.key, r.val)
-				}
-				if err != nil {
-					break
-				}
-			}
-			if err == nil {
-				err = wb.Flush()
-			} else {
-				wb.Cancel()
-			}
-		}
-		if err == nil {
-			err = f.db.Sync()
+			err = f.editIndex(todo)
 		}
 		if err != nil {
 			return 0, 0, fmt.Errorf("compact packs: %w", err)
@@ -160,13 +138,13 @@ func (f *fileDS) recoverPacks(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	mark := f.packs.mark
-	var bad [][]byte
+	var bad []indexEdit
 	err := f.eachPackEntry(ctx, func(key []byte, l packLoc) error {
 		if mark.covers(l) {
 			return nil
 		}
 		if _, err := f.packs.read(l); errors.Is(err, ds.ErrNotFound) {
-			bad = append(bad, bytes.Clone(key))
+			bad = append(bad, indexEdit{key: bytes.Clone(key)})
 		} else if err != nil {
 			return err
 		}
@@ -175,17 +153,7 @@ func (f *fileDS) recoverPacks(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("content store: check the packs after a crash: %w", err)
 	}
-	wb := f.db.NewWriteBatch()
-	defer wb.Cancel()
-	for _, k := range bad {
-		if err := wb.Delete(k); err != nil {
-			return 0, err
-		}
-	}
-	if err := wb.Flush(); err != nil {
-		return 0, err
-	}
-	if err := f.db.Sync(); err != nil {
+	if err := f.editIndex(bad); err != nil {
 		return 0, err
 	}
 	// Every pack the index may name past the old mark is synced, then the
@@ -214,4 +182,30 @@ func (f *fileDS) recoverPacks(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	return len(bad), nil
+}
+
+// indexEdit repoints an index entry to val, or deletes it (val nil).
+type indexEdit struct {
+	key, val []byte
+}
+
+// editIndex applies edits in one WriteBatch, then syncs Badger.
+func (f *fileDS) editIndex(edits []indexEdit) error {
+	wb := f.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, e := range edits {
+		var err error
+		if e.val == nil {
+			err = wb.Delete(e.key)
+		} else {
+			err = wb.Set(e.key, e.val)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return err
+	}
+	return f.db.Sync()
 }
